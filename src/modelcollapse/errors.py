@@ -1,0 +1,16 @@
+"""Errors a user can fix: the CLI prints them as one line and exits with status 2."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input: names where it is (file and line, or option) and what was expected.
+
+    ``str(err)`` is the whole one-line message, e.g.
+    ``reviews.txt:12: unknown label '__label__3' (expected __label__1 or __label__2)``.
+    """
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: {message}" if where else message)

@@ -1,0 +1,146 @@
+"""Experiments as plans: independent trajectories with stable keys and derived seeds.
+
+A trajectory is one run of the loop: a study, a repeat, a rate and a list of
+training sizes. All trajectories of the same study and repeat share one seed,
+hence one test set, one initial sample, one order of additions and the same
+model seeds (the paired design); they differ only in which labels came from the
+model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from modelcollapse.errors import UserError
+from modelcollapse.experiments.config import RunConfig, StudyConfig
+from modelcollapse.features.vectorize import Features
+from modelcollapse.loop import SelfLabellingLoop
+from modelcollapse.models import ModelSpec
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    key: str
+    experiment: str
+    kind: str
+    repeat: int
+    seed: int
+    rate: float
+    sizes: tuple[int, ...]
+    pool_size: int  # rows the study's pool holds (its largest size)
+    test_size: str | float | int
+
+
+def derive_seed(run_seed: int, key: str) -> int:
+    """A 63-bit seed from the run seed and a stable key (no Python ``hash``: it is salted)."""
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+    return int(np.random.SeedSequence([run_seed, digest]).generate_state(2, np.uint64)[0] >> 1)
+
+
+def n_test_rows(test_size: str | float | int, n_rows: int, pool_size: int) -> int:
+    if test_size == "rest":
+        return n_rows - pool_size
+    if isinstance(test_size, float):
+        return int(np.floor(test_size * n_rows + 0.5))
+    return int(test_size)
+
+
+def _rate_label(rate: float) -> str:
+    return f"{rate:.4f}".rstrip("0").rstrip(".") if rate else "0"
+
+
+def study_trajectories(study: StudyConfig, run_seed: int, scale: float) -> list[Trajectory]:
+    sizes = study.sizes(scale)
+    # (rate, sizes) of each trajectory in one repeat
+    shapes: list[tuple[float, list[int]]]
+    if study.kind == "total-collapse":
+        shapes = [(0.0, sizes)]
+        shapes += [(r, sizes[i:]) for i in range(len(sizes) - 1) for r in study.rates if r > 0]
+    else:
+        shapes = [(r, sizes) for r in study.rates]
+    plan = []
+    for repeat in range(study.repeats):
+        seed = derive_seed(run_seed, f"{study.name}/repeat={repeat}")
+        for rate, grown in shapes:
+            key = f"{study.name}/start={grown[0]}/rate={_rate_label(rate)}/repeat={repeat}"
+            plan.append(
+                Trajectory(
+                    key,
+                    study.name,
+                    study.kind,
+                    repeat,
+                    seed,
+                    rate,
+                    tuple(grown),
+                    sizes[-1],
+                    study.test_size,
+                )
+            )
+    return plan
+
+
+def build_plan(config: RunConfig, n_rows: int, data_name: str = "data") -> list[Trajectory]:
+    """Every trajectory of the run; refuses sizes the data cannot supply."""
+    plan = []
+    for study in config.study:
+        sizes = study.sizes(config.scale)
+        pool = sizes[-1]
+        n_test = n_test_rows(study.test_size, n_rows, pool)
+        where = "--scale" if config.scale != 1.0 else "--max-size"
+        if n_test < 1 or pool + n_test > n_rows:
+            need = pool + max(n_test, 1)
+            raise UserError(
+                f"study '{study.name}' needs {need:,} reviews ({pool:,} to train, "
+                f"{max(n_test, 1):,} to test) but {data_name} has {n_rows:,}; "
+                "use a smaller --scale or more data",
+                where,
+            )
+        plan.extend(study_trajectories(study, config.seed, config.scale))
+    return plan
+
+
+def split_rows(traj: Trajectory, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pool rows in draw order, test rows and per-row labelling priority, from the repeat seed."""
+    rng = np.random.default_rng(traj.seed)
+    order = rng.permutation(n_rows)
+    n_test = n_test_rows(traj.test_size, n_rows, traj.pool_size)
+    if traj.test_size == "rest":
+        pool, test = order[: traj.pool_size], order[traj.pool_size :]
+    else:
+        test, pool = order[:n_test], order[n_test : n_test + traj.pool_size]
+    priority = rng.random(traj.pool_size)
+    # A trajectory that starts later (total collapse) uses the same pool order from its start size.
+    return pool, np.sort(test), priority
+
+
+RESULT_COLUMNS = [
+    "experiment", "kind", "trajectory", "repeat", "seed", "model", "tokenizer", "rate",
+    "initial_size", "step", "train_size", "n_model_labelled", "model_label_accuracy",
+    "accuracy", "predicted_positive_rate", "test_positive_rate", "n_test",
+    "fit_seconds", "predict_seconds",
+]  # fmt: skip
+
+
+def run_trajectory(
+    traj: Trajectory, features: Features, model: ModelSpec, tokenizer: str
+) -> pd.DataFrame:
+    """Run one trajectory on the cached features; one row per step."""
+    pool, test, priority = split_rows(traj, features.n_rows)
+    X, y = features.X, features.labels
+    loop = SelfLabellingLoop(model, traj.sizes, traj.rate, random_state=traj.seed)
+    loop.fit(X[pool], y[pool], X[test], y[test], priority=priority)
+    frame = pd.DataFrame(loop.history_records())
+    frame.insert(0, "experiment", traj.experiment)
+    frame.insert(1, "kind", traj.kind)
+    frame.insert(2, "trajectory", traj.key)
+    frame.insert(3, "repeat", traj.repeat)
+    frame.insert(4, "seed", np.int64(traj.seed))
+    frame.insert(5, "model", model.name)
+    frame.insert(6, "tokenizer", tokenizer)
+    frame.insert(7, "rate", traj.rate)
+    frame.insert(8, "initial_size", traj.sizes[0])
+    return frame[RESULT_COLUMNS]

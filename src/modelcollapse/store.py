@@ -1,0 +1,154 @@
+"""A run directory: resolved config, manifest, and one Parquet file per finished trajectory.
+
+Layout::
+
+    RUN_DIR/config.toml        the resolved config; `modelcollapse run` accepts it
+    RUN_DIR/manifest.json      versions, data fingerprint, seed, command
+    RUN_DIR/results/*.parquet  one file per trajectory; pandas.read_parquet(RUN_DIR / "results")
+
+Each result file is written to a hidden temporary name and renamed into place,
+so a crash never leaves a partial result that a reader or a resumed run would
+take for a finished one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import tomli_w
+
+from modelcollapse.errors import UserError
+
+
+def _file_name(key: str) -> str:
+    return key.replace("/", "~") + ".parquet"  # study names cannot hold "~"
+
+
+class RunStore:
+    """Reads and writes one run directory. Use :meth:`open` to create or resume one."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.results = self.root / "results"
+        self._lock_file: Any = None
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    def exists(self) -> bool:
+        return self.config_path.exists()
+
+    def read_config(self) -> dict[str, Any]:
+        return tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+
+    def read_manifest(self) -> dict[str, Any]:
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def check_resumable(self, config: dict[str, Any], data_fingerprint: str) -> None:
+        """Refuse to mix results of another config or other data into this directory."""
+        if not self.exists():
+            if self.root.exists() and not self.root.is_dir():
+                raise UserError("exists and is not a directory", f"--out {self.root}")
+            return
+        try:
+            stored = self.read_config()
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise UserError(f"unreadable config.toml ({exc})", str(self.root)) from None
+        if stored != config:
+            key = _first_difference(stored, config)
+            raise UserError(
+                f"holds a run with a different config ({key}); resume it with "
+                f"'modelcollapse run {self.config_path}' or choose another --out",
+                str(self.root),
+            )
+        stored_data = self.read_manifest().get("data", {}).get("fingerprint")
+        if stored_data and stored_data != data_fingerprint:
+            raise UserError("was run on different data (fingerprint differs)", str(self.root))
+
+    def open(self, config: dict[str, Any], manifest: dict[str, Any]) -> None:
+        """Create the directory (or resume it) and hold its lock until :meth:`close`."""
+        self.check_resumable(config, manifest.get("data", {}).get("fingerprint", ""))
+        self.results.mkdir(parents=True, exist_ok=True)
+        lock = open(self.root / ".lock", "w")  # noqa: SIM115 - held for the run's lifetime
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise UserError("another run is writing into this directory", str(self.root)) from None
+        self._lock_file = lock
+        # Leftovers of a run killed mid-write; holding the lock, no one else is writing them.
+        for stale in self.results.glob(".tmp-*"):
+            stale.unlink()
+        if not self.exists():
+            _atomic_bytes(self.config_path, tomli_w.dumps(config).encode())
+        if not self.manifest_path.exists():
+            _atomic_bytes(self.manifest_path, json.dumps(manifest, indent=2).encode())
+
+    def close(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def result_files(self) -> list[Path]:
+        """Finished trajectories only: writes in progress are hidden ``.tmp-*.partial`` files."""
+        return sorted(self.results.glob("[!.]*.parquet")) if self.results.exists() else []
+
+    def done_keys(self) -> set[str]:
+        return {p.name.removesuffix(".parquet").replace("~", "/") for p in self.result_files()}
+
+    def write(self, key: str, frame: pd.DataFrame) -> Path:
+        """Store one finished trajectory atomically."""
+        target = self.results / _file_name(key)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=self.results)
+        os.close(fd)
+        try:
+            frame.to_parquet(tmp, index=False)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return target
+
+    def read_results(self) -> pd.DataFrame:
+        files = self.result_files()
+        if not files:
+            raise UserError("holds no results yet", str(self.root))
+        frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        return frame.sort_values(["experiment", "trajectory", "step"], ignore_index=True)
+
+
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else key)
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return _first_difference(x, y, f"{path}[{i}]")
+    return f"{path or 'config'}: {a!r} stored, {b!r} requested"

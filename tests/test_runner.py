@@ -1,0 +1,125 @@
+"""Runs end to end: the paired design, determinism across workers, resuming, refusing."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from modelcollapse.errors import UserError
+from modelcollapse.experiments.config import apply_overrides, load_config
+from modelcollapse.runner import run_experiment
+from modelcollapse.store import RunStore
+
+TIMING = ["fit_seconds", "predict_seconds"]
+
+
+def config_for(small_config, small_reviews, **overrides):
+    return apply_overrides(load_config(str(small_config)), data=str(small_reviews), **overrides)
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=TIMING).sort_values(["trajectory", "step"], ignore_index=True)
+
+
+def test_results_table_layout(tmp_path, small_config, small_reviews):
+    result = run_experiment(config_for(small_config, small_reviews), tmp_path / "run")
+    table = pd.read_parquet(tmp_path / "run" / "results")
+    assert result.n_trajectories == 12 and table["trajectory"].nunique() == 12
+    for column in ["experiment", "trajectory", "repeat", "seed", "model", "rate", "initial_size",
+                   "step", "train_size", "n_model_labelled", "accuracy",
+                   "predicted_positive_rate", "fit_seconds"]:  # fmt: skip
+        assert column in table.columns
+    rates = table[table.experiment == "rates"]
+    assert sorted(rates.train_size.unique()) == [200, 300, 400, 500, 600]
+    last = rates[rates.step == 4].groupby("rate")["n_model_labelled"].first()
+    assert last.to_dict() == {0.0: 0, 0.5: 200, 1.0: 400}
+    assert (tmp_path / "run" / "config.toml").exists()
+    manifest = RunStore(tmp_path / "run").read_manifest()
+    assert manifest["data"]["rows"] == 1500 and len(manifest["data"]["fingerprint"]) == 64
+    assert manifest["versions"]["scikit-learn"]
+
+
+def test_paired_design_shares_the_first_step(tmp_path, small_config, small_reviews):
+    table = run_experiment(config_for(small_config, small_reviews), tmp_path / "run").results
+    first = table[(table.experiment == "rates") & (table.step == 0)]
+    per_repeat = first.groupby("repeat")["accuracy"].nunique()
+    assert (per_repeat == 1).all()
+    assert first.groupby("repeat")["accuracy"].first().nunique() == 2  # repeats differ
+    # Total collapse: a run starting at size s matches the no-collapse curve at s.
+    tc = table[table.experiment == "collapse"]
+    starts = tc[(tc.rate == 1.0) & (tc.step == 0)].set_index(["repeat", "train_size"])["accuracy"]
+    curve = tc[tc.rate == 0.0].set_index(["repeat", "train_size"])["accuracy"]
+    assert (curve.loc[starts.index] == starts).all()
+
+
+def test_same_seed_same_table_for_any_jobs(tmp_path, small_config, small_reviews):
+    config = config_for(small_config, small_reviews)
+    one = run_experiment(config, tmp_path / "one", jobs=1).results
+    two = run_experiment(config, tmp_path / "two", jobs=2).results
+    pd.testing.assert_frame_equal(comparable(one), comparable(two))
+    other = run_experiment(
+        config_for(small_config, small_reviews, seed=1), tmp_path / "three"
+    ).results
+    assert not comparable(one)["accuracy"].equals(comparable(other)["accuracy"])
+
+
+def test_resume_skips_finished_and_refuses_another_config(tmp_path, small_config, small_reviews):
+    config = config_for(small_config, small_reviews)
+    full = run_experiment(config, tmp_path / "run").results
+    store = RunStore(tmp_path / "run")
+    removed = sorted(store.results.glob("*.parquet"))[:5]
+    for path in removed:
+        path.unlink()
+    resumed = run_experiment(config, tmp_path / "run")
+    assert resumed.n_skipped == 7
+    pd.testing.assert_frame_equal(comparable(full), comparable(resumed.results))
+    with pytest.raises(
+        UserError, match=r"different config \(study\[0\].repeats: 2 stored, 3 requested\)"
+    ):
+        run_experiment(config_for(small_config, small_reviews, repeats=3), tmp_path / "run")
+    assert len(list(store.results.glob("*.parquet"))) == 12
+
+
+def test_second_writer_is_refused(tmp_path, small_config, small_reviews):
+    config = config_for(small_config, small_reviews)
+    run_experiment(config, tmp_path / "run")
+    holder = RunStore(tmp_path / "run")
+    holder.open(holder.read_config(), holder.read_manifest())
+    try:
+        with pytest.raises(UserError, match="another run is writing"):
+            run_experiment(config, tmp_path / "run")
+    finally:
+        holder.close()
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, small_config, small_reviews):
+    # Many small steps make each trajectory take long enough to kill the run between them.
+    config = config_for(small_config, small_reviews, increment=10, model="logreg")
+    reference = run_experiment(config, tmp_path / "reference").results
+
+    run_dir = tmp_path / "killed"
+    command = [sys.executable, "-m", "modelcollapse.cli", "run", str(small_config),
+               "--data", str(small_reviews), "--out", str(run_dir), "--increment", "10",
+               "--model", "logreg"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results = run_dir / "results"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if results.exists() and len(list(results.glob("*.parquet"))) >= 3:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stored = len(list(results.glob("*.parquet")))
+    assert 3 <= stored < 12, "the kill should land mid-run"
+
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed: {stored} of 12" in resumed.stdout
+    table = pd.read_parquet(results)
+    assert table["trajectory"].nunique() == 12
+    assert not table.duplicated(["trajectory", "step"]).any()
+    pd.testing.assert_frame_equal(comparable(reference), comparable(table))
