@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -123,3 +124,21 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, small_confi
     assert table["trajectory"].nunique() == 12
     assert not table.duplicated(["trajectory", "step"]).any()
     pd.testing.assert_frame_equal(comparable(reference), comparable(table))
+
+
+def test_a_corpus_with_its_own_test_split_tests_on_it(tmp_path, small_config, small_reviews):
+    from modelcollapse.data.readers import read_corpus
+    from modelcollapse.runner import load_data
+
+    base = read_corpus(small_reviews)
+    mask = np.zeros(len(base), dtype=bool)
+    mask[-300:] = True
+    corpus = type(base)(base.texts, base.labels, "split", base.label_names, {}, mask)
+    config = config_for(small_config, small_reviews)
+    table = run_experiment(config, tmp_path / "run", data=corpus).results
+    assert set(table["n_test"]) == {300}
+    assert corpus.fingerprint != load_data(str(small_reviews)).fingerprint
+    with pytest.raises(UserError, match="needs 600 training and 400 test reviews but split has 1,200 and 300"):
+        run_experiment(
+            config_for(small_config, small_reviews, test_size=400), tmp_path / "x", data=corpus
+        )

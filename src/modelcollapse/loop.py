@@ -1,24 +1,101 @@
-"""The self-labelling loop: fit, score, let the model label part of the next batch, refit.
+"""The self-labelling loop: fit, score, let a model label part of the next batch, refit.
 
 This module does no I/O and no parallelism: it takes matrices and returns a
-history. Everything random (which rows come next, which of them the model
-labels, the model's own seed) is fixed by the arguments, so trajectories that
-share them differ only in which labels came from the model.
+history. Everything random (which rows come next, which of them a model labels,
+label sampling, the verifier's coin flips, the model's own seed) is fixed by the
+arguments and drawn per row, so trajectories of one repeat differ only in which
+labels came from a model: the paired design.
+
+The loop designs of the literature are options of one loop (:class:`LoopOptions`):
+the data regime (accumulate, replace, a fixed budget, fresh real data), who labels
+(the current model, the previous generation, the frozen first model), how labels
+are made (argmax, sampled, confidence threshold, class-balanced), verification,
+and the weight of model-labelled rows. ``docs/methods.md`` maps them to the papers.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from itertools import pairwise
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.dummy import DummyClassifier
+from sklearn.pipeline import Pipeline
 
 from modelcollapse.models import ModelSpec, get_model
+
+Regime = Literal["accumulate", "replace", "accumulate-subsample", "fresh"]
+Labeller = Literal["current", "previous", "generation0"]
+LabelPolicy = Literal["argmax", "sample", "threshold", "balanced"]
+
+# Row states in the pool.
+HUMAN, MODEL, DROPPED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    """How the loop grows its training set and makes labels (defaults: the original study).
+
+    - ``regime``: ``accumulate`` trains on every row so far; ``replace`` only on the
+      newest ``window`` rows; ``accumulate-subsample`` on a random ``window``-row
+      subsample of all rows so far (a fixed training budget); ``fresh`` is ``replace``
+      with a share ``fresh_share`` of every batch guaranteed to be new human-labelled data.
+      ``window`` defaults to the trajectory's first size.
+    - ``labeller``: the model that labels a batch: the one just fitted (``current``),
+      the one before it (``previous``) or the first one, frozen (``generation0``).
+    - ``label_policy``: ``argmax``; ``sample`` (a label drawn from ``predict_proba``);
+      ``threshold`` (rows whose confidence is below ``threshold`` are dropped, or keep
+      their human label with ``below_threshold="human"``); ``balanced`` (the batch's
+      model labels follow the class shares of the human-labelled start, most confident first).
+    - ``verified_share``: share of the rows chosen for model labels whose human label is
+      kept instead (checked by a person).
+    - ``keep_correct``/``keep_wrong``: a simulated verifier keeps a correct model label
+      with probability ϕ and a wrong one with probability ψ; rejected rows are dropped.
+    - ``model_weight``: sample weight of model-labelled rows in every fit.
+    - ``arms``: also fit, at every step, the same rows with their true labels (gold) and
+      the human-labelled rows alone (real-only).
+    """
+
+    regime: Regime = "accumulate"
+    window: int | None = None
+    fresh_share: float = 0.0
+    labeller: Labeller = "current"
+    label_policy: LabelPolicy = "argmax"
+    threshold: float = 0.9
+    below_threshold: Literal["drop", "human"] = "drop"
+    verified_share: float = 0.0
+    keep_correct: float = 1.0
+    keep_wrong: float = 1.0
+    model_weight: float = 1.0
+    arms: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("fresh_share", "verified_share", "keep_correct", "keep_wrong"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {value}")
+        if not 0.5 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must be within [0.5, 1], got {self.threshold}")
+        if self.model_weight < 0:
+            raise ValueError(f"model_weight must be 0 or more, got {self.model_weight}")
+        if self.window is not None and self.window < 1:
+            raise ValueError(f"window must be at least 1, got {self.window}")
+        if self.fresh_share and self.regime != "fresh":
+            raise ValueError("fresh_share applies to the 'fresh' regime only")
+
+    def record(self) -> dict[str, object]:
+        """The options as result columns (the window as -1 when it is the first size)."""
+        out = asdict(self)
+        out["window"] = -1 if self.window is None else self.window
+        return out
+
+
+OPTION_NAMES = tuple(f.name for f in fields(LoopOptions))
 
 
 @dataclass(frozen=True)
@@ -26,13 +103,23 @@ class StepRecord:
     """What one fit saw and scored."""
 
     step: int
-    train_size: int
-    n_model_labelled: int
-    model_label_accuracy: float  # of the labels the model gave this step's additions
+    train_size: int  # rows drawn so far (the x axis)
+    n_train: int  # rows the model was fitted on (fewer under replace, budgets or drops)
+    n_model_labelled: int  # rows drawn so far that carry a model's label
+    model_labelled_share: float  # of the rows fitted on
+    n_dropped: int  # rows dropped so far (threshold, verifier)
+    model_label_accuracy: float  # of the model labels given to this step's additions
     accuracy: float
+    balanced_accuracy: float
+    macro_f1: float
+    log_loss: float
+    brier: float
+    ece: float
     predicted_positive_rate: float
     test_positive_rate: float
     n_test: int
+    accuracy_gold: float  # same rows, true labels (arms only)
+    accuracy_real_only: float  # human-labelled rows only (arms only)
     fit_seconds: float
     predict_seconds: float
 
@@ -52,13 +139,13 @@ class SelfLabellingLoop:
 
     Parameters follow scikit-learn: ``__init__`` only stores them, :meth:`fit`
     runs the loop and sets ``history_`` (one :class:`StepRecord` per size),
-    ``training_labels_`` (the labels the last model was trained on),
-    ``model_labelled_`` (which of those rows the model labelled) and
-    ``estimator_`` (the last fitted model).
+    ``training_labels_`` (the label each drawn row was given), ``row_state_``
+    (0 human, 1 model, 2 dropped), ``model_labelled_`` (rows a model labelled)
+    and ``estimator_`` (the last fitted model).
 
-    ``X_pool`` rows are in draw order: the training set at size ``s`` is the
-    first ``s`` rows. Within a batch, the rows with the lowest ``priority`` get
-    model labels, so a higher rate labels a superset of a lower rate's rows.
+    ``X_pool`` rows are in draw order: the rows drawn by size ``s`` are the first
+    ``s``. Within a batch, the rows with the lowest ``priority`` get model labels,
+    so a higher rate labels a superset of a lower rate's rows.
     """
 
     def __init__(
@@ -67,11 +154,13 @@ class SelfLabellingLoop:
         sizes: Sequence[int],
         rate: float,
         random_state: int = 0,
+        options: LoopOptions | None = None,
     ) -> None:
         self.model = model
         self.sizes = sizes
         self.rate = rate
         self.random_state = random_state
+        self.options = options
 
     def fit(
         self,
@@ -82,76 +171,257 @@ class SelfLabellingLoop:
         priority: np.ndarray | None = None,
     ) -> SelfLabellingLoop:
         spec = get_model(self.model)
+        opts = self.options or LoopOptions()
         sizes = [int(s) for s in self.sizes]
-        if not sizes or sizes[0] < 1 or any(b <= a for a, b in itertools.pairwise(sizes)):
+        if not sizes or sizes[0] < 1 or any(b <= a for a, b in pairwise(sizes)):
             raise ValueError(f"sizes must be positive and increasing, got {sizes}")
-        if sizes[-1] > X_pool.shape[0]:
-            raise ValueError(f"largest size {sizes[-1]} exceeds the pool ({X_pool.shape[0]} rows)")
+        n = sizes[-1]
+        if n > X_pool.shape[0]:
+            raise ValueError(f"largest size {n} exceeds the pool ({X_pool.shape[0]} rows)")
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"rate must be within [0, 1], got {self.rate}")
+        # Per-row uniforms shared by every trajectory of the repeat: which rows are chosen,
+        # sampled labels, verification and verifier coin flips pair across rates.
+        rng = np.random.default_rng([self.random_state, 20240601])
+        u_sample, u_verify = rng.random((2, n))
         if priority is None:
-            priority = np.random.default_rng(self.random_state).random(sizes[-1])
+            priority = rng.random(n)
+        window = opts.window or sizes[0]
 
         X_pool = sp.csr_matrix(X_pool)
-        y_true = np.asarray(y_pool)
-        labels = y_true[: sizes[-1]].copy()
-        model_labelled = np.zeros(sizes[-1], dtype=bool)
+        y_true = np.asarray(y_pool)[:n]
+        labels = y_true.copy()
+        state = np.full(n, HUMAN, dtype=np.int8)
         in_vocabulary = np.zeros(X_pool.shape[1], dtype=bool)
+        y_test = np.asarray(y_test)
         test_positive_rate = float(np.mean(y_test)) if len(y_test) else float("nan")
+        human_positive_share = float(np.mean(y_true[: sizes[0]]))
 
         history: list[StepRecord] = []
-        estimator: BaseEstimator | None = None
-        columns = np.array([], dtype=np.intp)
+        fitted: list[tuple[BaseEstimator, np.ndarray]] = []  # (model, its columns) per step
         done = 0
         for step, size in enumerate(sizes):
             label_accuracy = float("nan")
             if step > 0:
                 batch = np.arange(done, size)
-                k = model_labelled_count(self.rate, len(batch))
-                if k and estimator is not None:
-                    chosen = batch[np.argsort(priority[batch], kind="stable")[:k]]
-                    predicted = estimator.predict(X_pool[chosen][:, columns])
-                    labels[chosen] = predicted
-                    model_labelled[chosen] = True
-                    label_accuracy = float(np.mean(predicted == y_true[chosen]))
+                share = self.rate * (1.0 - opts.fresh_share)
+                chosen = batch[np.argsort(priority[batch], kind="stable")]
+                chosen = chosen[: model_labelled_count(share, len(batch))]
+                verified = model_labelled_count(opts.verified_share, len(chosen))
+                chosen = chosen[verified:]  # the first ones keep human labels: checked
+                if len(chosen):
+                    labeller = _pick_labeller(fitted, opts.labeller)
+                    label_accuracy = self._label(
+                        labeller, X_pool, chosen, labels, state, y_true, u_sample, u_verify,
+                        human_positive_share, opts,
+                    )  # fmt: skip
             in_vocabulary[X_pool[done:size].indices] = True
-            columns = np.flatnonzero(in_vocabulary)
-            X_train = X_pool[:size][:, columns]
-            y_train = labels[:size]
+            train_rows = _training_rows(opts.regime, state[:size], size, window, self.random_state)
 
-            estimator = _fresh(spec, y_train, model_seed(self.random_state, size))
+            est, columns, fit_seconds = self._fit(
+                spec, X_pool, train_rows, labels, state, in_vocabulary, size, opts
+            )
+            fitted.append((est, columns))
             start = time.perf_counter()
-            estimator.fit(X_train, y_train)
-            fit_seconds = time.perf_counter() - start
-
-            start = time.perf_counter()
-            predicted_test = estimator.predict(X_test[:, columns])
+            metrics = _score(est, X_test[:, columns], y_test)
             predict_seconds = time.perf_counter() - start
+            gold = real_only = float("nan")
+            if opts.arms:
+                all_rows = np.zeros(size, dtype=np.int8)
+                gold_rows = _training_rows(opts.regime, all_rows, size, window, self.random_state)
+                gold = self._arm(spec, X_pool, gold_rows, y_true, size, X_test, y_test)
+                human_rows = train_rows[state[train_rows] == HUMAN]
+                real_only = self._arm(spec, X_pool, human_rows, y_true, size, X_test, y_test)
 
+            n_model = int(np.sum(state[train_rows] == MODEL))
             history.append(
                 StepRecord(
                     step=step,
                     train_size=size,
-                    n_model_labelled=int(model_labelled[:size].sum()),
+                    n_train=len(train_rows),
+                    n_model_labelled=int(np.sum(state[:size] == MODEL)),
+                    model_labelled_share=n_model / len(train_rows) if len(train_rows) else 0.0,
+                    n_dropped=int(np.sum(state[:size] == DROPPED)),
                     model_label_accuracy=label_accuracy,
-                    accuracy=float(np.mean(predicted_test == y_test)),
-                    predicted_positive_rate=float(np.mean(predicted_test == 1)),
                     test_positive_rate=test_positive_rate,
                     n_test=len(y_test),
+                    accuracy_gold=gold,
+                    accuracy_real_only=real_only,
                     fit_seconds=fit_seconds,
                     predict_seconds=predict_seconds,
+                    **metrics,
                 )
             )
             done = size
 
         self.history_ = history
         self.training_labels_ = labels
-        self.model_labelled_ = model_labelled
-        self.estimator_ = estimator
+        self.row_state_ = state
+        self.model_labelled_ = state == MODEL
+        self.estimator_ = fitted[-1][0]
         return self
+
+    def _label(
+        self,
+        labeller: tuple[BaseEstimator, np.ndarray],
+        X_pool: sp.csr_matrix,
+        chosen: np.ndarray,
+        labels: np.ndarray,
+        state: np.ndarray,
+        y_true: np.ndarray,
+        u_sample: np.ndarray,
+        u_verify: np.ndarray,
+        human_positive_share: float,
+        opts: LoopOptions,
+    ) -> float:
+        """Give ``chosen`` rows model labels in place; returns the accuracy of those labels."""
+        est, columns = labeller
+        X = X_pool[chosen][:, columns]
+        if opts.label_policy == "argmax":
+            made = est.predict(X)
+            keep = np.ones(len(chosen), dtype=bool)
+        else:
+            p_pos = _positive_proba(est, X)
+            if opts.label_policy == "sample":
+                made = (u_sample[chosen] < p_pos).astype(labels.dtype)
+                keep = np.ones(len(chosen), dtype=bool)
+            elif opts.label_policy == "threshold":
+                made = (p_pos >= 0.5).astype(labels.dtype)
+                keep = np.maximum(p_pos, 1.0 - p_pos) >= opts.threshold
+            else:  # balanced: positives for the most positive share, by rank
+                n_pos = model_labelled_count(human_positive_share, len(chosen))
+                made = np.zeros(len(chosen), dtype=labels.dtype)
+                made[np.argsort(-p_pos, kind="stable")[:n_pos]] = 1
+                keep = np.ones(len(chosen), dtype=bool)
+        made = np.asarray(made, dtype=labels.dtype)
+        correct = made == y_true[chosen]
+        accuracy = float(np.mean(correct[keep])) if keep.any() else float("nan")
+        # A simulated verifier keeps correct labels with prob. keep_correct, wrong with keep_wrong.
+        accept = np.where(correct, opts.keep_correct, opts.keep_wrong)
+        verified = u_verify[chosen] < accept
+        labelled = chosen[keep & verified]
+        labels[labelled] = made[keep & verified]
+        state[labelled] = MODEL
+        rejected = chosen[~(keep & verified)]
+        if opts.label_policy == "threshold" and opts.below_threshold == "human":
+            unsure = chosen[~keep]
+            state[unsure] = HUMAN  # the human label stays
+            rejected = np.setdiff1d(rejected, unsure)
+        state[rejected] = DROPPED
+        return accuracy
+
+    def _fit(
+        self,
+        spec: ModelSpec,
+        X_pool: sp.csr_matrix,
+        rows: np.ndarray,
+        labels: np.ndarray,
+        state: np.ndarray,
+        in_vocabulary: np.ndarray,
+        size: int,
+        opts: LoopOptions,
+    ) -> tuple[BaseEstimator, np.ndarray, float]:
+        contiguous = len(rows) == size  # accumulate with nothing dropped: the common case
+        X_rows = X_pool[:size] if contiguous else X_pool[rows]
+        columns = np.flatnonzero(in_vocabulary) if contiguous else _used_columns(X_rows)
+        y = labels[rows]
+        weight = None
+        if opts.model_weight != 1.0:
+            weight = np.where(state[rows] == MODEL, opts.model_weight, 1.0)
+        est = _fresh(spec, y, model_seed(self.random_state, size))
+        start = time.perf_counter()
+        _fit_weighted(est, X_rows[:, columns], y, weight)
+        return est, columns, time.perf_counter() - start
+
+    def _arm(self, spec, X_pool, rows, y_true, size, X_test, y_test) -> float:
+        if not len(rows):
+            return float("nan")
+        X_rows = X_pool[rows]
+        columns = _used_columns(X_rows)
+        est = _fresh(spec, y_true[rows], model_seed(self.random_state, size))
+        est.fit(X_rows[:, columns], y_true[rows])
+        return float(np.mean(est.predict(X_test[:, columns]) == y_test))
 
     def history_records(self) -> list[dict[str, object]]:
         return [asdict(r) for r in self.history_]
+
+
+def _pick_labeller(
+    fitted: list[tuple[BaseEstimator, np.ndarray]], labeller: Labeller
+) -> tuple[BaseEstimator, np.ndarray]:
+    if labeller == "generation0":
+        return fitted[0]
+    if labeller == "previous" and len(fitted) > 1:
+        return fitted[-2]
+    return fitted[-1]
+
+
+def _training_rows(
+    regime: Regime, state: np.ndarray, size: int, window: int, seed: int
+) -> np.ndarray:
+    """Rows (of those drawn so far) the next model is fitted on."""
+    rows = np.flatnonzero(state != DROPPED)
+    if regime in ("replace", "fresh"):
+        rows = rows[rows >= size - window]
+    elif regime == "accumulate-subsample" and len(rows) > window:
+        rng = np.random.default_rng([seed, size, 1])  # the same budget draw for every rate
+        rows = np.sort(rng.choice(rows, window, replace=False))
+    return rows
+
+
+def _used_columns(X: sp.csr_matrix) -> np.ndarray:
+    used = np.zeros(X.shape[1], dtype=bool)
+    used[X.indices] = True
+    return np.flatnonzero(used)
+
+
+def _positive_proba(est: BaseEstimator, X: sp.csr_matrix) -> np.ndarray:
+    if not hasattr(est, "predict_proba"):
+        return est.predict(X).astype(float)
+    proba = est.predict_proba(X)
+    classes = list(est.classes_)
+    return proba[:, classes.index(1)] if 1 in classes else np.zeros(X.shape[0])
+
+
+def _fit_weighted(est: BaseEstimator, X, y, weight: np.ndarray | None) -> None:
+    if weight is None:
+        est.fit(X, y)
+    elif isinstance(est, Pipeline):
+        est.fit(X, y, **{f"{est.steps[-1][0]}__sample_weight": weight})
+    else:
+        est.fit(X, y, sample_weight=weight)
+
+
+def _score(est: BaseEstimator, X_test: sp.csr_matrix, y_test: np.ndarray) -> dict[str, float]:
+    """Accuracy, balance and calibration on the test set."""
+    p_pos = _positive_proba(est, X_test)
+    predicted = est.predict(X_test)
+    y = y_test.astype(bool)
+    hit = predicted == y_test
+    tpr = float(np.mean(hit[y])) if y.any() else float("nan")
+    tnr = float(np.mean(hit[~y])) if (~y).any() else float("nan")
+    f1 = []
+    for cls in (0, 1):
+        tp = np.sum((predicted == cls) & (y_test == cls))
+        denom = np.sum(predicted == cls) + np.sum(y_test == cls)
+        f1.append(2 * tp / denom if denom else 0.0)
+    eps = 1e-15
+    p = np.clip(p_pos, eps, 1 - eps)
+    confidence = np.maximum(p_pos, 1 - p_pos)
+    bins = np.minimum((confidence - 0.5) * 20, 9).astype(int)  # 10 bins over [0.5, 1]
+    ece = 0.0
+    for b in np.unique(bins):
+        in_bin = bins == b
+        ece += in_bin.mean() * abs(hit[in_bin].mean() - confidence[in_bin].mean())
+    return {
+        "accuracy": float(np.mean(hit)),
+        "balanced_accuracy": float(np.nanmean([tpr, tnr])),
+        "macro_f1": float(np.mean(f1)),
+        "log_loss": float(-np.mean(np.where(y, np.log(p), np.log(1 - p)))),
+        "brier": float(np.mean((p_pos - y) ** 2)),
+        "ece": float(ece),
+        "predicted_positive_rate": float(np.mean(predicted == 1)),
+    }
 
 
 def _fresh(spec: ModelSpec, y_train: np.ndarray, random_state: int) -> BaseEstimator:
@@ -159,3 +429,13 @@ def _fresh(spec: ModelSpec, y_train: np.ndarray, random_state: int) -> BaseEstim
     if np.unique(y_train).size < 2:
         return DummyClassifier(strategy="most_frequent")
     return spec.make(random_state)
+
+
+__all__ = [
+    "OPTION_NAMES",
+    "LoopOptions",
+    "SelfLabellingLoop",
+    "StepRecord",
+    "model_labelled_count",
+    "model_seed",
+]

@@ -21,10 +21,14 @@ class Corpus:
     source: str
     label_names: tuple[str, str] = ("negative", "positive")
     meta: dict[str, object] = field(default_factory=dict)
+    # Rows of a fixed test split (a corpus's own train/test files); None: split per repeat.
+    test_mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.texts) != len(self.labels):
             raise ValueError("texts and labels differ in length")
+        if self.test_mask is not None and len(self.test_mask) != len(self.labels):
+            raise ValueError("test_mask and labels differ in length")
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -37,6 +41,8 @@ class Corpus:
             return cached
         h = hashlib.sha256()
         h.update(np.asarray(self.labels, dtype=np.int8).tobytes())
+        if self.test_mask is not None:
+            h.update(b"test_mask" + np.asarray(self.test_mask, dtype=bool).tobytes())
         for text in self.texts:
             h.update(text.encode("utf-8", "surrogatepass"))
             h.update(b"\0")

@@ -15,6 +15,36 @@ from modelcollapse.errors import UserError
 Kind = Literal["learning-curve", "total-collapse", "rates"]
 
 
+class LoopConfig(BaseModel):
+    """The loop design of a study (see :class:`modelcollapse.loop.LoopOptions`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    regime: Literal["accumulate", "replace", "accumulate-subsample", "fresh"] = "accumulate"
+    window: int | None = Field(default=None, ge=1)
+    fresh_share: float = Field(default=0.0, ge=0, le=1)
+    labeller: Literal["current", "previous", "generation0"] = "current"
+    label_policy: Literal["argmax", "sample", "threshold", "balanced"] = "argmax"
+    threshold: float = Field(default=0.9, ge=0.5, le=1)
+    below_threshold: Literal["drop", "human"] = "drop"
+    verified_share: float = Field(default=0.0, ge=0, le=1)
+    keep_correct: float = Field(default=1.0, ge=0, le=1)
+    keep_wrong: float = Field(default=1.0, ge=0, le=1)
+    model_weight: float = Field(default=1.0, ge=0)
+    arms: bool = False
+
+    @model_validator(mode="after")
+    def _fresh_share_needs_fresh(self) -> LoopConfig:
+        if self.fresh_share and self.regime != "fresh":
+            raise ValueError("fresh_share applies to regime = 'fresh' only")
+        return self
+
+    def options(self):  # -> LoopOptions; imported lazily to keep config free of sklearn
+        from modelcollapse.loop import LoopOptions
+
+        return LoopOptions(**self.model_dump())
+
+
 class StudyConfig(BaseModel):
     """One study: a grid of trajectories sharing sizes, rates and a test-set rule.
 
@@ -37,6 +67,10 @@ class StudyConfig(BaseModel):
     max_size: int = Field(ge=1)
     ratio: float | None = Field(default=None, gt=0, lt=1)
     n_sizes: int | None = Field(default=None, ge=1)
+    loop: LoopConfig = Field(default_factory=LoopConfig)
+    # Studies with the same seed_group share each repeat's seed (test set, order of
+    # additions, model seeds): they pair with each other, e.g. replace vs accumulate.
+    seed_group: str | None = None
 
     @field_validator("rates")
     @classmethod

@@ -10,7 +10,7 @@ model.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ import pandas as pd
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import RunConfig, StudyConfig
 from modelcollapse.features.vectorize import Features
-from modelcollapse.loop import SelfLabellingLoop
+from modelcollapse.loop import OPTION_NAMES, LoopOptions, SelfLabellingLoop
 from modelcollapse.models import ModelSpec
 
 
@@ -33,6 +33,7 @@ class Trajectory:
     sizes: tuple[int, ...]
     pool_size: int  # rows the study's pool holds (its largest size)
     test_size: str | float | int
+    options: LoopOptions = field(default_factory=LoopOptions)
 
 
 def derive_seed(run_seed: int, key: str) -> int:
@@ -63,65 +64,100 @@ def study_trajectories(study: StudyConfig, run_seed: int, scale: float) -> list[
     else:
         shapes = [(r, sizes) for r in study.rates]
     plan = []
+    options = study.loop.options()
+    group = study.seed_group or study.name
     for repeat in range(study.repeats):
-        seed = derive_seed(run_seed, f"{study.name}/repeat={repeat}")
+        seed = derive_seed(run_seed, f"{group}/repeat={repeat}")
         for rate, grown in shapes:
             key = f"{study.name}/start={grown[0]}/rate={_rate_label(rate)}/repeat={repeat}"
             plan.append(
                 Trajectory(
-                    key,
-                    study.name,
-                    study.kind,
-                    repeat,
-                    seed,
-                    rate,
-                    tuple(grown),
-                    sizes[-1],
-                    study.test_size,
+                    key=key,
+                    experiment=study.name,
+                    kind=study.kind,
+                    repeat=repeat,
+                    seed=seed,
+                    rate=rate,
+                    sizes=tuple(grown),
+                    pool_size=sizes[-1],
+                    test_size=study.test_size,
+                    options=options,
                 )
             )
     return plan
 
 
-def build_plan(config: RunConfig, n_rows: int, data_name: str = "data") -> list[Trajectory]:
-    """Every trajectory of the run; refuses sizes the data cannot supply."""
+def build_plan(
+    config: RunConfig, n_rows: int, data_name: str = "data", n_fixed_test: int = 0
+) -> list[Trajectory]:
+    """Every trajectory of the run; refuses sizes the data cannot supply.
+
+    ``n_fixed_test`` > 0 means the data has its own test split of that many rows:
+    the pool comes from the other rows, the test set from that split (all of it,
+    or a sample when ``test_size`` is a count).
+    """
     plan = []
     for study in config.study:
         sizes = study.sizes(config.scale)
         pool = sizes[-1]
-        n_test = n_test_rows(study.test_size, n_rows, pool)
         where = "--scale" if config.scale != 1.0 else "--max-size"
-        if n_test < 1 or pool + n_test > n_rows:
-            need = pool + max(n_test, 1)
-            raise UserError(
-                f"study '{study.name}' needs {need:,} reviews ({pool:,} to train, "
-                f"{max(n_test, 1):,} to test) but {data_name} has {n_rows:,}; "
-                "use a smaller --scale or more data",
-                where,
-            )
+        if n_fixed_test:
+            n_train = n_rows - n_fixed_test
+            wanted = study.test_size if isinstance(study.test_size, int) else n_fixed_test
+            if pool > n_train or wanted > n_fixed_test:
+                raise UserError(
+                    f"study '{study.name}' needs {pool:,} training and {wanted:,} test reviews "
+                    f"but {data_name} has {n_train:,} and {n_fixed_test:,}; "
+                    "use a smaller --scale or more data",
+                    where,
+                )
+        else:
+            n_test = n_test_rows(study.test_size, n_rows, pool)
+            if n_test < 1 or pool + n_test > n_rows:
+                need = pool + max(n_test, 1)
+                raise UserError(
+                    f"study '{study.name}' needs {need:,} reviews ({pool:,} to train, "
+                    f"{max(n_test, 1):,} to test) but {data_name} has {n_rows:,}; "
+                    "use a smaller --scale or more data",
+                    where,
+                )
         plan.extend(study_trajectories(study, config.seed, config.scale))
     return plan
 
 
-def split_rows(traj: Trajectory, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pool rows in draw order, test rows and per-row labelling priority, from the repeat seed."""
+def split_rows(
+    traj: Trajectory, n_rows: int, test_mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pool rows in draw order, test rows and per-row labelling priority, from the repeat seed.
+
+    A trajectory that starts later (total collapse) uses the same pool order from
+    its start size on.
+    """
     rng = np.random.default_rng(traj.seed)
-    order = rng.permutation(n_rows)
-    n_test = n_test_rows(traj.test_size, n_rows, traj.pool_size)
-    if traj.test_size == "rest":
-        pool, test = order[: traj.pool_size], order[traj.pool_size :]
+    if test_mask is not None:
+        train_rows, test_rows = np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
+        pool = train_rows[rng.permutation(len(train_rows))[: traj.pool_size]]
+        test = test_rows
+        if isinstance(traj.test_size, int) and traj.test_size < len(test_rows):
+            test = rng.choice(test_rows, traj.test_size, replace=False)
     else:
-        test, pool = order[:n_test], order[n_test : n_test + traj.pool_size]
+        order = rng.permutation(n_rows)
+        n_test = n_test_rows(traj.test_size, n_rows, traj.pool_size)
+        if traj.test_size == "rest":
+            pool, test = order[: traj.pool_size], order[traj.pool_size :]
+        else:
+            test, pool = order[:n_test], order[n_test : n_test + traj.pool_size]
     priority = rng.random(traj.pool_size)
-    # A trajectory that starts later (total collapse) uses the same pool order from its start size.
     return pool, np.sort(test), priority
 
 
 RESULT_COLUMNS = [
     "experiment", "kind", "trajectory", "repeat", "seed", "model", "tokenizer", "rate",
-    "initial_size", "step", "train_size", "n_model_labelled", "model_label_accuracy",
-    "accuracy", "predicted_positive_rate", "test_positive_rate", "n_test",
-    "fit_seconds", "predict_seconds",
+    "initial_size", "step", "train_size", "n_train", "n_model_labelled",
+    "model_labelled_share", "n_dropped", "model_label_accuracy", "accuracy",
+    "balanced_accuracy", "macro_f1", "log_loss", "brier", "ece", "predicted_positive_rate",
+    "test_positive_rate", "n_test", "accuracy_gold", "accuracy_real_only",
+    "fit_seconds", "predict_seconds", *OPTION_NAMES,
 ]  # fmt: skip
 
 
@@ -129,9 +165,9 @@ def run_trajectory(
     traj: Trajectory, features: Features, model: ModelSpec, tokenizer: str
 ) -> pd.DataFrame:
     """Run one trajectory on the cached features; one row per step."""
-    pool, test, priority = split_rows(traj, features.n_rows)
+    pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
     X, y = features.X, features.labels
-    loop = SelfLabellingLoop(model, traj.sizes, traj.rate, random_state=traj.seed)
+    loop = SelfLabellingLoop(model, traj.sizes, traj.rate, traj.seed, traj.options)
     loop.fit(X[pool], y[pool], X[test], y[test], priority=priority)
     frame = pd.DataFrame(loop.history_records())
     frame.insert(0, "experiment", traj.experiment)
@@ -143,4 +179,6 @@ def run_trajectory(
     frame.insert(6, "tokenizer", tokenizer)
     frame.insert(7, "rate", traj.rate)
     frame.insert(8, "initial_size", traj.sizes[0])
+    for name, value in traj.options.record().items():
+        frame[name] = value
     return frame[RESULT_COLUMNS]

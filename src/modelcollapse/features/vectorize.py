@@ -39,6 +39,7 @@ class Features:
     labels: np.ndarray
     key: str
     path: Path | None = None
+    test_mask: np.ndarray | None = None  # rows of a fixed test split, if the corpus has one
 
     @property
     def n_rows(self) -> int:
@@ -97,14 +98,17 @@ def featurize(
     X = vectorizer.fit_transform(docs).tocsr()
     X.sort_indices()
     labels = np.asarray(corpus.labels, dtype=np.int8)
+    mask = None if corpus.test_mask is None else np.asarray(corpus.test_mask, dtype=bool)
     if not use_cache:
-        return Features(X=X, labels=labels, key=key)
+        return Features(X=X, labels=labels, key=key, test_mask=mask)
 
     def write(tmp: Path) -> None:
         tmp.mkdir()
         for name in ("data", "indices", "indptr"):
             np.save(tmp / f"{name}.npy", getattr(X, name))
         np.save(tmp / "labels.npy", labels)
+        if mask is not None:
+            np.save(tmp / "test_mask.npy", mask)
         terms = vectorizer.get_feature_names_out()
         (tmp / "vocabulary.txt").write_text("\n".join(terms) + "\n", encoding="utf-8")
         meta = {
@@ -130,7 +134,9 @@ def load_features(folder: Path) -> Features:
         (arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(meta["shape"])
     )
     labels = np.load(folder / "labels.npy")
-    return Features(X=X, labels=labels, key=meta["key"], path=folder)
+    mask_path = folder / "test_mask.npy"
+    mask = np.load(mask_path) if mask_path.exists() else None
+    return Features(X=X, labels=labels, key=meta["key"], path=folder, test_mask=mask)
 
 
 def restrict_to_vocabulary(

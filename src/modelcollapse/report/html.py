@@ -1,0 +1,247 @@
+"""One self-contained HTML page: inline CSS, figures as base64 PNG, no scripts, no requests.
+
+It must open from an e-mail attachment or an air-gapped machine exactly as it did on the
+machine that wrote it, so nothing is fetched and nothing depends on the files next to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+from modelcollapse.report.figures import Study
+from modelcollapse.report.load import StoredRun
+from modelcollapse.report.style import format_rate, format_size
+
+CSS = """
+:root { color-scheme: light; }
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+  color: #1a1a1a; background: #fff; margin: 0 auto; padding: 1.5rem 2rem 4rem; max-width: 1180px; }
+h1 { font-size: 1.7rem; margin: 0.2rem 0 0.3rem; }
+h2 { font-size: 1.3rem; margin-top: 2.6rem; border-bottom: 1px solid #ccc; padding-bottom: .2rem; }
+h3 { font-size: 1.05rem; margin: 1.6rem 0 .4rem; }
+.sub { color: #555; margin: 0 0 1rem; }
+nav ul { columns: 2; padding-left: 1.2rem; margin: .3rem 0; }
+figure { margin: 1.2rem 0 2rem; break-inside: avoid; }
+figure img { display: block; max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { font-size: .9rem; color: #333; max-width: 60rem; margin-top: .4rem; }
+figcaption .file { color: #666; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+table { border-collapse: collapse; font-size: .86rem; margin: .4rem 0 1rem; }
+th, td { border: 1px solid #d6d6d6; padding: .25rem .55rem; text-align: left; vertical-align: top; }
+thead th { background: #f3f3f3; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.kv th { background: #fafafa; font-weight: 600; white-space: nowrap; }
+table.kv table.kv { margin: 0; }
+pre { background: #f7f7f7; border: 1px solid #e2e2e2; padding: .8rem 1rem; overflow-x: auto;
+  font: 13px/1.45 ui-monospace, "DejaVu Sans Mono", monospace; }
+.note { background: #fff8e1; border-left: 4px solid #E69F00; padding: .4rem .8rem;
+  margin: .5rem 0; }
+.muted { color: #777; }
+@media print { body { max-width: none; padding: 0; } h2 { break-before: page; } }
+"""
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A saved figure and the PNG bytes that go into the page."""
+
+    stem: str
+    file_name: str
+    title: str
+    caption: str
+    section: str
+    png: bytes
+    width_px: int  # CSS pixels at the figure's physical size
+
+
+def render_html(
+    run: StoredRun,
+    studies: Sequence[Study],
+    figures: Sequence[Embedded],
+    tables: dict[str, pd.DataFrame],
+    notes: Sequence[str],
+) -> str:
+    """The whole page as a string."""
+    results = run.results
+    title = f"Model collapse report: {run.run_dir.name}"
+    sections = ["Overview", *(s.name for s in studies)]
+    anchors = {name: f"sec-{i}" for i, name in enumerate(sections)}
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="sub">{escape(_facts(run))}</p>',
+        _headline(run),
+        "<nav><strong>Contents</strong><ul>",
+        '<li><a href="#summary">Summary tables</a></li>',
+        *(
+            f'<li><a href="#{anchors[s]}">{escape(s)}</a></li>'
+            for s in sections
+            if any(f.section == s for f in figures)
+        ),
+        '<li><a href="#config">Resolved config</a></li>',
+        '<li><a href="#manifest">Manifest</a></li>',
+        "</ul></nav>",
+        *(f'<p class="note">{escape(n)}</p>' for n in notes),
+        '<h2 id="summary">Summary tables</h2>',
+        "<p>Accuracy on the held-out test reviews in %, mean across repeats with the 95 % "
+        "t-interval of the mean in brackets. Δ is the paired difference to rate 0 % at the last "
+        "step (percentage points), computed within each repeat (in total collapse: to the "
+        "no-collapse curve at the same training size). First/last: the trajectory's "
+        "first fit (human labels only) and its final fit.</p>",
+    ]
+    for study in studies:
+        kind = (
+            ""
+            if study.name == study.kind
+            else f" <span class='muted'>({escape(study.kind)})</span>"
+        )
+        parts.append(f"<h3>{escape(study.name)}{kind}</h3>")
+        parts.append(_summary_html(study, tables[study.slug]))
+    number = 0
+    for section in sections:
+        in_section = [f for f in figures if f.section == section]
+        if not in_section:
+            continue
+        parts.append(f'<h2 id="{anchors[section]}">{escape(section)}</h2>')
+        for fig in in_section:
+            number += 1
+            parts.append(_figure_html(fig, number))
+    parts.append('<h2 id="config">Resolved config</h2>')
+    if run.config_text is None:
+        parts.append('<p class="muted">config.toml is missing from the run directory.</p>')
+    else:
+        parts.append(f"<pre>{escape(run.config_text)}</pre>")
+    parts.append('<h2 id="manifest">Manifest</h2>')
+    if run.manifest is None:
+        parts.append('<p class="muted">manifest.json is missing or unreadable.</p>')
+    else:
+        parts.append(_value_html(run.manifest))
+    parts.append(
+        f'<p class="muted">{len(results):,} result rows from {run.n_files} files, '
+        f"{results['trajectory'].nunique()} trajectories. Generated by modelcollapse from the "
+        "stored results only; nothing was recomputed.</p>"
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _facts(run: StoredRun) -> str:
+    m = run.manifest or {}
+    bits = [str(run.run_dir)]
+    if "created" in m:
+        bits.append(f"created {m['created']}")
+    versions = m.get("versions")
+    if isinstance(versions, dict) and "modelcollapse" in versions:
+        bits.append(f"modelcollapse {versions['modelcollapse']}")
+    return " · ".join(bits)
+
+
+def _headline(run: StoredRun) -> str:
+    m = run.manifest or {}
+    rows = []
+    if "command" in m:
+        rows.append(("Command", f"<code>{escape(str(m['command']))}</code>"))
+    data = m.get("data")
+    if isinstance(data, dict):
+        source = ", ".join(f"{k}: {data[k]}" for k in ("source", "rows") if k in data)
+        if source:
+            rows.append(("Data", escape(source)))
+    r = run.results
+    rows.append(
+        (
+            "Results",
+            escape(
+                f"{r['experiment'].nunique()} experiments, {r['trajectory'].nunique()} "
+                f"trajectories, {r['repeat'].nunique()} repeats, {len(r):,} steps"
+            ),
+        )
+    )
+    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<table class="kv">{body}</table>'
+
+
+def _summary_html(study: Study, table: pd.DataFrame) -> str:
+    show_start = study.kind == "total-collapse" or table["initial_size"].nunique() > 1
+    show_diff = not np.isclose(table["rate"], 0.0).all()  # a learning curve has nothing to pair
+    head = ["Start size"] if show_start else []
+    head += ["Rate", "Repeats", "Training size", "Accuracy, first", "Accuracy, last"]
+    head += ["Δ vs 0 %, last"] if show_diff else []
+    rows = []
+    for r in table.itertuples(index=False):
+        cells = [format_size(r.initial_size)] if show_start else []
+        cells += [
+            format_rate(r.rate),
+            str(int(r.n)),
+            f"{format_size(r.first_size)} → {format_size(r.last_size)}",
+            _ci_text(r.first_mean, r.first_low, r.first_high),
+            _ci_text(r.last_mean, r.last_low, r.last_high),
+        ]
+        if show_diff:
+            if math.isclose(r.rate, 0.0):
+                cells.append("baseline")
+            elif pd.isna(r.diff_mean):
+                cells.append("no rate-0 partner")
+            else:
+                cells.append(_ci_text(r.diff_mean, r.diff_low, r.diff_high, signed=True))
+        rows.append("<tr>" + "".join(f'<td class="num">{escape(c)}</td>' for c in cells) + "</tr>")
+    thead = "".join(f"<th>{escape(h)}</th>" for h in head)
+    return f"<table><thead><tr>{thead}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _ci_text(mean: float, low: float, high: float, signed: bool = False) -> str:
+    """Fractions shown as % (or percentage points when ``signed``), 1 decimal."""
+    if pd.isna(mean):
+        return "–"
+    fmt = "{:+.1f}" if signed else "{:.1f}"
+
+    def num(v: float) -> str:
+        return fmt.format(v * 100).replace("-", "\u2212")  # a true minus sign lines up with +
+
+    if pd.isna(low):
+        return f"{num(mean)} (1 repeat, no CI)"
+    return f"{num(mean)} [{num(low)}, {num(high)}]"
+
+
+def _figure_html(fig: Embedded, number: int) -> str:
+    data = base64.b64encode(fig.png).decode("ascii")
+    alt = escape(f"{fig.title}. {fig.caption}", quote=True)
+    anchor = escape(fig.stem, quote=True)
+    return (
+        f'<figure id="fig-{anchor}"><h3>Figure {number}. {escape(fig.title)}</h3>'
+        f'<img src="data:image/png;base64,{data}" alt="{alt}" style="width:{fig.width_px}px">'
+        f"<figcaption>{escape(fig.caption)} "
+        f'<span class="file">report/{escape(fig.file_name)}</span></figcaption></figure>'
+    )
+
+
+def _value_html(value: object) -> str:
+    """Render any JSON value: objects as nested key/value tables, lists of scalars inline."""
+    if isinstance(value, dict):
+        if not value:
+            return '<span class="muted">{}</span>'
+        rows = "".join(
+            f"<tr><th>{escape(str(k))}</th><td>{_value_html(v)}</td></tr>" for k, v in value.items()
+        )
+        return f'<table class="kv">{rows}</table>'
+    if isinstance(value, list):
+        if all(not isinstance(v, dict | list) for v in value):
+            return escape(", ".join(_scalar(v) for v in value)) or '<span class="muted">[]</span>'
+        return "<ol>" + "".join(f"<li>{_value_html(v)}</li>" for v in value) + "</ol>"
+    return escape(_scalar(value))
+
+
+def _scalar(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,146 @@
+"""Loop designs from the literature reproduce their known outcomes on a purpose-built problem."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from modelcollapse.loop import HUMAN, MODEL, LoopOptions, SelfLabellingLoop
+
+SIZES = list(range(200, 3001, 200))
+SEEDS = (0, 1, 2)
+
+
+def make_problem(seed: int, positive_share: float = 0.5, n: int = 5000, n_features: int = 200):
+    """Counts where half the terms lean positive and half negative, weakly (~90% accuracy)."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < positive_share).astype(np.int8)
+    lam = np.full((n, n_features), 0.2)
+    lam[y == 1, : n_features // 2] += 0.12
+    lam[y == 0, n_features // 2 :] += 0.12
+    X = sp.csr_matrix(rng.poisson(lam).astype(np.int32))
+    return X[:3000], y[:3000], X[3000:], y[3000:]
+
+
+def histories(options: LoopOptions, rate: float = 1.0, positive_share: float = 0.5):
+    runs = []
+    for seed in SEEDS:
+        Xp, yp, Xt, yt = make_problem(seed, positive_share)
+        runs.append(SelfLabellingLoop("logreg", SIZES, rate, seed, options).fit(Xp, yp, Xt, yt))
+    return runs
+
+
+def final_accuracy(runs) -> float:
+    return float(np.mean([r.history_[-1].accuracy for r in runs]))
+
+
+def first_accuracy(runs) -> float:
+    return float(np.mean([r.history_[0].accuracy for r in runs]))
+
+
+def label_accuracy(runs) -> float:
+    return float(np.nanmean([s.model_label_accuracy for r in runs for s in r.history_[1:]]))
+
+
+def test_replace_degrades_faster_than_accumulate():
+    accumulate = histories(LoopOptions(regime="accumulate"))
+    replace = histories(LoopOptions(regime="replace"))
+    assert final_accuracy(replace) < final_accuracy(accumulate) - 0.1
+    assert final_accuracy(replace) < first_accuracy(replace) - 0.1
+    # replace trains on a window of the first size; accumulate on everything drawn.
+    assert replace[0].history_[-1].n_train == SIZES[0]
+    assert accumulate[0].history_[-1].n_train == SIZES[-1]
+
+
+def test_fixed_budget_sits_between_replace_and_accumulate():
+    accumulate = final_accuracy(histories(LoopOptions()))
+    budget = histories(LoopOptions(regime="accumulate-subsample", window=400))
+    replace = final_accuracy(histories(LoopOptions(regime="replace", window=400)))
+    assert replace <= final_accuracy(budget) <= accumulate
+    assert {s.n_train for s in budget[0].history_[1:]} == {400}
+
+
+def test_perfect_verifier_prevents_collapse_and_a_bad_one_does_not():
+    perfect = histories(LoopOptions(keep_correct=1.0, keep_wrong=0.0))
+    for seed, run in zip(SEEDS, perfect, strict=True):
+        kept = run.row_state_ == MODEL
+        true = make_problem(seed)[1][: SIZES[-1]]
+        assert kept.sum() > 0 and np.array_equal(run.training_labels_[kept], true[kept])
+    assert final_accuracy(perfect) >= first_accuracy(perfect)
+    # psi/phi = 5 is far above the breakdown ratio (1 - p)/p of a ~90%-accurate labeller.
+    bad = histories(LoopOptions(keep_correct=0.2, keep_wrong=1.0))
+    assert final_accuracy(bad) < first_accuracy(bad) - 0.05
+    assert final_accuracy(bad) < final_accuracy(perfect) - 0.1
+    assert bad[0].history_[-1].n_dropped > 0
+
+
+def test_thresholded_labels_are_more_accurate():
+    argmax = histories(LoopOptions())
+    thresholded = histories(LoopOptions(label_policy="threshold", threshold=0.7))
+    assert label_accuracy(thresholded) > label_accuracy(argmax) + 0.02
+    run = thresholded[0]
+    assert run.history_[-1].n_dropped > 0
+    kept_human = histories(
+        LoopOptions(label_policy="threshold", threshold=0.7, below_threshold="human")
+    )[0]
+    assert kept_human.history_[-1].n_dropped == 0
+    assert (kept_human.row_state_ == HUMAN).sum() > SIZES[0]
+
+
+def test_sampled_labels_keep_the_class_balance_argmax_amplifies():
+    true_share = 0.7
+    argmax = histories(LoopOptions(), positive_share=true_share)
+    sampled = histories(LoopOptions(label_policy="sample"), positive_share=true_share)
+
+    def drift(runs) -> float:
+        return float(
+            np.mean([abs(r.history_[-1].predicted_positive_rate - true_share) for r in runs])
+        )
+
+    assert drift(sampled) < drift(argmax)
+    assert np.mean([r.history_[-1].predicted_positive_rate for r in argmax]) > 0.9
+
+
+def test_balanced_labels_follow_the_human_class_shares():
+    run = histories(LoopOptions(label_policy="balanced"), positive_share=0.7)[0]
+    model_rows = run.row_state_ == MODEL
+    share = run.training_labels_[model_rows].mean()
+    human_share = run.training_labels_[: SIZES[0]].mean()
+    assert abs(share - human_share) < 0.02
+
+
+def test_verified_share_keeps_human_labels_and_weights_apply():
+    full = histories(LoopOptions(), rate=1.0)[0]
+    half = histories(LoopOptions(verified_share=0.5), rate=1.0)[0]
+    assert half.history_[-1].n_model_labelled == full.history_[-1].n_model_labelled // 2
+    muted = histories(LoopOptions(model_weight=0.0), rate=1.0)
+    # Model labels with weight 0 change nothing: accuracy stays where true labels put it.
+    assert abs(final_accuracy(muted) - first_accuracy(muted)) < 0.03
+
+
+@pytest.mark.parametrize("labeller", ["previous", "generation0"])
+def test_older_labellers_run_and_differ_from_the_current_model(labeller):
+    current = histories(LoopOptions())[0]
+    other = histories(LoopOptions(labeller=labeller))[0]
+    assert other.history_[1].accuracy == current.history_[1].accuracy or labeller == "previous"
+    assert not np.array_equal(other.training_labels_, current.training_labels_)
+
+
+def test_three_arms_and_metrics():
+    run = histories(LoopOptions(arms=True))[0]
+    last = run.history_[-1]
+    assert last.accuracy_gold > last.accuracy  # gold: same rows, true labels
+    assert 0.5 < last.accuracy_real_only < 1.0  # the human rows alone
+    for name in ("balanced_accuracy", "macro_f1", "brier", "ece", "log_loss"):
+        assert np.isfinite(getattr(last, name)), name
+    assert 0 <= last.ece <= 1 and 0 <= last.brier <= 1
+    assert last.model_labelled_share == pytest.approx(1 - SIZES[0] / SIZES[-1])
+
+
+def test_options_are_validated():
+    with pytest.raises(ValueError, match="keep_wrong"):
+        LoopOptions(keep_wrong=1.5)
+    with pytest.raises(ValueError, match="fresh"):
+        LoopOptions(fresh_share=0.5)
+    fresh = histories(LoopOptions(regime="fresh", fresh_share=0.5))[0]
+    per_step = np.diff([s.n_model_labelled for s in fresh.history_])
+    assert set(per_step.tolist()) == {100}  # half of each 200-row batch stays human
