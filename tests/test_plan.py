@@ -122,3 +122,26 @@ def test_split_rest_and_fraction():
     _config, plan = plan_of("learning-curve", scale=0.001)
     pool, test, _ = split_rows(plan[0], 1000)
     assert len(test) == 200 and len(pool) == plan[0].sizes[-1]
+
+
+def test_loop_options_reach_every_trajectory_and_validate():
+    _, plan = plan_of("lower-rates", loop={"regime": "replace", "label_policy": "sample"})
+    assert {t.options.regime for t in plan} == {"replace"}
+    assert {t.options.label_policy for t in plan} == {"sample"}
+    with pytest.raises(UserError, match="regime"):
+        apply_overrides(load_config("lower-rates"), loop={"regime": "forget"})
+    with pytest.raises(UserError, match="fresh_share"):
+        apply_overrides(load_config("lower-rates"), loop={"fresh_share": 0.5})
+
+
+def test_seed_groups_pair_studies():
+    from modelcollapse.experiments.config import validate_config
+
+    raw = load_config("lower-rates").model_dump()
+    a = {**raw["study"][0], "name": "acc", "seed_group": "g"}
+    b = {**raw["study"][0], "name": "rep", "seed_group": "g", "loop": {"regime": "replace"}}
+    c = {**raw["study"][0], "name": "alone"}
+    config = validate_config({**raw, "study": [a, b, c]}, "test")
+    plan = build_plan(config, BIG)
+    seeds = {(t.experiment, t.repeat): t.seed for t in plan}
+    assert seeds[("acc", 0)] == seeds[("rep", 0)] != seeds[("alone", 0)]

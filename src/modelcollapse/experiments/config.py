@@ -224,8 +224,12 @@ def apply_overrides(
     increment: int | None = None,
     max_size: int | None = None,
     test_size: str | float | int | None = None,
+    loop: dict[str, Any] | None = None,
 ) -> RunConfig:
-    """Command-line flags over the file's values; the result is validated again."""
+    """Command-line flags over the file's values; the result is validated again.
+
+    ``loop`` sets loop-design options (``LoopConfig`` fields) in every study.
+    """
     raw = config.model_dump()
     top = {"data": data, "model": model, "tokenizer": tokenizer, "seed": seed, "scale": scale}
     raw.update({k: v for k, v in top.items() if v is not None})
@@ -238,6 +242,8 @@ def apply_overrides(
             study["max_size"] = max_size
         if rates is not None and study["kind"] != "learning-curve":
             study["rates"] = rates
+        if loop:
+            study["loop"] = {**study.get("loop", {}), **loop}
         # Linear-only settings apply to the linear studies of a mixed run (seed-study).
         if study["spacing"] == "linear":
             if initial_size is not None:
