@@ -100,7 +100,7 @@ def test_run_prints_summary_and_resumes(tmp_path, capsys, small_config, small_re
     ]
     code, stdout, _ = run_cli(capsys, *argv)
     assert code == 0
-    assert "mean accuracy at the first and last size" in stdout
+    assert "mean test accuracy" in stdout
     assert str(out) in stdout.replace("\n", "")
     table = pd.read_parquet(out / "results")
     assert table["trajectory"].nunique() == 12

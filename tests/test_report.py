@@ -422,3 +422,123 @@ def test_page_renders_in_chromium_with_every_image_decoded(
     assert (pixels.mean(axis=2) < 0.9).mean() > 0.05, "too little is drawn on the page"
     if os.environ.get("MODELCOLLAPSE_KEEP_SCREENSHOT"):
         shutil.copy(shot, os.environ["MODELCOLLAPSE_KEEP_SCREENSHOT"])
+
+
+# --- new metrics, arms and loop designs ---------------------------------------------------
+
+LOOP_DEFAULTS = {
+    "regime": "accumulate",
+    "window": -1,
+    "fresh_share": 0.0,
+    "labeller": "current",
+    "label_policy": "argmax",
+    "threshold": 0.9,
+    "below_threshold": "drop",
+    "verified_share": 0.0,
+    "keep_correct": 1.0,
+    "keep_wrong": 1.0,
+    "model_weight": 1.0,
+    "arms": False,
+}
+
+
+def with_new_columns(
+    frames: list[pd.DataFrame], seed: int = 1, **loop: object
+) -> list[pd.DataFrame]:
+    """Add what newer runs record: class-balanced scores, calibration, the model-labelled share,
+    the arms (when ``arms=True``) and the loop-design columns (``loop`` overrides defaults)."""
+    rng = np.random.default_rng(seed)
+    design = LOOP_DEFAULTS | loop
+    out = []
+    for frame in frames:
+        f = frame.copy()
+        acc = f["accuracy"].to_numpy()
+        n = f["train_size"].to_numpy(float)
+        lean = np.abs(f["predicted_positive_rate"] - f["test_positive_rate"]).to_numpy()
+        noise = rng.normal(0, 0.003, (4, len(f)))
+        f["n_train"] = f["train_size"]
+        f["model_labelled_share"] = f["n_model_labelled"] / f["train_size"]
+        f["n_dropped"] = 0
+        f["balanced_accuracy"] = acc - 0.2 * lean + noise[0]
+        f["macro_f1"] = acc - 0.5 * lean + noise[1]
+        f["ece"] = np.clip(0.03 + 0.4 * (0.9 - acc) + noise[2], 0, 1)
+        f["brier"] = np.clip(0.08 + 0.6 * (0.9 - acc) + noise[3], 0, 1)
+        f["log_loss"] = 3 * f["brier"]
+        human = n - f["n_model_labelled"].to_numpy()
+        gold = 0.88 - 0.33 * np.exp(-n / 400)
+        f["accuracy_gold"] = gold if design["arms"] else np.nan
+        f["accuracy_real_only"] = 0.88 - 0.33 * np.exp(-human / 400) if design["arms"] else np.nan
+        for name, value in design.items():
+            f[name] = value
+        out.append(f)
+    return out
+
+
+def _stems(run: Path) -> set[str]:
+    return {p.stem for p in (run / "report").glob("*.png")}
+
+
+def test_new_metric_figures_and_statistics_section(tmp_path: Path) -> None:
+    spec = [("lower-rates", "rates", (200, 400, 800, 1600), (200,), (0.0, 0.05, 0.1, 0.5))]
+    write_run(tmp_path, with_new_columns(simulate_trajectories(spec, repeats=3), arms=True))
+    html = build_report(tmp_path).read_text(encoding="utf-8")
+    new = {
+        "calibration-lower-rates",
+        "balance-lower-rates",
+        "model-labels-lower-rates",
+        "arms-lower-rates",
+    }
+    stems = _stems(tmp_path)
+    assert new <= stems and not any(s.startswith("designs-") for s in stems)
+    for stem in new:
+        pixels = imread(tmp_path / "report" / f"{stem}.png")
+        assert pixels.shape[1] >= 1500 and pixels[..., :3].std() > 0.05, stem
+        assert f"report/{stem}.png" in html
+    assert html.count("<img ") == len(stems)
+    section = html[
+        html.index('<h2 id="statistics">') : html.index("<h2", html.index("Statistics</h2>") + 1)
+    ]
+    assert "against <code>rate=0</code>" in section
+    assert section.count("<tr><td") == 3  # rates 5 %, 10 %, 50 % against 0 %
+    # 3 repeats: the Wilcoxon test cannot call anything worse, and the page says why.
+    assert "inconclusive" in section and "cannot reach p &lt; 0.05" in section
+
+
+def test_loop_designs_of_a_seed_group_get_a_figure_and_a_table(tmp_path: Path) -> None:
+    grid = (200, 400, 800)
+    spec = [
+        ("acc", "rates", grid, (200,), (0.0, 0.1, 0.5)),
+        ("rep", "rates", grid, (200,), (0.0, 0.1, 0.5)),
+    ]
+    frames = simulate_trajectories(spec, repeats=2)
+    acc = with_new_columns([f for f in frames if f["experiment"].iloc[0] == "acc"])
+    rep = with_new_columns(
+        [f for f in frames if f["experiment"].iloc[0] == "rep"], regime="replace", window=200
+    )
+    # Columns a run lacks entirely, or holds only as NaN, get no figure.
+    frames = [
+        f.assign(ece=np.nan).drop(columns=["brier", "balanced_accuracy", "macro_f1"])
+        for f in acc + rep
+    ]
+    write_run(tmp_path, frames)
+    config = CONFIG + "".join(
+        f'\n[[study]]\nname = "{name}"\nseed_group = "pair"\n' for name in ("acc", "rep")
+    )
+    (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+    html = build_report(tmp_path).read_text(encoding="utf-8")
+    stems = _stems(tmp_path)
+    assert "designs-pair" in stems
+    assert not any(s.startswith(("calibration-", "balance-", "arms-")) for s in stems)
+    pixels = imread(tmp_path / "report" / "designs-pair.png")
+    assert pixels[..., :3].std() > 0.05
+    assert "Loop designs" in html and "pair: loop designs at matched rate" in html
+    assert "against <code>regime=accumulate,window=-1</code>" in html
+    assert html.count("against <code>rate=0</code>") == 1  # one seed group: one table
+
+
+def test_old_run_gets_statistics_but_no_new_figures(png_report: Path) -> None:
+    html = png_report.read_text(encoding="utf-8")
+    assert '<a href="#statistics">' in html and '<h2 id="statistics">' in html
+    for name in ("collapse-rates", "lower-rates", "total-collapse"):
+        assert f"<h3>{name} <span class='muted'>against <code>rate=0</code>" in html
+    assert "learning-curve <span" not in html  # nothing to pair with

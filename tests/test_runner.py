@@ -138,7 +138,8 @@ def test_a_corpus_with_its_own_test_split_tests_on_it(tmp_path, small_config, sm
     table = run_experiment(config, tmp_path / "run", data=corpus).results
     assert set(table["n_test"]) == {300}
     assert corpus.fingerprint != load_data(str(small_reviews)).fingerprint
-    with pytest.raises(UserError, match="needs 600 training and 400 test reviews but split has 1,200 and 300"):
+    expected = "needs 600 training and 400 test reviews but split has 1,200 and 300"
+    with pytest.raises(UserError, match=expected):
         run_experiment(
             config_for(small_config, small_reviews, test_size=400), tmp_path / "x", data=corpus
         )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -81,6 +82,20 @@ def _parse_test_size(text: str | None) -> str | float | int | None:
     )
 
 
+def summary_table(results, name: str) -> Table:
+    """Mean accuracy per study, start and rate at the first and the last training size."""
+    from modelcollapse.runner import summarize
+
+    table = Table(title=f"{name}: mean test accuracy", box=box.SIMPLE_HEAD)
+    for col in ("study", "start", "rate", "reps", "first n", "acc", "last n", "acc "):
+        table.add_column(col, justify="left" if col == "study" else "right", no_wrap=True)
+    for row in summarize(results).itertuples():
+        table.add_row(row.experiment, f"{row.initial_size:,}", f"{row.rate:g}", str(row.repeats),
+                      f"{row.first_size:,}", f"{row.first_accuracy:.4f}",
+                      f"{row.last_size:,}", f"{row.last_accuracy:.4f}")  # fmt: skip
+    return table
+
+
 def _positive(value: float | int | None, option: str) -> None:
     if value is not None and value <= 0:
         raise UserError(f"must be positive, got {value:g}", option)
@@ -119,6 +134,16 @@ def run(
         int | None, typer.Option(help="Run seed; every random choice derives from it.")
     ] = None,
     jobs: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    backend: Annotated[
+        Literal["local", "dask"],
+        typer.Option(
+            help="local (--jobs processes here) or dask (the workers of a running scheduler)."
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address for --backend dask, e.g. tcp://HOST:8786."),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Run directory (default: runs/NAME). An existing one is resumed."),
@@ -132,7 +157,7 @@ def run(
 ) -> None:
     """Run (or resume) a study and store its results in a run directory."""
     from modelcollapse.experiments.config import apply_overrides, load_config
-    from modelcollapse.runner import prepare_run, summarize
+    from modelcollapse.runner import check_backend, prepare_run
 
     for value, option in (
         (scale, "--scale"), (repeats, "--repeats"), (initial_size, "--initial-size"),
@@ -141,6 +166,7 @@ def run(
         _positive(value, option)
     if seed is not None and seed < 0:
         raise UserError(f"must be 0 or more, got {seed}", "--seed")
+    check_backend(backend, scheduler, jobs)
     config = apply_overrides(
         load_config(experiment),
         data=data, model=model, tokenizer=tokenizer, seed=seed, scale=scale,
@@ -160,35 +186,23 @@ def run(
 
     with Console(stderr=True).status("loading data and features"):
         prepared = prepare_run(config, run_dir)
-    with Progress(
+    bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
         console=Console(stderr=True),
-    ) as bar:  # fmt: skip
-        task = bar.add_task(f"{config.name}: trajectories", total=len(prepared.plan))
+    )  # fmt: skip
+    task = bar.add_task(f"{config.name}: trajectories", total=len(prepared.plan))
 
-        def show(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def show(done: int, total: int) -> None:
+        bar.start()  # at the first report: an error before it (no scheduler...) stays one line
+        bar.update(task, completed=done, total=total)
 
-        result = prepared.execute(jobs, progress=show)
+    try:
+        result = prepared.execute(jobs, show, backend=backend, scheduler=scheduler)
+    finally:
+        bar.stop()
 
-    table = Table(title=f"{config.name}: mean accuracy at the first and last size")
-    for col in (
-        "study",
-        "start",
-        "rate",
-        "repeats",
-        "first size",
-        "accuracy",
-        "last size",
-        "accuracy ",
-    ):
-        table.add_column(col, justify="left" if col == "study" else "right")
-    for row in summarize(result.results).itertuples():
-        table.add_row(row.experiment, f"{row.initial_size:,}", f"{row.rate:g}", str(row.repeats),
-                      f"{row.first_size:,}", f"{row.first_accuracy:.4f}",
-                      f"{row.last_size:,}", f"{row.last_accuracy:.4f}")  # fmt: skip
-    console.print(table)
+    console.print(summary_table(result.results, config.name))
     if result.n_skipped:
         console.print(
             f"resumed: {result.n_skipped} of {result.n_trajectories} trajectories "
@@ -220,20 +234,237 @@ def report_command(
 
 @data_app.command("info")
 def data_info_command(
-    path: Annotated[
-        str, typer.Argument(help="A review file (fastText, CSV, TSV, Parquet, JSONL), or 'demo'.")
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A review file (fastText, CSV, TSV, Parquet, JSONL), an imported corpus's "
+            "name, or 'demo'."
+        ),
     ],
 ) -> None:
-    """Rows, label balance, text lengths and unreadable lines of a data file."""
-    from modelcollapse.data.info import data_info
+    """Rows, label balance, text lengths and unreadable lines of data, before a long run."""
+    from modelcollapse.data.home import get_imported, is_imported
 
-    info = data_info(path)
-    table = Table(title=str(path), show_header=False)
+    if target == "demo":
+        from modelcollapse.data.demo import make_demo_corpus
+
+        rows = _corpus_rows(make_demo_corpus(), "built-in, synthetic (make_demo_corpus)")
+    elif Path(target).exists():
+        from modelcollapse.data.info import data_info
+
+        if target.lower().endswith((".zip", ".tgz", ".tar", ".tar.gz")):
+            raise UserError("an archive: import it first ('modelcollapse data import')", target)
+        rows = data_info(target).to_rows()
+    elif is_imported(target):
+        rows = _manifest_rows(get_imported(target))
+    else:
+        raise _unknown_data(target)
+    table = Table(title=target, show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
-    for key, value in info.to_rows():
+    for key, value in rows:
         table.add_row(key, value)
     console.print(table)
+
+
+def _unknown_data(target: str) -> UserError:
+    from modelcollapse.data.home import get_data_home, list_corpora
+
+    names = ", ".join(c.name for c in list_corpora()) or f"none in {get_data_home()}"
+    return UserError(
+        f"no such file, and no imported corpus by that name (imported: {names})", target
+    )
+
+
+def _corpus_rows(corpus, what: str) -> list[tuple[str, str]]:
+    """The ``data info`` rows for a corpus in memory (the demo corpus)."""
+    import numpy as np
+
+    from modelcollapse.data.info import LengthStats
+
+    n, n_pos = len(corpus), int(np.count_nonzero(corpus.labels))
+    chars = np.fromiter(map(len, corpus.texts), dtype=np.int64, count=n)
+    words = np.fromiter((len(t.split()) for t in corpus.texts), dtype=np.int64, count=n)
+    return [
+        ("source", what),
+        ("rows", f"{n:,}"),
+        ("negative", f"{n - n_pos:,}"),
+        ("positive", f"{n_pos:,}"),
+        ("positive share", f"{n_pos / n:.1%}"),
+        ("length, characters", str(LengthStats.of(chars))),
+        ("length, words", str(LengthStats.of(words))),
+        ("sha256", corpus.fingerprint),
+    ]
+
+
+def _manifest_rows(imported) -> list[tuple[str, str]]:
+    """An imported corpus as its manifest records it (nothing is read)."""
+    m = imported.manifest
+    names = m.get("label_names") or ["negative", "positive"]
+    rows = [
+        ("name", imported.name),
+        ("location", str(imported.path)),
+        ("imported from", f"{imported.source} ({m.get('kind', '?')})"),
+        ("created", imported.created),
+        ("rows", f"{imported.n_rows():,}"),
+    ]
+    for split, info in imported.splits.items():
+        share = info["positives"] / info["rows"] if info.get("rows") else 0.0
+        rows.append((
+            split,
+            f"{info['rows']:,} rows: {info['negatives']:,} negative (label {names[0]}), "
+            f"{info['positives']:,} positive (label {names[1]}), {share:.1%} positive",
+        ))  # fmt: skip
+        skipped = info.get("skipped") or {}
+        if skipped:
+            reasons = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in skipped.items())
+            first = ", ".join(info.get("first_bad", [])[:3])
+            rows.append(
+                (f"{split} skipped", f"{sum(skipped.values()):,} ({reasons}; first: {first})")
+            )
+        else:
+            rows.append((f"{split} skipped", "none"))
+        dups = f"{info.get('duplicates', 0):,}"
+        if info.get("conflicting_duplicates"):
+            dups += f" ({info['conflicting_duplicates']:,} texts carry both labels)"
+        rows.append((f"{split} duplicates", dups))
+        rows.append((f"{split} file sha256", str(info.get("sha256", ""))))
+    if "test" not in imported.splits:
+        rows.append(("test split", "none: runs draw a test set from the rows (--test-size)"))
+    rows.append(("sha256", imported.fingerprint))
+    return rows
+
+
+def _byte_progress() -> Progress:
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    )  # fmt: skip
+
+
+def _print_imported(imported, verb: str) -> None:
+    table = Table(title=f"{verb} '{imported.name}'", box=box.SIMPLE_HEAD)
+    for col in ("split", "rows", "negative", "positive", "skipped", "duplicates"):
+        table.add_column(col, justify="left" if col == "split" else "right")
+    for split, info in imported.splits.items():
+        table.add_row(
+            split, f"{info['rows']:,}", f"{info['negatives']:,}", f"{info['positives']:,}",
+            f"{info['skipped_lines']:,}", f"{info['duplicates']:,}",
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"stored in {imported.path}")
+    console.print(f"use it: modelcollapse run lower-rates --data {imported.name}")
+
+
+@data_app.command("import")
+def data_import_command(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The Kaggle archive (.zip), amazon_review_polarity_csv.tgz, a folder of "
+            "Parquet shards, or one review file (fastText, CSV, TSV, Parquet, JSONL)."
+        ),
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="Name to use with --data (default: from the file name).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a corpus of the same name.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Stop at the first bad line instead of skipping it.")
+    ] = False,
+    max_skipped: Annotated[
+        float, typer.Option(help="Refuse the import when a larger share of lines is bad.")
+    ] = 0.01,
+    format: Annotated[
+        str | None, typer.Option("--format", help="Reader format, when the name does not tell.")
+    ] = None,
+    text_column: Annotated[str, typer.Option(help="Text column (CSV, Parquet, JSONL).")] = "text",
+    label_column: Annotated[
+        str, typer.Option(help="Label column (CSV, Parquet, JSONL).")
+    ] = "label",
+) -> None:
+    """Read a corpus once into the data home, so runs load it by name."""
+    from modelcollapse.data.home import import_corpus
+
+    kwargs: dict[str, str] = {"on_error": "raise" if strict else "skip"}
+    if format is not None:
+        kwargs["fmt"] = format
+    if text_column != "text":
+        kwargs["text_column"] = text_column
+    if label_column != "label":
+        kwargs["label_column"] = label_column
+    with _byte_progress() as bar:
+        task = bar.add_task(f"importing {path.name}", total=None)
+
+        def show(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        imported = import_corpus(
+            path, name, overwrite=overwrite, progress=show, max_skipped=max_skipped, **kwargs
+        )
+    _print_imported(imported, "imported")
+
+
+@data_app.command("list")
+def data_list_command() -> None:
+    """The corpora in the data home ($MODELCOLLAPSE_DATA moves it)."""
+    from modelcollapse.data.home import get_data_home, list_corpora
+
+    corpora = list_corpora()
+    home = get_data_home()
+    if not corpora:
+        console.print(
+            f"no imported corpora in {home}; add one with 'modelcollapse data import PATH' "
+            "or 'modelcollapse data download amazon-polarity'"
+        )
+        return
+    table = Table(title=f"imported corpora in {home}", box=box.SIMPLE_HEAD)
+    for col in ("name", "train", "test", "positive", "on disk", "created"):
+        table.add_column(col, justify="right" if col in ("train", "test", "on disk") else "left")
+    table.add_column("imported from", overflow="fold")
+    for c in corpora:
+        n = c.n_rows()
+        pos = sum(int(s.get("positives", 0)) for s in c.splits.values())
+        test = f"{c.n_rows('test'):,}" if "test" in c.splits else "-"
+        table.add_row(
+            c.name, f"{c.n_rows('train'):,}", test, f"{pos / n:.1%}" if n else "-",
+            f"{c.disk_bytes() / 1e6:,.1f} MB", c.created[:10], c.source,
+        )  # fmt: skip
+    console.print(table)
+
+
+MIRROR_HELP = "Base URL of a Hugging Face mirror (default: $MODELCOLLAPSE_MIRROR, else the hub)."
+
+
+@data_app.command("download")
+def data_download_command(
+    dataset: Annotated[str, typer.Argument(help="What to fetch: amazon-polarity.")],
+    mirror: Annotated[str | None, typer.Option(help=MIRROR_HELP)] = None,
+    name: Annotated[str, typer.Option(help="Name to use with --data.")] = "amazon-polarity",
+    overwrite: Annotated[bool, typer.Option(help="Replace a corpus of the same name.")] = False,
+) -> None:
+    """Download a corpus (resumable, checksummed) and import it into the data home."""
+    from modelcollapse.data.download import download_amazon_polarity
+
+    if dataset != "amazon-polarity":
+        raise UserError(f"unknown dataset '{dataset}' (available: amazon-polarity)", "DATASET")
+    with _byte_progress() as bar:
+        fetch = bar.add_task(f"downloading {dataset}", total=None)
+        load = bar.add_task("importing", total=None, visible=False)
+
+        def fetched(done: int, total: int | None) -> None:
+            bar.update(fetch, completed=done, total=total)
+
+        def imported(done: int, total: int | None) -> None:
+            bar.update(load, completed=done, total=total, visible=True)
+
+        result = download_amazon_polarity(
+            mirror, name, overwrite=overwrite, progress=fetched, import_progress=imported
+        )
+    _print_imported(result, "downloaded")
 
 
 @app.command("presets")
@@ -251,20 +482,21 @@ def presets_command() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors with exit status 2 instead of tracebacks."""
     try:
-        app(args=argv, prog_name="modelcollapse", standalone_mode=False)
+        status = app(args=argv, prog_name="modelcollapse", standalone_mode=False)
     except UserError as err:
         print(f"modelcollapse: error: {err}", file=sys.stderr)
         return 2
     except click_errors.UsageError as err:
-        print(f"modelcollapse: error: {err.format_message()}", file=sys.stderr)
+        if err.format_message():  # no arguments at all: the help was printed, nothing to add
+            print(f"modelcollapse: error: {err.format_message()}", file=sys.stderr)
         return 2
-    except click_errors.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         print("modelcollapse: interrupted", file=sys.stderr)
         return 130
     except click_errors.ClickException as err:
         print(f"modelcollapse: error: {err.format_message()}", file=sys.stderr)
         return err.exit_code
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Workers receive a trajectory and the path of the cached feature matrix, which
 they memory-map once per process; results travel back to this process, the
-only one that writes to the run directory.
+only one that writes to the run directory. One switch picks where workers run:
+``backend="local"`` (joblib processes on this machine, ``jobs`` of them) or
+``backend="dask"`` (the workers of a running dask.distributed scheduler).
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from __future__ import annotations
 import platform
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
@@ -28,20 +34,40 @@ from modelcollapse.features.vectorize import Features, featurize, load_features
 from modelcollapse.models import ModelSpec, get_model
 from modelcollapse.store import RunStore
 
+if TYPE_CHECKING:
+    from distributed import Client
+
 Progress = Callable[[int, int], None]  # (done, total)
+Results = Generator[tuple[Trajectory, pd.DataFrame], None, None]  # in order of completion
+Backend = Literal["local", "dask"]
+BACKENDS = ("local", "dask")
+DASK_CONNECT_TIMEOUT = 10  # seconds: a wrong address should fail fast, not hang the run
 
 
 def load_data(data: str | Corpus) -> Corpus:
-    """``"demo"`` (built in), a path, or a ready :class:`Corpus`."""
+    """``"demo"`` (built in), a path, the name of an imported corpus, or a ready :class:`Corpus`.
+
+    A path wins over a name. An imported corpus brings its own test split as ``test_mask``.
+    """
     if isinstance(data, Corpus):
         return data
     if data == "demo":
         from modelcollapse.data.demo import make_demo_corpus
 
         return make_demo_corpus()
+    from modelcollapse.data.home import get_data_home, is_imported, list_corpora, load_imported
     from modelcollapse.data.readers import read_corpus
 
-    return read_corpus(data)
+    if Path(data).exists():
+        return read_corpus(data)
+    if is_imported(data):
+        return load_imported(data)
+    names = ", ".join(c.name for c in list_corpora()) or f"none in {get_data_home()}"
+    raise UserError(
+        f"'{data}' is neither a file nor an imported corpus (imported: {names}; "
+        "add one with 'modelcollapse data import PATH')",
+        "--data",
+    )
 
 
 def _work(
@@ -54,14 +80,46 @@ def _work(
         return run_trajectory(traj, features, model, tokenizer)
 
 
+def check_backend(backend: str, scheduler: str | Client | None, jobs: int = 1) -> None:
+    """Refuse options that the chosen backend would silently ignore."""
+    if backend not in BACKENDS:
+        raise UserError(f"expected local or dask, got '{backend}'", "--backend")
+    if backend == "dask" and scheduler is None:
+        raise UserError(
+            "the dask backend needs a scheduler address, e.g. tcp://127.0.0.1:8786", "--scheduler"
+        )
+    if backend == "local" and scheduler is not None:
+        raise UserError("only used with --backend dask", "--scheduler")
+    if backend == "dask" and jobs != 1:
+        raise UserError(
+            "not used with --backend dask: the Dask workers set the parallelism", "--jobs"
+        )
+
+
 def execute(
     plan: list[Trajectory],
     features: Features,
     model: ModelSpec,
     tokenizer: str,
     jobs: int = 1,
-) -> Iterator[tuple[Trajectory, pd.DataFrame]]:
-    """Yield (trajectory, result) as each finishes, in any order."""
+    backend: Backend = "local",
+    scheduler: str | Client | None = None,
+) -> Results:
+    """Yield (trajectory, result) as each finishes, in any order.
+
+    ``scheduler`` is a Dask scheduler address, or a connected ``Client`` that is
+    used as is (and left open).
+    """
+    check_backend(backend, scheduler, jobs)
+    if backend == "dask":
+        assert scheduler is not None
+        return _execute_dask(plan, features, model, tokenizer, scheduler)
+    return _execute_local(plan, features, model, tokenizer, jobs)
+
+
+def _execute_local(
+    plan: list[Trajectory], features: Features, model: ModelSpec, tokenizer: str, jobs: int
+) -> Results:
     if jobs == 1 or len(plan) <= 1:
         for traj in plan:
             yield traj, _work(traj, features, model, tokenizer)
@@ -75,6 +133,102 @@ def execute(
 
 def _paired(traj: Trajectory, ref: Features | Path, model: ModelSpec, tokenizer: str):
     return traj, _work(traj, ref, model, tokenizer)
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+        import distributed.comm
+    except ImportError:
+        raise UserError(
+            "the dask backend needs the 'dask' extra: pip install 'modelcollapse[dask]'",
+            "--backend",
+        ) from None
+    return distributed
+
+
+@contextmanager
+def dask_client(scheduler: str | Client) -> Iterator[Client]:
+    """Connect to a running scheduler; a ``Client`` passed in is used as is and left open."""
+    distributed = _import_distributed()
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    try:
+        # Parse first: a Client built on a malformed address fails, then spews when collected.
+        address = distributed.comm.resolve_address(scheduler)
+        client = distributed.Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, ValueError) as exc:  # OSError covers timeouts and unknown hosts
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(
+            f"cannot connect to a Dask scheduler at '{scheduler}' ({reason})", "--scheduler"
+        ) from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _features_for_workers(client: Client, features: Features) -> Any:
+    """The cache folder's path if every worker can read it, else one broadcast copy.
+
+    Workers on this machine or on a shared filesystem memory-map the cached matrix
+    (nothing is sent); elsewhere the matrix is scattered once to every worker.
+    Workers that join later are assumed to see what the current ones see.
+    """
+
+    # Nested, so cloudpickle sends it by value: it runs even where modelcollapse is missing.
+    def probe(folder: str | None) -> tuple[bool, bool]:
+        import importlib.util
+        import os
+
+        found = importlib.util.find_spec("modelcollapse") is not None
+        return found, folder is not None and os.path.exists(os.path.join(folder, "meta.json"))
+
+    folder = str(features.path) if features.path is not None else None
+    answers = client.run(probe, folder)
+    missing = sorted(worker for worker, (found, _) in answers.items() if not found)
+    if missing:
+        raise UserError(
+            f"Dask workers cannot import modelcollapse ({', '.join(missing)}); "
+            "install it in the workers' environment",
+            "--scheduler",
+        )
+    if folder is not None and all(seen for _, seen in answers.values()):
+        return features.path
+    return client.scatter(features, broadcast=True)
+
+
+def _execute_dask(
+    plan: list[Trajectory],
+    features: Features,
+    model: ModelSpec,
+    tokenizer: str,
+    scheduler: str | Client,
+) -> Results:
+    if not plan:
+        return
+    distributed = _import_distributed()
+    with dask_client(scheduler) as client:
+        ref = _features_for_workers(client, features)
+        # Keys unique per call: the scheduler would hand back another run's result
+        # for a key it still holds (say, the same trajectory with another seed).
+        run_id = uuid.uuid4().hex[:8]
+        pending = {}
+        for traj in plan:
+            future = client.submit(
+                _paired, traj, ref, model, tokenizer, key=f"trajectory-{run_id}-{traj.key}"
+            )
+            pending[future.key] = future
+        try:
+            done = distributed.as_completed(
+                list(pending.values()), loop=client.loop, with_results=True
+            )  # loop: our client is not the default one
+            for future, result in done:
+                del pending[future.key]  # frees the worker's copy of the result
+                yield result
+        finally:  # an error or a closed generator: drop unfinished work and the scattered copy
+            client.cancel([*pending.values(), *([] if isinstance(ref, Path) else [ref])])
 
 
 @dataclass
@@ -117,26 +271,43 @@ class PreparedRun:
     resolved: dict
     manifest: dict
 
-    def execute(self, jobs: int = 1, progress: Progress | None = None) -> RunResult:
-        """Run the trajectories not yet stored, writing each as it finishes."""
+    def execute(
+        self,
+        jobs: int = 1,
+        progress: Progress | None = None,
+        backend: Backend = "local",
+        scheduler: str | Client | None = None,
+    ) -> RunResult:
+        """Run the trajectories not yet stored, writing each as it finishes.
+
+        Whatever the backend, only this process writes; the run directory can be
+        resumed on either backend.
+        """
         if jobs < 1:
             raise UserError(f"must be at least 1, got {jobs}", "--jobs")
+        check_backend(backend, scheduler, jobs)
         store = self.store
-        store.open(self.resolved, self.manifest)
-        try:
+        with ExitStack() as stack:
+            if backend == "dask":
+                assert scheduler is not None
+                # Connect before opening the store: a wrong address writes nothing.
+                scheduler = stack.enter_context(dask_client(scheduler))
+            store.open(self.resolved, self.manifest)
+            stack.callback(store.close)
             done = store.done_keys()
             todo = [t for t in self.plan if t.key not in done]
             skipped = len(self.plan) - len(todo)
             if progress:
                 progress(skipped, len(self.plan))
-            results = execute(todo, self.features, self.model, self.config.tokenizer, jobs)
+            results = execute(
+                todo, self.features, self.model, self.config.tokenizer, jobs, backend, scheduler
+            )
+            stack.enter_context(closing(results))  # on error, stop the workers' remaining work
             for count, (traj, frame) in enumerate(results, 1):
                 store.write(traj.key, frame)
                 if progress:
                     progress(skipped + count, len(self.plan))
             return RunResult(store.root, store.read_results(), len(self.plan), skipped)
-        finally:
-            store.close()
 
 
 def prepare_run(
@@ -153,8 +324,12 @@ def prepare_run(
     spec = model if model is not None else get_model(config.model)
     if model is not None and model.name != config.model:
         config = config.model_copy(update={"model": model.name})
-    data_name = "the built-in corpus" if config.data == "demo" else config.data
-    plan = build_plan(config, len(corpus), data_name)
+    if data is not None:
+        data_name = corpus.source
+    else:
+        data_name = "the built-in corpus" if config.data == "demo" else config.data
+    n_fixed_test = 0 if corpus.test_mask is None else int(np.sum(corpus.test_mask))
+    plan = build_plan(config, len(corpus), data_name, n_fixed_test)
     store = RunStore(out)
     resolved = dump_config(config)
     store.check_resumable(resolved, corpus.fingerprint)
@@ -190,19 +365,24 @@ def run_experiment(
     command: str | None = None,
     progress: Progress | None = None,
     use_cache: bool = True,
+    backend: Backend = "local",
+    scheduler: str | Client | None = None,
 ) -> RunResult:
     """Run (or resume) ``config`` into the run directory ``out``.
 
     ``data`` and ``model`` replace the config's data and model with a ready
     :class:`Corpus` or :class:`ModelSpec` (any scikit-learn classifier, through
-    :meth:`ModelSpec.from_estimator`).
+    :meth:`ModelSpec.from_estimator`). ``backend="dask"`` runs the trajectories on
+    the workers of the Dask ``scheduler`` (an address or a ``Client``) instead of
+    ``jobs`` local processes.
     """
     if jobs < 1:
         raise UserError(f"must be at least 1, got {jobs}", "--jobs")
+    check_backend(backend, scheduler, jobs)
     prepared = prepare_run(
         config, out, data=data, model=model, command=command, use_cache=use_cache
     )
-    return prepared.execute(jobs, progress)
+    return prepared.execute(jobs, progress, backend, scheduler)
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:

@@ -1,19 +1,27 @@
 """Read labelled Amazon polarity reviews from the files people actually have them in.
 
-One entry point, :func:`read_corpus`. Readers stream their input (the Kaggle training file
-has 3.6M lines) and return a :class:`Corpus` with labels 0 = negative, 1 = positive. Bad
-input raises :class:`UserError` naming the file, the line and what was expected, so a
-broken line in a huge file is found without a debugger; ``on_error="skip"`` drops
-such lines instead and counts them in ``corpus.meta["skipped"]``.
+Two entry points: :func:`read_corpus` returns a whole :class:`Corpus`; :class:`ReviewStream`
+hands the same rows over in chunks, for imports too big to hold twice. Readers stream their
+input (the Kaggle training file has 3.6M lines) from a :class:`Source`: a file or an archive
+member. Labels become 0 = negative, 1 = positive. Bad input raises :class:`UserError` naming
+the file, the line and what was expected, so a broken line in a huge file is found without a
+debugger; ``on_error="skip"`` drops such lines instead and counts them in
+``meta["skipped"]``.
 """
 
 from __future__ import annotations
 
 import bz2
+import contextlib
 import csv
 import gzip
 import json
-from collections.abc import Iterator
+import sys
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -28,6 +36,8 @@ __all__ = [
     "INVALID_UTF8",
     "MALFORMED",
     "UNKNOWN_LABEL",
+    "ReviewStream",
+    "Source",
     "read_corpus",
 ]
 
@@ -59,6 +69,10 @@ _SUFFIXES = (
 )
 _COMPRESSION_SUFFIXES = {".bz2": "bz2", ".gz": "gzip", ".gzip": "gzip"}
 
+# What corrupt or truncated input raises mid-stream, besides OSError: zlib (a damaged .gz),
+# zipfile (bad CRC of an archive member) and tarfile (a member cut short).
+_READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError)
+
 _FT_NEG = "__label__1 "
 _FT_POS = "__label__2 "
 _FT_HEAD = len(_FT_NEG)
@@ -85,51 +99,186 @@ def read_corpus(
     they are kept), ``conflicting_duplicates`` (texts seen with both labels) and, for
     column formats, ``columns``.
     """
-    if on_error not in ("raise", "skip"):
-        raise UserError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+    _check_on_error(on_error)
     path = Path(path)
     name = str(path)
     if not path.exists():
         raise UserError("no such file", where=name)
     if path.is_dir():
         raise UserError("is a directory, expected a file of reviews", where=name)
+    rows = _Rows(name, on_error)
+    columns = _Columns(text_column, label_column, title_column)
+    reader = _read_source(Source.file(path), rows, fmt, columns)
+    for _ in reader:  # chunk_size is unlimited: runs to the end without pausing
+        pass
+    return rows.finish(rows.label_names(), rows.meta)
 
+
+@dataclass(frozen=True)
+class Source:
+    """Bytes to read reviews from: a file, or a member of an archive read as a stream.
+
+    ``name`` is shown in messages and decides the format and compression by its suffix,
+    e.g. ``archive.zip:train.ft.txt.bz2``; ``open`` returns the raw (possibly compressed)
+    bytes; ``size`` is their length, for progress; ``path`` is set for plain files.
+    """
+
+    name: str
+    open: Callable[[], IO[bytes]]
+    size: int | None = None
+    path: Path | None = None
+
+    @classmethod
+    def file(cls, path: str | Path) -> Source:
+        path = Path(path)
+        try:
+            size: int | None = path.stat().st_size
+        except OSError:
+            size = None  # reported when the file is opened
+        return cls(str(path), lambda: open(path, "rb"), size, path)
+
+
+class ReviewStream:
+    """The rows of one or more sources as ``(texts, labels)`` chunks of ``chunk_size``.
+
+    Memory stays at one chunk plus 9 bytes a row (for duplicate counting), so importing the
+    3.6M-line Kaggle file never holds it twice. Sources are read in order as one corpus:
+    they share label spellings and the end checks (some reviews, both classes), which run
+    after the last chunk. Then ``label_names`` and ``meta`` (as :func:`read_corpus`'s, with
+    ``rows``, ``positives`` and ``first_bad``: ``"source:line"`` strings) are set.
+    Duplicates are counted by 64-bit hashes here: exact unless two texts collide.
+    """
+
+    def __init__(
+        self,
+        sources: Source | Sequence[Source],
+        *,
+        name: str | None = None,
+        fmt: str | None = None,
+        chunk_size: int = 65_536,
+        on_error: Literal["raise", "skip"] = "raise",
+        text_column: str = "text",
+        label_column: str = "label",
+        title_column: str | None = "title",
+    ) -> None:
+        _check_on_error(on_error)
+        self.sources = [sources] if isinstance(sources, Source) else list(sources)
+        if not self.sources:
+            raise ValueError("no sources")
+        self.name = name or self.sources[0].name
+        self.fmt = fmt
+        self.chunk_size = max(1, int(chunk_size))
+        self.on_error = on_error
+        self.columns = _Columns(text_column, label_column, title_column)
+        self.label_names: tuple[str, str] | None = None
+        self.meta: dict[str, object] = {}
+        self.rows = 0
+        self._done = 0  # bytes of the sources already finished
+        self._reading: _Rows | None = None
+        self._started = False
+
+    @property
+    def size(self) -> int | None:
+        """Bytes of input in all sources (None when a size is unknown)."""
+        sizes = [s.size for s in self.sources]
+        return None if None in sizes else sum(s or 0 for s in sizes)
+
+    @property
+    def position(self) -> int:
+        """Bytes of input consumed so far, for a progress bar."""
+        return self._done + (self._reading.tell() if self._reading else 0)
+
+    def __iter__(self) -> Iterator[tuple[list[str], np.ndarray]]:
+        if self._started:
+            raise RuntimeError("a ReviewStream can be read once")
+        self._started = True
+        rows = self._reading = _Rows(self.name, self.on_error, self.chunk_size)
+        hashes: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+
+        def taken() -> tuple[list[str], np.ndarray] | None:
+            chunk = rows.take()
+            if chunk is not None:
+                hashes.append(_hashes(chunk[0]))
+                labels.append(chunk[1])
+                self.rows += len(chunk[0])
+            return chunk
+
+        for source in self.sources:
+            rows.begin(source.name)
+            for _ in _read_source(source, rows, self.fmt, self.columns):
+                if (chunk := taken()) is not None:
+                    yield chunk
+            self._done += source.size or 0
+        rows.begin(self.name)
+        self.label_names = rows.label_names()  # resolves 1s still waiting for their scheme
+        last = taken()
+        all_labels = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int8)
+        rows.check_classes(len(all_labels), int(all_labels.sum()))
+        duplicates, conflicting = _count_duplicate_hashes(np.concatenate(hashes), all_labels)
+        self.meta = {
+            **rows.meta,
+            "rows": len(all_labels),
+            "positives": int(all_labels.sum()),
+            **rows.summary(),
+            "duplicates": duplicates,
+            "conflicting_duplicates": conflicting,
+        }
+        self._reading = None
+        if last is not None:  # after the checks: a one-class corpus yields no last chunk
+            yield last
+
+
+def _check_on_error(on_error: str) -> None:
+    if on_error not in ("raise", "skip"):
+        raise UserError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+
+
+@dataclass(frozen=True)
+class _Columns:
+    text: str
+    label: str
+    title: str | None
+
+
+def _read_source(
+    source: Source, rows: _Rows, fmt: str | None, columns: _Columns
+) -> Generator[None, None, None]:
+    """Read one source into ``rows``, pausing (yielding) whenever a chunk is full."""
+    name = source.name
     try:
-        compression = _sniff_compression(path)
-        fmt = _resolve_format(path, name, fmt, compression)
+        compression = _sniff_compression(source)
+        fmt = _resolve_format(source, fmt, compression)
     except PermissionError:
         raise UserError("permission denied", where=name) from None
-    except (OSError, EOFError) as exc:
+    except _READ_ERRORS as exc:
         raise UserError(f"cannot read ({_one_line(exc)})", where=name) from None
 
-    rows = _Rows(name, on_error, unit="row " if fmt == "parquet" else "")
-    meta: dict[str, object] = {"format": fmt, "path": name, "compression": compression}
+    rows.unit = "row " if fmt == "parquet" else ""
+    rows.meta.update(format=fmt, path=name, compression=compression)
     try:
         if fmt == "fasttext":
-            label_names = _read_fasttext(path, compression, rows)
+            yield from _read_fasttext(source, compression, rows)
         elif fmt == "amazon-csv":
-            label_names = _read_amazon_csv(path, compression, rows)
+            yield from _read_amazon_csv(source, compression, rows)
         elif fmt == "parquet":
             if compression:
                 raise UserError(
                     f"Parquet is compressed internally; {compression} around it is not supported",
                     where=name,
                 )
-            label_names = _read_parquet(path, rows, text_column, label_column, title_column)
-            meta["columns"] = {"text": text_column, "label": label_column, "title": title_column}
+            yield from _read_parquet(source, rows, columns)
+            rows.meta["columns"] = vars(columns).copy()
         else:
             reader = _read_jsonl if fmt == "jsonl" else _read_delimited
-            label_names = reader(
-                path, compression, rows, fmt, text_column, label_column, title_column
-            )
-            meta["columns"] = {"text": text_column, "label": label_column, "title": title_column}
+            yield from reader(source, compression, rows, fmt, columns)
+            rows.meta["columns"] = vars(columns).copy()
     except PermissionError:
         raise UserError("permission denied", where=name) from None
-    except (OSError, EOFError) as exc:
+    except _READ_ERRORS as exc:
         # Corrupt or truncated compressed data surfaces mid-stream, after the last good line.
         after = f" after {rows.unit or 'line '}{rows.last}" if rows.last else ""
         raise UserError(f"cannot read{after} ({_one_line(exc)})", where=name) from None
-    return rows.finish(label_names, meta)
 
 
 # --------------------------------------------------------------------------- bookkeeping
@@ -145,44 +294,89 @@ class _Bad(Exception):
 
 
 class _Rows:
-    """Collects good rows and decides what a bad one does (raise or count)."""
+    """Collects good rows and decides what a bad one does (raise or count).
 
-    def __init__(self, name: str, on_error: str, unit: str = "") -> None:
+    Readers append to ``texts``/``labels`` and yield once ``chunk_size`` rows are waiting;
+    :meth:`take` hands them over. Readers bind the lists locally, so they are emptied in
+    place, never replaced.
+    """
+
+    def __init__(self, name: str, on_error: str, chunk_size: int | None = None) -> None:
         self.name = name
         self.skip = on_error == "skip"
-        self.unit = unit  # "" for line numbers, "row " for parquet
+        self.chunk_size = chunk_size or sys.maxsize
+        self.unit = ""  # "" for line numbers, "row " for parquet
         self.texts: list[str] = []
         self.labels: list[int] = []
+        self.parser = _LabelParser()  # shared by all sources of a stream
+        self.fixed_names: tuple[str, str] | None = None  # formats that spell labels one way
+        self.meta: dict[str, object] = {}
         self.skipped: dict[str, int] = {}
         self.first_bad: list[int] = []
+        self.first_bad_at: list[str] = []  # "source:line", for streams of several sources
         self.blank = 0
         self.last = 0  # last line (or row) number reached, for mid-stream read errors
+        self.tell: Callable[[], int] = lambda: 0  # bytes of the current source read
+
+    def begin(self, name: str) -> None:
+        self.name, self.last, self.tell = name, 0, lambda: 0
 
     def bad(self, number: int, reason: str, message: str) -> None:
+        where = f"{self.name}:{self.unit}{number}"
         if not self.skip:
-            raise UserError(message, where=f"{self.name}:{self.unit}{number}")
+            raise UserError(message, where=where)
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
         if len(self.first_bad) < _FIRST_BAD:
             self.first_bad.append(number)
+            self.first_bad_at.append(where)
 
-    def finish(self, label_names: tuple[str, str], meta: dict[str, object]) -> Corpus:
-        n = len(self.texts)
+    def take(self) -> tuple[list[str], np.ndarray] | None:
+        """The rows read so far, or None while none are ready.
+
+        Numeric labels read before the file showed its scheme (0/1 or 1/2) stay until it
+        does, since a 1 means opposite things under the two.
+        """
+        if not self.texts:
+            return None
+        if self.parser.pending:
+            if self.parser.scheme is None:
+                return None
+            self.parser.resolve(self.labels)
+        texts = self.texts.copy()
+        labels = np.array(self.labels, dtype=np.int8)
+        self.texts.clear()
+        self.labels.clear()
+        return texts, labels
+
+    def label_names(self) -> tuple[str, str]:
+        """Once every source is read: the spellings (resolving any pending 1s)."""
+        if self.fixed_names is not None and self.parser.family is None:
+            return self.fixed_names
+        return self.parser.finish(self)
+
+    def check_classes(self, n: int, n_pos: int) -> None:
         if n == 0:
             raise UserError("no reviews found" + self._skipped_note(), where=self.name)
-        labels = np.array(self.labels, dtype=np.int8)
-        n_pos = int(labels.sum())
         if n_pos in (0, n):
             cls = "positive" if n_pos else "negative"
             what = "the only review is" if n == 1 else f"all {n} reviews are"
             raise UserError(f"{what} {cls}; need both classes", where=self.name)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "skipped": dict(self.skipped),
+            "first_bad_lines": list(self.first_bad),
+            "first_bad": list(self.first_bad_at),
+            "blank_lines": self.blank,
+        }
+
+    def finish(self, label_names: tuple[str, str], meta: dict[str, object]) -> Corpus:
+        labels = np.array(self.labels, dtype=np.int8)
+        self.check_classes(len(labels), int(labels.sum()))
         duplicates, conflicting = _count_duplicates(self.texts, labels)
-        meta.update(
-            skipped=dict(self.skipped),
-            first_bad_lines=list(self.first_bad),
-            blank_lines=self.blank,
-            duplicates=duplicates,
-            conflicting_duplicates=conflicting,
-        )
+        summary = self.summary()
+        del summary["first_bad"]  # one file: the line numbers say it all
+        meta.update(summary, duplicates=duplicates, conflicting_duplicates=conflicting)
         return Corpus(
             texts=self.texts, labels=labels, source=self.name, label_names=label_names, meta=meta
         )
@@ -225,15 +419,29 @@ def _count_duplicates(texts: list[str], labels: np.ndarray) -> tuple[int, int]:
     return duplicates, sum(1 for bits in seen.values() if bits == 3)
 
 
+def _hashes(texts: list[str]) -> np.ndarray:
+    return np.fromiter(map(hash, texts), dtype=np.int64, count=len(texts))
+
+
+def _count_duplicate_hashes(hashes: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
+    """:func:`_count_duplicates` from 64-bit hashes alone, for rows no longer in memory."""
+    if len(hashes) < 2:
+        return 0, 0
+    n_texts = len(np.unique(hashes))
+    # A (hash, label) pair per distinct labelled text; a text with both labels has two.
+    pairs = len(np.unique(hashes * 2 + labels.astype(np.int64)))  # wraps, stays distinct
+    return len(hashes) - n_texts, pairs - n_texts
+
+
 # --------------------------------------------------------------------------- sniffing
 
 
-def _sniff_compression(path: Path) -> str | None:
+def _sniff_compression(source: Source) -> str | None:
     """Compression from the suffix, else from magic bytes (a renamed .bz2 still reads)."""
-    by_suffix = _COMPRESSION_SUFFIXES.get(path.suffix.lower())
+    by_suffix = _COMPRESSION_SUFFIXES.get(Path(source.name).suffix.lower())
     if by_suffix:
         return by_suffix
-    with open(path, "rb") as fh:
+    with source.open() as fh:
         head = fh.read(10)
     if head[:2] == b"\x1f\x8b":  # can never start valid UTF-8 text
         return "gzip"
@@ -242,23 +450,23 @@ def _sniff_compression(path: Path) -> str | None:
     return None
 
 
-def _resolve_format(path: Path, name: str, fmt: str | None, compression: str | None) -> str:
+def _resolve_format(source: Source, fmt: str | None, compression: str | None) -> str:
     if fmt is not None:
         key = _ALIASES.get(fmt.lower(), fmt.lower())
         if key not in FORMATS:
             raise UserError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
         return key
-    lower = path.name.lower()
+    lower = Path(source.name).name.lower()
     for suffix in _COMPRESSION_SUFFIXES:
         if lower.endswith(suffix):
             lower = lower[: -len(suffix)]
     for suffix, found in _SUFFIXES:
         if lower.endswith(suffix):
-            if found == "csv" and _looks_like_amazon_csv(path, compression):
+            if found == "csv" and _looks_like_amazon_csv(source, compression):
                 return "amazon-csv"
             return found
     # Unknown suffix: fastText lines are unmistakable, so accept them by content.
-    with _open(path, compression) as fh:
+    with _open(source, compression) as fh:
         first = fh.readline(64)
     if first.removeprefix(_BOM).startswith(b"__label__"):
         return "fasttext"
@@ -266,16 +474,16 @@ def _resolve_format(path: Path, name: str, fmt: str | None, compression: str | N
     raise UserError(
         f"cannot tell the format from the name (known suffixes: {known}, optionally + .bz2/.gz);"
         f" set the format explicitly ({', '.join(FORMATS)})",
-        where=name,
+        where=source.name,
     )
 
 
-def _looks_like_amazon_csv(path: Path, compression: str | None) -> bool:
+def _looks_like_amazon_csv(source: Source, compression: str | None) -> bool:
     """The original CSV has no header: three fields, the first one 1 or 2."""
     try:
-        with _open(path, compression) as fh:
+        with _open(source, compression) as fh:
             first = next(csv.reader(_Lines(fh)), None)
-    except (csv.Error, OSError, EOFError):
+    except (csv.Error, *_READ_ERRORS):
         return False  # the full read reports the problem with a line number
     return first is not None and len(first) == 3 and first[0].strip() in ("1", "2")
 
@@ -283,12 +491,22 @@ def _looks_like_amazon_csv(path: Path, compression: str | None) -> bool:
 # --------------------------------------------------------------------------- text input
 
 
-def _open(path: Path, compression: str | None) -> IO[bytes]:
-    if compression == "bz2":
-        return bz2.open(path, "rb")
-    if compression == "gzip":
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+@contextlib.contextmanager
+def _open(
+    source: Source, compression: str | None, rows: _Rows | None = None
+) -> Iterator[IO[bytes]]:
+    """Decompressed bytes of ``source``; closes the raw stream too (bz2/gzip leave it open)."""
+    with source.open() as raw:
+        if rows is not None:
+            rows.tell = raw.tell
+        if compression == "bz2":
+            with bz2.open(raw, "rb") as fh:
+                yield fh
+        elif compression == "gzip":
+            with gzip.open(raw, "rb") as fh:
+                yield fh
+        else:
+            yield raw
 
 
 class _Lines:
@@ -327,13 +545,17 @@ def _utf8_message(raw: bytes, exc: UnicodeDecodeError) -> str:
     return f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line)"
 
 
-def _read_fasttext(path: Path, compression: str | None, rows: _Rows) -> tuple[str, str]:
+def _read_fasttext(
+    source: Source, compression: str | None, rows: _Rows
+) -> Generator[None, None, None]:
     """Kaggle fastText lines: ``__label__1`` = negative, ``__label__2`` = positive.
 
     The hot loop is plain slicing and comparison: 3.6M lines must stay fast.
     """
+    rows.fixed_names = ("__label__1", "__label__2")
     texts, labels = rows.texts, rows.labels
-    with _open(path, compression) as fh:
+    chunk = rows.chunk_size
+    with _open(source, compression, rows) as fh:
         lineno = 0
         for raw in fh:
             lineno += 1
@@ -374,7 +596,8 @@ def _read_fasttext(path: Path, compression: str | None, rows: _Rows) -> tuple[st
                 continue
             texts.append(text)
             labels.append(label)
-    return ("__label__1", "__label__2")
+            if len(texts) >= chunk:
+                yield
 
 
 def _fasttext_slow(line: str) -> tuple[int, str]:
@@ -398,13 +621,16 @@ def _fasttext_slow(line: str) -> tuple[int, str]:
     raise _Bad(UNKNOWN_LABEL, f"unknown label {_show(token)} (expected __label__1 or __label__2)")
 
 
-def _read_amazon_csv(path: Path, compression: str | None, rows: _Rows) -> tuple[str, str]:
+def _read_amazon_csv(
+    source: Source, compression: str | None, rows: _Rows
+) -> Generator[None, None, None]:
     """The original headerless ``polarity,title,text`` CSV: 1 = negative, 2 = positive.
 
     Title and text are joined as ``title: text`` unconditionally, as the Kaggle fastText
     conversion did, so both versions of the same review are the same string.
     """
-    with _open(path, compression) as fh:
+    rows.fixed_names = ("1", "2")
+    with _open(source, compression, rows) as fh:
         lines = _Lines(fh)
         reader = csv.reader(lines)
         for start, row in _csv_records(reader, rows):
@@ -435,7 +661,8 @@ def _read_amazon_csv(path: Path, compression: str | None, rows: _Rows) -> tuple[
                 continue
             rows.texts.append(f"{title}: {body}")
             rows.labels.append(label)
-    return ("1", "2")
+            if len(rows.texts) >= rows.chunk_size:
+                yield
 
 
 def _csv_records(reader: Any, rows: _Rows) -> Iterator[tuple[int, list[str]]]:
@@ -460,16 +687,10 @@ def _csv_records(reader: Any, rows: _Rows) -> Iterator[tuple[int, list[str]]]:
 
 
 def _read_delimited(
-    path: Path,
-    compression: str | None,
-    rows: _Rows,
-    fmt: str,
-    text_column: str,
-    label_column: str,
-    title_column: str | None,
-) -> tuple[str, str]:
+    source: Source, compression: str | None, rows: _Rows, fmt: str, columns: _Columns
+) -> Generator[None, None, None]:
     """CSV/TSV with a header row naming the columns."""
-    with _open(path, compression) as fh:
+    with _open(source, compression, rows) as fh:
         lines = _Lines(fh)
         reader = csv.reader(lines, delimiter="\t" if fmt == "tsv" else ",")
         try:
@@ -483,9 +704,9 @@ def _read_delimited(
         if lines.first_bad(1, reader.line_num):
             raise UserError(f"header is {lines.bad[1]}", where=f"{rows.name}:1")
         header = [h.strip() for h in header]
-        text_i, label_i = _columns(rows.name, header, text_column, label_column)
-        title_i = header.index(title_column) if title_column in header else None
-        parser = _LabelParser()
+        text_i, label_i = _columns(rows.name, header, columns.text, columns.label)
+        title_i = header.index(columns.title) if columns.title in header else None
+        parser = rows.parser
         for start, row in _csv_records(reader, rows):
             if len(row) != len(header):
                 if not any(f.strip() for f in row):
@@ -503,23 +724,19 @@ def _read_delimited(
                 continue
             title = row[title_i] if title_i is not None else None
             _add(rows, parser, start, row[text_i], row[label_i], title)
-    return parser.finish(rows)
+            if len(rows.texts) >= rows.chunk_size:
+                yield
 
 
 def _read_jsonl(
-    path: Path,
-    compression: str | None,
-    rows: _Rows,
-    fmt: str,
-    text_column: str,
-    label_column: str,
-    title_column: str | None,
-) -> tuple[str, str]:
+    source: Source, compression: str | None, rows: _Rows, fmt: str, columns: _Columns
+) -> Generator[None, None, None]:
     """JSON lines: one object per line with the text and label keys."""
-    parser = _LabelParser()
+    parser = rows.parser
+    text_column, label_column, title_column = columns.text, columns.label, columns.title
     checked = False
     first = True
-    with _open(path, compression) as fh:
+    with _open(source, compression, rows) as fh:
         lines = _Lines(fh)
         for line in lines:
             n = rows.last = lines.lineno
@@ -552,39 +769,55 @@ def _read_jsonl(
                 rows.bad(n, MALFORMED, f"missing key {missing!r}")
                 continue
             title = obj.get(title_column) if title_column else None
-            _add(rows, parser, n, obj[text_column], obj[label_column], title)
-    return parser.finish(rows)
+            text = obj[text_column]
+            if "\\u" in line and not _encodable(text, title):
+                # JSON escapes can spell lone surrogates (\udc80): no UTF-8 exists for them,
+                # so Parquet (the token cache, an import) could not store the review.
+                rows.bad(n, INVALID_UTF8, "not valid UTF-8 (a \\u escape gives a lone surrogate)")
+                continue
+            _add(rows, parser, n, text, obj[label_column], title)
+            if len(rows.texts) >= rows.chunk_size:
+                yield
 
 
-def _read_parquet(
-    path: Path, rows: _Rows, text_column: str, label_column: str, title_column: str | None
-) -> tuple[str, str]:
+def _read_parquet(source: Source, rows: _Rows, columns: _Columns) -> Generator[None, None, None]:
     """Parquet, read in batches so memory stays at one batch of Python objects."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise UserError(f"not a Parquet file ({_one_line(exc)})", where=rows.name) from None
-    names = list(pf.schema_arrow.names)
-    _columns(rows.name, names, text_column, label_column)
-    use_title = title_column is not None and title_column in names
-    columns = [text_column, label_column] + ([title_column] if use_title else [])
-    parser = _LabelParser()
-    n = 0
-    try:
-        for batch in pf.iter_batches(batch_size=65_536, columns=columns):
-            texts = batch.column(0).to_pylist()
-            labels = batch.column(1).to_pylist()
-            titles = batch.column(2).to_pylist() if use_title else [None] * len(texts)
-            for text, label, title in zip(texts, labels, titles, strict=True):
-                n += 1
-                rows.last = n
-                _add(rows, parser, n, text, label, title)
-    except pa.ArrowException as exc:
-        raise UserError(f"cannot read after row {n} ({_one_line(exc)})", where=rows.name) from None
-    return parser.finish(rows)
+    text_column, label_column, title_column = columns.text, columns.label, columns.title
+    with contextlib.ExitStack() as stack:
+        where = source.path if source.path is not None else stack.enter_context(source.open())
+        try:
+            pf = stack.enter_context(pq.ParquetFile(where))
+            names = list(pf.schema_arrow.names)
+            n_rows = pf.metadata.num_rows
+        except (pa.ArrowException, ValueError, *_READ_ERRORS) as exc:
+            raise UserError(f"not a Parquet file ({_one_line(exc)})", where=rows.name) from None
+        _columns(rows.name, names, text_column, label_column)
+        if len(set(names)) != len(names):
+            raise UserError(f"repeated column names ({', '.join(names)})", where=rows.name)
+        use_title = title_column is not None and title_column in names
+        wanted = [text_column, label_column] + ([title_column] if use_title else [])
+        parser = rows.parser
+        n = 0
+        size = source.size or 0
+        rows.tell = lambda: size * n // max(n_rows, 1)
+        try:
+            for batch in pf.iter_batches(batch_size=65_536, columns=wanted):
+                texts = batch.column(0).to_pylist()
+                labels = batch.column(1).to_pylist()
+                titles = batch.column(2).to_pylist() if use_title else [None] * len(texts)
+                for text, label, title in zip(texts, labels, titles, strict=True):
+                    n += 1
+                    rows.last = n
+                    _add(rows, parser, n, text, label, title)
+                if len(rows.texts) >= rows.chunk_size:
+                    yield
+        except (pa.ArrowException, ValueError) as exc:
+            raise UserError(
+                f"cannot read after row {n} ({_one_line(exc)})", where=rows.name
+            ) from None
 
 
 def _columns(name: str, found: list[str], text_column: str, label_column: str) -> tuple[int, int]:
@@ -612,6 +845,17 @@ def _add(rows: _Rows, parser: _LabelParser, n: int, text: Any, label: Any, title
         return
     rows.texts.append(f"{head}: {body}" if head.strip() else body)
     rows.labels.append(value)
+
+
+def _encodable(*values: Any) -> bool:
+    """Whether every string among ``values`` has a UTF-8 form (no lone surrogates)."""
+    try:
+        for value in values:
+            if isinstance(value, str):
+                value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _as_text(value: Any) -> str:
@@ -724,6 +968,12 @@ class _LabelParser:
             return f"{pair}, as on line {self.scheme_line}"
         return f"{_EXPECTED[self.family]}, {where}"
 
+    def resolve(self, labels: list[int]) -> None:
+        """Replace the -1s in ``labels`` (in place) now that the scheme is known."""
+        fill = 1 if self.scheme == "01" else 0
+        labels[:] = [fill if v < 0 else v for v in labels]
+        self.pending = False
+
     def finish(self, rows: _Rows) -> tuple[str, str]:
         """Resolve 1s read before the scheme was known; return the label spellings."""
         if self.pending:
@@ -735,8 +985,7 @@ class _LabelParser:
                     " under 0/1); need both classes",
                     where=rows.name,
                 )
-            fill = 1 if self.scheme == "01" else 0
-            rows.labels = [fill if v < 0 else v for v in rows.labels]
+            self.resolve(rows.labels)
         return self.names()
 
     def names(self) -> tuple[str, str]:

@@ -12,7 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from modelcollapse.errors import UserError
 
-Kind = Literal["learning-curve", "total-collapse", "rates"]
+Kind = Literal["learning-curve", "total-collapse", "rates", "generations", "generative"]
+# Kinds without a grid of training sizes, and the settings only they take.
+GENERATIONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "generations": ("sample_size", "validation_size", "population", "keep", "max_generations"),
+    "generative": ("sample_size", "generations", "regimes"),
+}
+_GRID_FIELDS = ("initial_size", "increment", "max_size", "ratio", "n_sizes")
+MAX_SIZES = 100_000  # training sizes per study: more is a typo, and would exhaust memory
+MAX_REPEATS = 10_000  # likewise for repeats and rates: a plan holds one object per trajectory
+MAX_RATES = 1_000
 
 
 class LoopConfig(BaseModel):
@@ -52,22 +61,40 @@ class StudyConfig(BaseModel):
     geometric (``max_size`` × ``ratio``^j for j = ``n_sizes``-1 … 0).
     ``test_size`` is ``"rest"`` (every review outside the pool), a fraction of
     all reviews, or a count.
+
+    Two kinds have no size grid (nor ``loop`` options):
+
+    - ``generations``: generations of ``population`` models, each trained on a fresh
+      sample of ``sample_size`` reviews whose share ``rate`` its parent labels, with
+      hyper-parameters mutated from the parent; the best ``keep`` by accuracy on
+      ``validation_size`` held-out reviews parent the next generation, until no child
+      beats its parent or after ``max_generations`` (defaults 6, 2, 1,000, 10).
+    - ``generative``: trigram models write ``generations`` generations of
+      ``sample_size`` reviews, for each of ``regimes`` (default 10, both regimes).
     """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: Kind
-    repeats: int = Field(ge=1)
-    rates: list[float] = Field(default_factory=lambda: [0.0], min_length=1)
+    repeats: int = Field(ge=1, le=MAX_REPEATS)
+    rates: list[float] = Field(default_factory=lambda: [0.0], min_length=1, max_length=MAX_RATES)
     test_size: Literal["rest"] | float | int = 0.2
     spacing: Literal["linear", "geometric"] = "linear"
     initial_size: int | None = Field(default=None, ge=1)
     increment: int | None = Field(default=None, ge=1)
-    max_size: int = Field(ge=1)
+    max_size: int | None = Field(default=None, ge=1)
     ratio: float | None = Field(default=None, gt=0, lt=1)
-    n_sizes: int | None = Field(default=None, ge=1)
+    n_sizes: int | None = Field(default=None, ge=1, le=MAX_SIZES)
     loop: LoopConfig = Field(default_factory=LoopConfig)
+    # Generational kinds only. None elsewhere, so other studies' resolved configs are unchanged.
+    sample_size: int | None = Field(default=None, ge=1)
+    validation_size: int | None = Field(default=None, ge=1)
+    population: int | None = Field(default=None, ge=1)
+    keep: int | None = Field(default=None, ge=1)
+    max_generations: int | None = Field(default=None, ge=1)
+    generations: int | None = Field(default=None, ge=1)
+    regimes: list[Literal["replace", "accumulate"]] | None = Field(default=None, min_length=1)
     # Studies with the same seed_group share each repeat's seed (test set, order of
     # additions, model seeds): they pair with each other, e.g. replace vs accumulate.
     seed_group: str | None = None
@@ -91,21 +118,65 @@ class StudyConfig(BaseModel):
             raise ValueError("test_size must be at least 1")
         return v
 
+    @property
+    def generational(self) -> bool:
+        return self.kind in GENERATIONAL_FIELDS
+
     @model_validator(mode="after")
     def _sizes_given(self) -> StudyConfig:
+        own = GENERATIONAL_FIELDS.get(self.kind, ())
+        for name in {f for fields in GENERATIONAL_FIELDS.values() for f in fields} - set(own):
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name} does not apply to kind = '{self.kind}'")
+        if self.generational:
+            return self._generational_settings()
+        if self.max_size is None:
+            raise ValueError(f"kind = '{self.kind}' needs max_size")
         if self.spacing == "linear":
             if self.initial_size is None or self.increment is None:
                 raise ValueError("linear spacing needs initial_size and increment")
             if self.initial_size > self.max_size:
                 raise ValueError("initial_size exceeds max_size")
+            if (self.max_size - self.initial_size) // self.increment >= MAX_SIZES:
+                raise ValueError(f"more than {MAX_SIZES:,} training sizes; raise increment")
         elif self.ratio is None or self.n_sizes is None:
             raise ValueError("geometric spacing needs ratio and n_sizes")
         if self.kind == "learning-curve" and self.rates != [0.0]:
             raise ValueError("a learning curve uses true labels only (rates = [0.0])")
         return self
 
+    def _generational_settings(self) -> StudyConfig:
+        for name in _GRID_FIELDS:
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name} does not apply to kind = '{self.kind}' (use sample_size)")
+        if self.sample_size is None:
+            raise ValueError(f"kind = '{self.kind}' needs sample_size")
+        if self.loop != LoopConfig():
+            raise ValueError(f"loop options do not apply to kind = '{self.kind}'")
+        if self.kind == "generative":
+            if self.rates != [0.0]:
+                raise ValueError(
+                    "a generative study has no labelling rates (every text is written)"
+                )
+            self.generations = 10 if self.generations is None else self.generations
+            self.regimes = ["replace", "accumulate"] if self.regimes is None else self.regimes
+            if len(set(self.regimes)) != len(self.regimes):
+                raise ValueError("regimes repeat")
+            return self
+        self.population = 6 if self.population is None else self.population
+        self.keep = 2 if self.keep is None else self.keep
+        self.validation_size = 1000 if self.validation_size is None else self.validation_size
+        self.max_generations = 10 if self.max_generations is None else self.max_generations
+        if self.keep > self.population:
+            raise ValueError(f"keep ({self.keep}) exceeds population ({self.population})")
+        return self
+
     def sizes(self, scale: float = 1.0) -> list[int]:
         """The training sizes of this study, multiplied by ``scale``."""
+        if self.generational:
+            assert self.sample_size is not None
+            return [_scaled(self.sample_size, scale)]
+        assert self.max_size is not None
         if self.spacing == "linear":
             assert self.initial_size is not None and self.increment is not None
             first = _scaled(self.initial_size, scale)
@@ -119,6 +190,15 @@ class StudyConfig(BaseModel):
             raw = [_scaled(self.max_size * self.ratio**j, scale) for j in range(self.n_sizes)]
             sizes = sorted(set(raw))
         return sizes
+
+    def pool_size(self, scale: float = 1.0) -> int:
+        """Reviews a repeat draws outside its test set: the largest size, or every generation's
+        fresh sample plus the validation set."""
+        sample = self.sizes(scale)[-1]
+        if self.kind == "generations":
+            assert self.validation_size is not None and self.max_generations is not None
+            return self.validation_size + (self.max_generations + 1) * sample
+        return sample
 
 
 def _scaled(size: float, scale: float) -> int:
@@ -136,7 +216,8 @@ class RunConfig(BaseModel):
     model: str = "seed-rf"
     tokenizer: str = "seed"
     seed: int = Field(default=0, ge=0)
-    scale: float = Field(default=1.0, gt=0)
+    # Bounded: sizes x scale must stay a finite float (1e305 x 10,000 overflows sizes()).
+    scale: float = Field(default=1.0, gt=0, le=1e6, allow_inf_nan=False)
     study: list[StudyConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -155,6 +236,8 @@ PRESETS = (
     "lower-rates-detail",
     "seed-study",
     "demo",
+    "generations",
+    "generative",
 )
 
 
@@ -167,6 +250,8 @@ def _parse(text: str, where: str) -> dict[str, Any]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"not valid TOML: {exc}", where) from None
+    except RecursionError:  # tomllib recurses per nesting level: [[[[...]]]]
+        raise UserError("not valid TOML: nested too deeply", where) from None
     # A preset may pull in other presets' studies (seed-study = studies 1-5).
     includes = raw.pop("include", [])
     if not isinstance(includes, list):
@@ -176,7 +261,10 @@ def _parse(text: str, where: str) -> dict[str, Any]:
         if name not in PRESETS:
             raise UserError(f"include names unknown preset '{name}'", where)
         studies.extend(_parse(preset_text(name), f"preset {name}").get("study", []))
-    raw["study"] = studies + raw.get("study", [])
+    own = raw.get("study", [])
+    if not isinstance(own, list):
+        raise UserError("[study] expected [[study]] tables", where)
+    raw["study"] = studies + own
     return raw
 
 
@@ -191,11 +279,11 @@ def load_config(experiment: str) -> RunConfig:
             f"'{experiment}' is neither a preset ({names}) nor a .toml file", "EXPERIMENT"
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: editors that write a BOM
     except FileNotFoundError:
         raise UserError("no such file", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read: {exc}", str(path)) from None
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the name
+        raise UserError(f"cannot read: {_one_line(exc)}", str(path)) from None
     return validate_config(_parse(text, str(path)), str(path))
 
 
@@ -204,10 +292,16 @@ def validate_config(raw: dict[str, Any], where: str) -> RunConfig:
         return RunConfig.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "config"
-        msg = err["msg"].removeprefix("Value error, ")
+        # repr() for keys a user cannot see (newlines, controls): messages stay one line
+        loc = ".".join(str(p) if str(p).isprintable() else repr(p) for p in err["loc"])
+        loc = loc or "config"
+        msg = _one_line(err["msg"].removeprefix("Value error, "))
         more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
         raise UserError(f"[{loc}] {msg}{more}", where) from None
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
 
 
 def apply_overrides(
@@ -234,26 +328,33 @@ def apply_overrides(
     top = {"data": data, "model": model, "tokenizer": tokenizer, "seed": seed, "scale": scale}
     raw.update({k: v for k, v in top.items() if v is not None})
     for study in raw["study"]:
+        gridded = study["kind"] not in GENERATIONAL_FIELDS
         if repeats is not None:
             study["repeats"] = repeats
         if test_size is not None:
             study["test_size"] = test_size
-        if max_size is not None:
+        if max_size is not None and gridded:
             study["max_size"] = max_size
-        if rates is not None and study["kind"] != "learning-curve":
+        if rates is not None and study["kind"] not in ("learning-curve", "generative"):
             study["rates"] = rates
-        if loop:
+        if loop and gridded:
             study["loop"] = {**study.get("loop", {}), **loop}
         # Linear-only settings apply to the linear studies of a mixed run (seed-study).
-        if study["spacing"] == "linear":
+        if study["spacing"] == "linear" and gridded:
             if initial_size is not None:
                 study["initial_size"] = initial_size
             if increment is not None:
                 study["increment"] = increment
-    if rates is not None and all(s["kind"] == "learning-curve" for s in raw["study"]):
-        raise UserError("a learning curve has no collapse rates", "--rates")
+    if rates is not None and all(
+        s["kind"] in ("learning-curve", "generative") for s in raw["study"]
+    ):
+        raise UserError("a learning curve or a generative study has no collapse rates", "--rates")
+    if max_size is not None and all(s["kind"] in GENERATIONAL_FIELDS for s in raw["study"]):
+        raise UserError("generational studies have no size grid; use --scale", "--max-size")
     for flag, value in (("--initial-size", initial_size), ("--increment", increment)):
-        if value is not None and all(s["spacing"] != "linear" for s in raw["study"]):
+        if value is not None and all(
+            s["spacing"] != "linear" or s["kind"] in GENERATIONAL_FIELDS for s in raw["study"]
+        ):
             raise UserError("applies to linearly spaced studies only; use --max-size", flag)
     return validate_config(raw, "command line")
 

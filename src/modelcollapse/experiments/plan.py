@@ -4,13 +4,15 @@ A trajectory is one run of the loop: a study, a repeat, a rate and a list of
 training sizes. All trajectories of the same study and repeat share one seed,
 hence one test set, one initial sample, one order of additions and the same
 model seeds (the paired design); they differ only in which labels came from the
-model.
+model. Generational kinds (``generations``: bred models; ``generative``: models
+that write the reviews) are trajectories too: one per rate, or per regime.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,7 @@ from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import RunConfig, StudyConfig
 from modelcollapse.features.vectorize import Features
 from modelcollapse.loop import OPTION_NAMES, LoopOptions, SelfLabellingLoop
-from modelcollapse.models import ModelSpec
+from modelcollapse.models import MODELS, ModelSpec
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Trajectory:
     pool_size: int  # rows the study's pool holds (its largest size)
     test_size: str | float | int
     options: LoopOptions = field(default_factory=LoopOptions)
+    settings: tuple[tuple[str, Any], ...] = ()  # a generational kind's own, as (name, value)
+
+    def setting(self, name: str) -> Any:
+        return dict(self.settings)[name]
 
 
 def derive_seed(run_seed: int, key: str) -> int:
@@ -55,6 +61,8 @@ def _rate_label(rate: float) -> str:
 
 
 def study_trajectories(study: StudyConfig, run_seed: int, scale: float) -> list[Trajectory]:
+    if study.generational:
+        return _generational_trajectories(study, run_seed, scale)
     sizes = study.sizes(scale)
     # (rate, sizes) of each trajectory in one repeat
     shapes: list[tuple[float, list[int]]]
@@ -87,20 +95,68 @@ def study_trajectories(study: StudyConfig, run_seed: int, scale: float) -> list[
     return plan
 
 
+def _generational_trajectories(study: StudyConfig, run_seed: int, scale: float) -> list[Trajectory]:
+    """One trajectory per rate (generations) or per regime (generative) and repeat."""
+    sizes = tuple(study.sizes(scale))
+    group = study.seed_group or study.name
+    plan = []
+    for repeat in range(study.repeats):
+        seed = derive_seed(run_seed, f"{group}/repeat={repeat}")
+        if study.kind == "generations":
+            settings = tuple(
+                (name, getattr(study, name))
+                for name in ("population", "keep", "validation_size", "max_generations")
+            )
+            shapes = [(f"rate={_rate_label(r)}", r, settings) for r in study.rates]
+        else:
+            assert study.regimes is not None
+            shapes = [
+                (f"regime={regime}", float("nan"),
+                 (("regime", regime), ("generations", study.generations)))
+                for regime in study.regimes
+            ]  # fmt: skip
+        for label, rate, settings in shapes:
+            plan.append(
+                Trajectory(
+                    key=f"{study.name}/{label}/repeat={repeat}",
+                    experiment=study.name,
+                    kind=study.kind,
+                    repeat=repeat,
+                    seed=seed,
+                    rate=rate,
+                    sizes=sizes,
+                    pool_size=study.pool_size(scale),
+                    test_size=study.test_size,
+                    settings=settings,
+                )
+            )
+    return plan
+
+
 def build_plan(
-    config: RunConfig, n_rows: int, data_name: str = "data", n_fixed_test: int = 0
+    config: RunConfig,
+    n_rows: int,
+    data_name: str = "data",
+    n_fixed_test: int = 0,
+    model: ModelSpec | None = None,
 ) -> list[Trajectory]:
     """Every trajectory of the run; refuses sizes the data cannot supply.
 
     ``n_fixed_test`` > 0 means the data has its own test split of that many rows:
     the pool comes from the other rows, the test set from that split (all of it,
-    or a sample when ``test_size`` is a count).
+    or a sample when ``test_size`` is a count). ``model`` (default: the config's
+    registered model) is checked against what a ``generations`` study can mutate.
     """
     plan = []
+    if model is None and config.model in MODELS:
+        model = MODELS[config.model]
     for study in config.study:
-        sizes = study.sizes(config.scale)
-        pool = sizes[-1]
-        where = "--scale" if config.scale != 1.0 else "--max-size"
+        if study.kind == "generations" and model is not None:
+            from modelcollapse.experiments.generations import check_mutable
+
+            check_mutable(model)
+        pool = study.pool_size(config.scale)
+        where = "--scale" if config.scale != 1.0 or study.generational else "--max-size"
         if n_fixed_test:
             n_train = n_rows - n_fixed_test
             wanted = study.test_size if isinstance(study.test_size, int) else n_fixed_test
@@ -164,12 +220,17 @@ RESULT_COLUMNS = [
 def run_trajectory(
     traj: Trajectory, features: Features, model: ModelSpec, tokenizer: str
 ) -> pd.DataFrame:
-    """Run one trajectory on the cached features; one row per step."""
-    pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
-    X, y = features.X, features.labels
-    loop = SelfLabellingLoop(model, traj.sizes, traj.rate, traj.seed, traj.options)
-    loop.fit(X[pool], y[pool], X[test], y[test], priority=priority)
-    frame = pd.DataFrame(loop.history_records())
+    """Run one trajectory on the cached features; one row per step.
+
+    Every kind's frame has ``RESULT_COLUMNS`` (None or NaN where a kind has no
+    value) and then its own columns.
+    """
+    if traj.kind == "generations":
+        frame = _run_generations(traj, features, model)
+    elif traj.kind == "generative":
+        frame = _run_generative(traj, features, model)
+    else:
+        frame = _run_loop(traj, features, model)
     frame.insert(0, "experiment", traj.experiment)
     frame.insert(1, "kind", traj.kind)
     frame.insert(2, "trajectory", traj.key)
@@ -179,6 +240,67 @@ def run_trajectory(
     frame.insert(6, "tokenizer", tokenizer)
     frame.insert(7, "rate", traj.rate)
     frame.insert(8, "initial_size", traj.sizes[0])
+    for name in RESULT_COLUMNS:
+        if name not in frame:
+            # Typed missing values: a column that is all None would be Parquet's null
+            # type, which pyarrow cannot merge with other files' strings.
+            text = name in _TEXT_COLUMNS
+            frame[name] = pd.Series([None] * len(frame), dtype="string" if text else "float64")
+    extra = [c for c in frame.columns if c not in RESULT_COLUMNS]
+    return frame[RESULT_COLUMNS + extra]
+
+
+_TEXT_COLUMNS = {k for k, v in LoopOptions().record().items() if isinstance(v, str)}
+
+
+def _run_loop(traj: Trajectory, features: Features, model: ModelSpec) -> pd.DataFrame:
+    pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
+    X, y = features.X, features.labels
+    loop = SelfLabellingLoop(model, traj.sizes, traj.rate, traj.seed, traj.options)
+    loop.fit(X[pool], y[pool], X[test], y[test], priority=priority)
+    frame = pd.DataFrame(loop.history_records())
     for name, value in traj.options.record().items():
         frame[name] = value
-    return frame[RESULT_COLUMNS]
+    return frame
+
+
+def _run_generations(traj: Trajectory, features: Features, model: ModelSpec) -> pd.DataFrame:
+    """Pool = the validation rows, then one fresh sample per generation, in draw order."""
+    from modelcollapse.experiments.generations import GenerationalSearch
+
+    pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
+    n_validation, size = traj.setting("validation_size"), traj.sizes[0]
+    samples = [
+        pool[n_validation + g * size : n_validation + (g + 1) * size]
+        for g in range(traj.setting("max_generations") + 1)
+    ]
+    search = GenerationalSearch(
+        model, traj.rate, traj.setting("population"), traj.setting("keep"), traj.seed
+    )
+    # One priority per position in a sample: which rows a rate model-labels, every generation.
+    search.fit(
+        features.X, features.labels, samples, pool[:n_validation], test,
+        priority[n_validation : n_validation + size],
+    )  # fmt: skip
+    frame = pd.DataFrame(search.records_)
+    frame.insert(0, "step", frame["generation"])
+    frame["n_train"] = frame["train_size"]
+    for name in ("parent_id", "child_id", "hyperparameters", "stop_reason"):
+        frame[name] = frame[name].astype("string")
+    for name in ("kept", "beats_parent", "stopped"):
+        frame[name] = frame[name].astype("boolean")
+    return frame
+
+
+def _run_generative(traj: Trajectory, features: Features, model: ModelSpec) -> pd.DataFrame:
+    from modelcollapse.generative import GenerativeLoop
+
+    pool, test, _ = split_rows(traj, features.n_rows, features.test_mask)
+    docs, y = features.documents, features.labels
+    regime = traj.setting("regime")
+    loop = GenerativeLoop(model, traj.setting("generations"), regime, traj.seed)
+    loop.fit([docs[i] for i in pool], y[pool], [docs[i] for i in test], y[test])
+    frame = pd.DataFrame(loop.history_records())
+    frame["n_train"] = frame["train_size"]
+    frame["regime"] = regime
+    return frame

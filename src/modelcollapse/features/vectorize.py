@@ -14,8 +14,8 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 from modelcollapse.data.corpus import Corpus
+from modelcollapse.errors import UserError
 from modelcollapse.features.cache import cache_dir
 from modelcollapse.features.tokenize import tokenize
 
@@ -40,10 +41,27 @@ class Features:
     key: str
     path: Path | None = None
     test_mask: np.ndarray | None = None  # rows of a fixed test split, if the corpus has one
+    tokens_path: Path | None = None  # the cached tokens behind X, read by `documents`
+    in_memory_documents: list[str] | None = field(default=None, repr=False)  # when uncached
 
     @property
     def n_rows(self) -> int:
         return self.X.shape[0]
+
+    @cached_property
+    def documents(self) -> list[str]:
+        """Each review's tokens joined by spaces, read on first use.
+
+        Only studies that write text need them: X has lost the order of words.
+        """
+        if self.in_memory_documents is not None:
+            return self.in_memory_documents
+        if self.tokens_path is None or not self.tokens_path.exists():
+            raise UserError(
+                f"the cached tokens are gone ({self.tokens_path}); delete this folder to rebuild",
+                str(self.path),
+            )
+        return pd.read_parquet(self.tokens_path)["tokens"].tolist()
 
 
 def _split(doc: str) -> list[str]:
@@ -51,11 +69,11 @@ def _split(doc: str) -> list[str]:
 
 
 def token_cache_path(corpus: Corpus, tokenizer: str) -> Path:
-    return (
-        cache_dir()
-        / "tokens"
-        / f"{corpus.fingerprint[:24]}-{tokenizer}-v{FEATURES_VERSION}.parquet"
-    )
+    return _token_path(corpus.fingerprint, tokenizer)
+
+
+def _token_path(fingerprint: str, tokenizer: str) -> Path:
+    return cache_dir() / "tokens" / f"{fingerprint[:24]}-{tokenizer}-v{FEATURES_VERSION}.parquet"
 
 
 def tokenized_documents(corpus: Corpus, tokenizer: str, use_cache: bool = True) -> list[str]:
@@ -100,7 +118,7 @@ def featurize(
     labels = np.asarray(corpus.labels, dtype=np.int8)
     mask = None if corpus.test_mask is None else np.asarray(corpus.test_mask, dtype=bool)
     if not use_cache:
-        return Features(X=X, labels=labels, key=key, test_mask=mask)
+        return Features(X=X, labels=labels, key=key, test_mask=mask, in_memory_documents=docs)
 
     def write(tmp: Path) -> None:
         tmp.mkdir()
@@ -136,7 +154,10 @@ def load_features(folder: Path) -> Features:
     labels = np.load(folder / "labels.npy")
     mask_path = folder / "test_mask.npy"
     mask = np.load(mask_path) if mask_path.exists() else None
-    return Features(X=X, labels=labels, key=meta["key"], path=folder, test_mask=mask)
+    tokens = _token_path(meta["corpus_fingerprint"], meta["tokenizer"])
+    return Features(
+        X=X, labels=labels, key=meta["key"], path=folder, test_mask=mask, tokens_path=tokens
+    )
 
 
 def restrict_to_vocabulary(

@@ -12,14 +12,16 @@ from typing import Literal
 import matplotlib
 import numpy as np
 
+from modelcollapse.compare import seed_groups_from_config
 from modelcollapse.errors import UserError
 from modelcollapse.report.figures import Plot, Study, build_plots, split_studies
 from modelcollapse.report.html import Embedded, render_html
 from modelcollapse.report.load import StoredRun, load_run
 from modelcollapse.report.style import PRINT_DPI, RC
-from modelcollapse.report.tables import summary_table
+from modelcollapse.report.tables import statistics_tables, summary_table
 
 Format = Literal["png", "svg", "pdf"]
+MARGIN = 0.005  # equivalence margin of the Statistics section: half a percentage point
 FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
 EMBED_DPI = 200  # for the page when the files are svg/pdf; crisp on HiDPI screens, half the bytes
 # No timestamps in the files: rebuilding from the same results gives the same bytes.
@@ -51,10 +53,14 @@ def build_report(run_dir: Path, fmt: Format = "png") -> Path:
     except OSError as err:
         raise UserError(f"cannot write the report: {err.strerror}", where=str(run_dir)) from err
     try:
+        seed_groups = seed_groups_from_config(run.config_text)
         with matplotlib.rc_context(RC):
-            figures = [_save(plot, staging, fmt) for plot in build_plots(studies)]
+            plots = build_plots(studies, seed_groups)
+            figures = [_save(plot, staging, fmt) for plot in plots]
         tables = {s.slug: summary_table(s) for s in studies}
-        html = render_html(run, studies, figures, tables, _notes(run, studies))
+        statistics = statistics_tables(run.results, seed_groups, MARGIN)
+        notes = _notes(run, studies)
+        html = render_html(run, studies, figures, tables, notes, statistics, MARGIN)
         (staging / "report.html").write_text(html, encoding="utf-8")
         _swap_into_place(staging, run_dir / "report")
     except BaseException:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from modelcollapse.compare import (
+    GROUP,
+    design_columns,
+    experiment_order,
+    expression,
+    with_seed_groups,
+)
 from modelcollapse.report.style import (
     ACCURACY_LABEL,
     BAND_ALPHA,
@@ -189,11 +196,7 @@ def draw_rates(ax: Axes, study: Study, value: str = "accuracy") -> dict[float, s
     data = study.data
     if value == "difference":
         data = paired_differences(data, on=study.pair_keys())
-    table = curves(data, ["rate"], value)
-    alpha = BAND_ALPHA if len(colours) <= 6 else BAND_ALPHA / 2  # many bands turn to mud
-    for rate, c in table.groupby("rate", sort=True):
-        marker = "o" if len(c) <= 25 else None
-        _line_band(ax, c, colours[float(rate)], marker=marker, alpha=alpha)
+    _rate_bands(ax, curves(data, ["rate"], value), colours)
     size_axis(ax)
     if value == "difference":
         ax.axhline(0.0, color=REFERENCE_COLOUR, lw=0.9, ls="--")
@@ -285,8 +288,14 @@ def draw_final_accuracy(ax: Axes, studies: Sequence[Study]) -> list[Line2D | Pat
 # --- figures ------------------------------------------------------------------------------
 
 
-def build_plots(studies: Sequence[Study]) -> Iterator[Plot]:
-    """Every figure the studies support, overview first; generated lazily to bound memory."""
+def build_plots(
+    studies: Sequence[Study], seed_groups: Mapping[str, str] | None = None
+) -> Iterator[Plot]:
+    """Every figure the studies support, overview first; generated lazily to bound memory.
+
+    ``seed_groups`` (study name → seed group, in the config's order) decides which studies'
+    loop designs are compared in one figure.
+    """
     rate_studies = [s for s in studies if s.is_rates]
     panels = _dashboard_panels(studies)
     if len(panels) >= 2:
@@ -298,6 +307,12 @@ def build_plots(studies: Sequence[Study]) -> Iterator[Plot]:
         if study.is_rates and _has_pairs(study):
             yield difference_plot(study)
         yield positive_rate_plot(study)
+        if study.is_rates:
+            for make in (calibration_plot, balance_plot, model_labels_plot, arms_plot):
+                plot = make(study)
+                if plot is not None:
+                    yield plot
+    yield from design_plots(studies, seed_groups)
 
 
 def accuracy_plot(study: Study) -> Plot:
@@ -436,6 +451,267 @@ def dashboard(panels: Sequence[tuple[str, Study | None]], rate_studies: Sequence
     return Plot("dashboard", title, caption, "Overview", fig)
 
 
+# --- new metrics and loop designs ---------------------------------------------------------
+# Runs from before the loop designs lack these columns (or hold only NaN): their figures are
+# skipped, so the report of an old run is exactly what it was.
+
+ARM_COLOURS = {"accuracy_gold": REFERENCE_COLOUR, "accuracy_real_only": OKABE_ITO[1]}
+MAX_PANELS = 6
+
+
+def has_values(data: pd.DataFrame, *columns: str) -> bool:
+    """Every column is present with at least one number."""
+    return all(c in data.columns and bool(data[c].notna().any()) for c in columns)
+
+
+def draw_rate_metric(
+    ax: Axes, study: Study, value: str, ylabel: str, scale: float = 100.0, zero: bool = True
+) -> dict[float, str]:
+    """Mean of ``value`` with CI band per rate (rate 0 left out unless ``zero``)."""
+    colours = rate_colours(study.rates)
+    data = study.data.dropna(subset=[value])
+    if not zero:
+        data = data.loc[~np.isclose(data["rate"], 0.0)]
+        colours = {r: c for r, c in colours.items() if r != 0.0}
+    _rate_bands(ax, curves(data, ["rate"], value), colours, scale)
+    size_axis(ax)
+    ax.set_ylabel(ylabel)
+    return colours
+
+
+def calibration_plot(study: Study) -> Plot | None:
+    panels = [
+        ("ece", "Expected calibration error (%)", 100.0),
+        ("brier", "Brier score", 1.0),
+    ]
+    caption = (
+        "How well the model's confidence matches its accuracy on the test reviews, one curve "
+        "per rate. ECE: the gap between confidence and accuracy, averaged over 10 confidence "
+        "bins; Brier score: mean squared error of the predicted probability of the positive "
+        "class. Lower is better for both. Self-labelling trains the model on its own confident "
+        f"guesses, which tends to make it overconfident. Lines: mean of {_repeats_phrase(study)}; "
+        "bands: 95 % t-intervals."
+    )
+    return _metric_panels(study, "calibration", "calibration", panels, caption)
+
+
+def balance_plot(study: Study) -> Plot | None:
+    panels = [
+        ("balanced_accuracy", "Balanced accuracy (%)", 100.0),
+        ("macro_f1", "Macro-F1 (%)", 100.0),
+    ]
+    caption = (
+        "Balanced accuracy (mean of the accuracy on positive and on negative reviews) and "
+        "macro-F1 (mean of the two classes' F1) on the test reviews, one curve per rate. Unlike "
+        "accuracy they fall to 50 % (or below) when the model predicts one class for everything, "
+        "so they separate a drift towards one class from a loss of skill. Lines: mean of "
+        f"{_repeats_phrase(study)}; bands: 95 % t-intervals."
+    )
+    return _metric_panels(study, "balance", "class-balanced scores", panels, caption)
+
+
+def model_labels_plot(study: Study) -> Plot | None:
+    """Quality and quantity of model labels; needs ``model_labelled_share`` (newer runs)."""
+    if not has_values(study.data, "model_label_accuracy", "model_labelled_share"):
+        return None
+    if not (~np.isclose(study.data["rate"], 0.0)).any():
+        return None
+    panels = [
+        ("model_label_accuracy", "Model labels that are correct (%)", 100.0),
+        ("model_labelled_share", "Training rows with a model label (%)", 100.0),
+    ]
+    caption = (
+        "Top: accuracy of the labels the model gave each step's added reviews (checked against "
+        "their true labels), one curve per rate above 0 %. Bottom: share of the rows the model "
+        "was fitted on that carry a model's label, which grows with every batch (and stays "
+        "bounded under the replace regimes). Their product is the share of wrong labels the "
+        f"next model learns from. Lines: mean of {_repeats_phrase(study)}; bands: 95 % "
+        "t-intervals."
+    )
+    return _metric_panels(study, "model-labels", "model labels", panels, caption, zero=False)
+
+
+def arms_plot(study: Study) -> Plot | None:
+    """Per rate: the loop's accuracy against the same rows with true labels and human rows only."""
+    data = study.data
+    if not (has_values(data, "accuracy_gold", "accuracy_real_only") and "arms" in data):
+        return None
+    data = data.loc[data["arms"].fillna(False).astype(bool)]
+    rates = _pick(sorted(r for r in data["rate"].dropna().unique() if not np.isclose(r, 0.0)))
+    if not rates:
+        return None
+    fig, axes = _grid(len(rates))
+    arms = [
+        ("accuracy", SINGLE_COLOUR, "-", "as trained (model labels included)"),
+        ("accuracy_gold", ARM_COLOURS["accuracy_gold"], "--", "gold: same rows, true labels"),
+        ("accuracy_real_only", ARM_COLOURS["accuracy_real_only"], "-", "real only: human rows"),
+    ]
+    for ax, rate in zip(axes, rates, strict=False):
+        part = data.loc[np.isclose(data["rate"], rate)]
+        for value, colour, ls, _label in arms:
+            c = curves(part.dropna(subset=[value]), [], value)
+            _line_band(ax, c, colour, ls=ls, marker=None)
+        size_axis(ax)
+        ax.set_title(f"rate {format_rate(rate)}", loc="left")
+    _label_grid(axes, ACCURACY_LABEL)
+    handles = [Line2D([], [], color=c, ls=ls, label=label) for _v, c, ls, label in arms]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3)
+    title = f"{study.name}: what the model labels cost"
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+    caption = (
+        "Test accuracy of three models fitted at every step, one panel per rate above 0 % "
+        f"({_shown_rates(rates, study)}). Blue: the loop's model, trained with the model labels; "
+        "dashed black: the same rows with their true labels (the gold arm: what the labels "
+        "cost); orange: only the human-labelled rows (the real-only arm: whether the model "
+        "labels help at all, compared with leaving those rows out). Lines: mean of "
+        f"{_repeats_phrase(study)}; bands: 95 % t-intervals."
+    )
+    return Plot(f"arms-{study.slug}", title, caption, study.name, fig)
+
+
+def design_plots(
+    studies: Sequence[Study], seed_groups: Mapping[str, str] | None = None
+) -> Iterator[Plot]:
+    """One figure per seed group whose rate studies differ in loop design; when designs only
+    differ between seed groups, one figure for all rate studies (curves not paired)."""
+    frames = [s.data for s in studies if s.is_rates]
+    if not frames:
+        return
+    data = with_seed_groups(pd.concat(frames, ignore_index=True), seed_groups)
+    data = data.loc[data["rate"].notna()]  # kinds without a rate have no panel to go in
+    if data.empty or not design_columns(data):
+        return
+    blocks = [(name, block) for name, block in data.groupby(GROUP, sort=False)]
+    several = [(name, block) for name, block in blocks if design_columns(block)]
+    if several:
+        for name, block in several:
+            yield design_plot(str(name), block, seed_groups, paired=True)
+    else:
+        yield design_plot("rate studies", data, seed_groups, paired=False)
+
+
+def design_plot(
+    name: str, data: pd.DataFrame, seed_groups: Mapping[str, str] | None, paired: bool
+) -> Plot:
+    """Accuracy per loop design, one panel per rate the designs share."""
+    columns = design_columns(data)
+    order = experiment_order(data, seed_groups)
+    firsts = data.drop_duplicates("experiment").set_index("experiment").loc[order, columns]
+    designs = list(dict.fromkeys(tuple(row) for row in firsts.itertuples(index=False)))
+    # Written as the filters that select them, so a reader can pass one to `compare`.
+    labels = {d: expression(dict(zip(columns, d, strict=True))) for d in designs}
+    colours = {designs[0]: REFERENCE_COLOUR} | ordered_colours(designs[1:])
+    per_rate = data.groupby("rate")[columns].apply(lambda f: len(f.drop_duplicates()))
+    rates = _pick(sorted(per_rate.index[per_rate > 1])) or _pick(sorted(data["rate"].unique()))
+    fig, axes = _grid(len(rates))
+    n_repeats = int(data["repeat"].nunique())
+    for ax, rate in zip(axes, rates, strict=False):
+        part = data.loc[np.isclose(data["rate"], rate)]
+        table = curves(part, columns)
+        for key, c in table.groupby(columns, sort=False, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
+            design = next(d for d in designs if _same(d, key))
+            ls = "--" if design == designs[0] else "-"
+            _line_band(ax, c, colours[design], ls=ls, marker=None)
+        size_axis(ax)
+        ax.set_title(f"rate {format_rate(rate)}", loc="left")
+    _label_grid(axes, ACCURACY_LABEL)
+    handles = [
+        Line2D([], [], color=colours[d], ls="--" if i == 0 else "-", label=labels[d])
+        for i, d in enumerate(designs)
+    ]
+    # Side by side only while the labels fit the figure's width; else one design per line.
+    wide = sum(0.07 * len(h.get_label()) + 0.6 for h in handles) > fig.get_figwidth()  # inches
+    fig.legend(handles=handles, loc="outside lower center", ncol=1 if wide else len(handles))
+    title = f"{name}: loop designs at matched rate"
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+    pairing = (
+        "The designs share each repeat's test set, initial sample and order of additions, so "
+        "the Statistics section tests their differences pair by pair."
+        if paired
+        else "The designs are in different seed groups, so their curves are not paired."
+    )
+    window = " (window=-1: the first training size)" if "window" in columns else ""
+    caption = (
+        f"Test accuracy against training-set size for each loop design ({', '.join(columns)} "
+        f"differ), one panel per model-labelled rate shared by the designs. Dashed black: the "
+        f"first listed design, {labels[designs[0]]}{window}. "
+        f"Lines: mean of {n_repeats} repeats; bands: "
+        f"95 % t-intervals. {pairing}"
+    )
+    return Plot(f"designs-{_slugify(name)}", title, caption, "Loop designs", fig)
+
+
+def _metric_panels(
+    study: Study,
+    stem: str,
+    what: str,
+    panels: Sequence[tuple[str, str, float]],
+    caption: str,
+    zero: bool = True,
+) -> Plot | None:
+    """Stacked panels sharing the size axis, one per metric present, one colour bar."""
+    present = [p for p in panels if has_values(study.data, p[0])]
+    if not present:
+        return None
+    height = STANDALONE_SIZE[1] if len(present) == 1 else 3.0 * len(present)
+    fig = Figure(figsize=(STANDALONE_SIZE[0], height), layout="constrained")
+    axes = fig.subplots(len(present), 1, sharex=True, squeeze=False)[:, 0]
+    colours: dict[float, str] = {}
+    for ax, (value, ylabel, scale) in zip(axes, present, strict=True):
+        colours = draw_rate_metric(ax, study, value, ylabel, scale, zero=zero)
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    _rate_colorbar(list(axes), colours)
+    title = f"{study.name}: {what}"
+    axes[0].set_title(title, loc="left")
+    return Plot(f"{stem}-{study.slug}", title, caption, study.name, fig)
+
+
+def _grid(n: int) -> tuple[Figure, list[Axes]]:
+    """Small multiples sharing both axes, up to 3 columns; labels go on the outer panels."""
+    cols = _grid_columns(n)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(3.4 * cols + 0.4, 2.7 * rows + 1.0), layout="constrained")
+    axes = list(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel())
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _grid_columns(n: int) -> int:
+    return n if n <= 3 else 2 if n == 4 else 3
+
+
+def _label_grid(axes: Sequence[Axes], ylabel: str) -> None:
+    """Call after plotting: the y label once per row, the x label once per column."""
+    cols = _grid_columns(len(axes))
+    for i, ax in enumerate(axes):
+        ax.set_ylabel(ylabel if i % cols == 0 else "")
+        if i < len(axes) - cols:
+            ax.set_xlabel("")
+        else:  # the bottom panel of its column, though perhaps not in the bottom row
+            ax.tick_params(labelbottom=True)
+
+
+def _pick(rates: Sequence[float], most: int = MAX_PANELS) -> list[float]:
+    """At most ``most`` rates, evenly spread, the smallest and the largest kept."""
+    rates = list(rates)
+    if len(rates) <= most:
+        return rates
+    return [rates[i] for i in np.unique(np.round(np.linspace(0, len(rates) - 1, most)).astype(int))]
+
+
+def _shown_rates(rates: Sequence[float], study: Study) -> str:
+    shown = ", ".join(format_rate(r) for r in rates)
+    n_all = sum(1 for r in study.rates if r > 0)
+    return shown if len(rates) == n_all else f"{shown}; {len(rates)} of {n_all} rates shown"
+
+
+def _same(design: tuple[object, ...], key: tuple[object, ...]) -> bool:
+    return all(a == b or (pd.isna(a) and pd.isna(b)) for a, b in zip(design, key, strict=True))
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 
@@ -479,12 +755,23 @@ def _line_band(
     ls: str = "-",
     marker: str | None = "o",
     alpha: float = BAND_ALPHA,
+    scale: float = 100.0,
 ) -> None:
     x = c["x"].to_numpy(float)
     ax.fill_between(
-        x, c["ci_low"] * 100, c["ci_high"] * 100, color=colour, alpha=alpha, lw=0, zorder=2
+        x, c["ci_low"] * scale, c["ci_high"] * scale, color=colour, alpha=alpha, lw=0, zorder=2
     )
-    ax.plot(x, c["mean"] * 100, color=colour, ls=ls, marker=marker, zorder=3)
+    ax.plot(x, c["mean"] * scale, color=colour, ls=ls, marker=marker, zorder=3)
+
+
+def _rate_bands(
+    ax: Axes, table: pd.DataFrame, colours: dict[float, str], scale: float = 100.0
+) -> None:
+    """One mean line with CI band per rate of a :func:`curves` table."""
+    alpha = BAND_ALPHA if len(colours) <= 6 else BAND_ALPHA / 2  # many bands turn to mud
+    for rate, c in table.groupby("rate", sort=True):
+        marker = "o" if len(c) <= 25 else None
+        _line_band(ax, c, colours[float(rate)], marker=marker, alpha=alpha, scale=scale)
 
 
 def _accuracy_axes(ax: Axes) -> None:
@@ -492,15 +779,20 @@ def _accuracy_axes(ax: Axes) -> None:
     ax.set_ylabel(ACCURACY_LABEL)
 
 
-def _rate_colorbar(ax: Axes, colours: dict[float, str], compact: bool = False) -> None:
-    """Discrete colour bar: one swatch per rate, evenly spaced like the colours themselves."""
+def _rate_colorbar(
+    ax: Axes | Sequence[Axes], colours: dict[float, str], compact: bool = False
+) -> None:
+    """Discrete colour bar: one swatch per rate, evenly spaced like the colours themselves.
+
+    Given several axes (stacked panels), one bar spans them all.
+    """
     if not colours:
         return
     rates = list(colours)
     n = len(rates)
     cmap = ListedColormap(list(colours.values()))
     norm = BoundaryNorm(np.arange(n + 1), cmap.N)
-    fig = ax.get_figure()
+    fig = (ax if isinstance(ax, Axes) else ax[0]).get_figure()
     bar = fig.colorbar(
         ScalarMappable(norm=norm, cmap=cmap),
         ax=ax,

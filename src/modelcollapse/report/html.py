@@ -15,9 +15,11 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from modelcollapse.compare import equivalence_label
 from modelcollapse.report.figures import Study
 from modelcollapse.report.load import StoredRun
 from modelcollapse.report.style import format_rate, format_size
+from modelcollapse.report.tables import StatisticsTable
 
 CSS = """
 :root { color-scheme: light; }
@@ -43,6 +45,7 @@ pre { background: #f7f7f7; border: 1px solid #e2e2e2; padding: .8rem 1rem; overf
 .note { background: #fff8e1; border-left: 4px solid #E69F00; padding: .4rem .8rem;
   margin: .5rem 0; }
 .muted { color: #777; }
+.wide { overflow-x: auto; }
 @media print { body { max-width: none; padding: 0; } h2 { break-before: page; } }
 """
 
@@ -66,11 +69,14 @@ def render_html(
     figures: Sequence[Embedded],
     tables: dict[str, pd.DataFrame],
     notes: Sequence[str],
+    statistics: Sequence[StatisticsTable] = (),
+    margin: float = 0.005,
 ) -> str:
-    """The whole page as a string."""
+    """The whole page as a string; ``statistics`` (tests at ±``margin``) after the summaries."""
     results = run.results
     title = f"Model collapse report: {run.run_dir.name}"
     sections = ["Overview", *(s.name for s in studies)]
+    sections += list(dict.fromkeys(f.section for f in figures if f.section not in sections))
     anchors = {name: f"sec-{i}" for i, name in enumerate(sections)}
     parts = [
         "<!DOCTYPE html>",
@@ -82,6 +88,7 @@ def render_html(
         _headline(run),
         "<nav><strong>Contents</strong><ul>",
         '<li><a href="#summary">Summary tables</a></li>',
+        '<li><a href="#statistics">Statistics</a></li>',
         *(
             f'<li><a href="#{anchors[s]}">{escape(s)}</a></li>'
             for s in sections
@@ -106,6 +113,7 @@ def render_html(
         )
         parts.append(f"<h3>{escape(study.name)}{kind}</h3>")
         parts.append(_summary_html(study, tables[study.slug]))
+    parts.append(_statistics_html(statistics, margin))
     number = 0
     for section in sections:
         in_section = [f for f in figures if f.section == section]
@@ -195,6 +203,97 @@ def _summary_html(study: Study, table: pd.DataFrame) -> str:
         rows.append("<tr>" + "".join(f'<td class="num">{escape(c)}</td>' for c in cells) + "</tr>")
     thead = "".join(f"<th>{escape(h)}</th>" for h in head)
     return f"<table><thead><tr>{thead}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _statistics_html(statistics: Sequence[StatisticsTable], margin: float) -> str:
+    pp = f"{margin * 100:g} pp"
+    parts = [
+        '<h2 id="statistics">Statistics</h2>',
+        "<p>Paired differences in test accuracy at the last step (percentage points), within "
+        "each repeat of a seed group: same test set, initial sample, order of additions and "
+        "model seeds, so only the rate or loop design differs. Δ: mean over repeats, with the "
+        "95 % t-interval and the 95 % percentile-bootstrap interval (repeats resampled). "
+        "Wilcoxon: two-sided signed-rank p; t-test: paired t p; Holm: the Wilcoxon p adjusted "
+        f"across the rows of the table; TOST: equivalence within ±{pp}; MDE: the smallest "
+        "difference a paired t-test on these repeats detects with 80 % power at α = 0.05. "
+        "Verdict: worse or better when Holm p &lt; 0.05, equivalent when TOST p &lt; 0.05, "
+        "else inconclusive.</p>",
+    ]
+    if not statistics:
+        parts.append(
+            '<p class="muted">Nothing to test: no study has rate-0 trajectories to pair with, '
+            "and no seed group holds several loop designs.</p>"
+        )
+    for table in statistics:
+        sizes = table.frame["train_size"].unique()
+        at = f", at {format_size(sizes[0])} reviews" if len(sizes) == 1 else ""
+        parts.append(
+            f"<h3>{escape(table.group)} <span class='muted'>against "
+            f"<code>{escape(table.baseline)}</code>{escape(at)}</span></h3>"
+        )
+        parts.append(f'<div class="wide">{_statistics_table_html(table, margin)}</div>')
+        notes = sorted({n for n in table.frame["note"] if n})
+        parts += [f'<p class="muted">Note: {escape(n)}.</p>' for n in notes]
+    return "\n".join(parts)
+
+
+def _statistics_table_html(table: StatisticsTable, margin: float) -> str:
+    one_size = table.frame["train_size"].nunique() == 1  # then the heading gives it
+    head = [c.replace("_", " ").capitalize() for c in table.columns]
+    head += [] if one_size else ["Training size"]
+    head += ["Pairs", "Baseline (%)", "Δ (pp)", "95 % CI, t", "95 % CI, bootstrap"]
+    head += ["Wilcoxon p", "t-test p", "Holm p", "TOST p", "MDE (pp)", "Verdict"]
+    equivalent = equivalence_label(margin)
+    rows = []
+    for r in table.frame.to_dict("records"):
+        cells = [_design_cell(c, r[c]) for c in table.columns]
+        cells += [] if one_size else [format_size(r["train_size"])]
+        cells += [
+            str(int(r["n_pairs"])),
+            _points(r["baseline_mean"]),
+            _points(r["mean_diff"], signed=True),
+            _interval_text(r["ci_low_t"], r["ci_high_t"]),
+            _interval_text(r["ci_low_boot"], r["ci_high_boot"]),
+            _p_text(r["p_wilcoxon"]),
+            _p_text(r["p_t"]),
+            _p_text(r["p_holm"]),
+            _p_text(r["p_tost"]),
+            _points(r["mde"]),
+        ]
+        body = "".join(f'<td class="num">{escape(c)}</td>' for c in cells)
+        verdict = str(r["verdict"])
+        if verdict == equivalent:
+            verdict = f"equivalent within ±{margin * 100:g} pp"
+        rows.append(f"<tr>{body}<td>{escape(verdict)}</td></tr>")
+    thead = "".join(f"<th>{escape(h)}</th>" for h in head)
+    return f"<table><thead><tr>{thead}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _design_cell(column: str, value: object) -> str:
+    if column == "rate":
+        return format_rate(float(value))  # type: ignore[arg-type]
+    if column == "initial_size":
+        return format_size(float(value))  # type: ignore[arg-type]
+    return str(value)
+
+
+def _points(value: float, signed: bool = False) -> str:
+    """A fraction in % (or percentage points), 2 decimals: margins are fractions of a point."""
+    if pd.isna(value):
+        return "–"
+    return ("{:+.2f}" if signed else "{:.2f}").format(value * 100).replace("-", "\u2212")
+
+
+def _interval_text(low: float, high: float) -> str:
+    if pd.isna(low):
+        return "–"
+    return f"[{_points(low, signed=True)}, {_points(high, signed=True)}]"
+
+
+def _p_text(p: float) -> str:
+    if pd.isna(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _ci_text(mean: float, low: float, high: float, signed: bool = False) -> str:

@@ -1,10 +1,23 @@
 """The summary table: per study and rate, accuracy at the first and last step and the paired
-difference to rate 0 at the last step, each with a 95 % t-interval across repeats."""
+difference to rate 0 at the last step, each with a 95 % t-interval across repeats; and the
+statistics tables: tests of those differences (and of loop designs) from :mod:`compare`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import pandas as pd
 
+from modelcollapse.compare import (
+    GROUP,
+    LOOP_COLUMNS,
+    compare_results,
+    design_baseline,
+    experiment_order,
+    with_seed_groups,
+)
+from modelcollapse.errors import UserError
 from modelcollapse.report.figures import Study, first_rows, last_rows
 from modelcollapse.stats import paired_differences, summarize
 
@@ -51,3 +64,52 @@ def _ci(rows: pd.DataFrame, value: str, prefix: str, with_n: bool = False) -> pd
         s = s.rename(columns={"n": f"{prefix}_n"})
         keep.insert(2, f"{prefix}_n")
     return s[keep]
+
+
+@dataclass(frozen=True)
+class StatisticsTable:
+    """The comparison of one seed group's trajectories with one baseline, at the last step."""
+
+    group: str
+    baseline: str  # the filter expression, e.g. "rate=0" or "regime=accumulate"
+    columns: list[str]  # the group columns worth showing (those that vary in ``frame``)
+    frame: pd.DataFrame  # rows of compare_results()
+
+
+def statistics_tables(
+    results: pd.DataFrame,
+    seed_groups: Mapping[str, str] | None = None,
+    margin: float = 0.005,
+) -> list[StatisticsTable]:
+    """Per seed group: every rate against rate 0, and, when the group holds several loop
+    designs, every design against the first listed one at matched rate."""
+    data = with_seed_groups(results, seed_groups)
+    try:
+        by_rate = compare_results(data, "rate=0", margin)
+    except UserError:  # no rate-0 trajectories, or none that pair: nothing to test
+        by_rate = None
+    group_of = data.drop_duplicates("experiment").set_index("experiment")[GROUP]
+    order = list(dict.fromkeys(group_of[e] for e in experiment_order(data, seed_groups)))
+    tables = []
+    for group in order:
+        block = data.loc[data[GROUP] == group]
+        if by_rate is not None:
+            part = by_rate.loc[by_rate[GROUP] == group]
+            if len(part):
+                tables.append(_statistics_table(group, "rate=0", part))
+        baseline = design_baseline(block, seed_groups)
+        if baseline is not None:
+            try:
+                part = compare_results(block, baseline, margin)
+            except UserError:
+                continue
+            tables.append(_statistics_table(group, baseline, part))
+    return tables
+
+
+def _statistics_table(group: str, baseline: str, frame: pd.DataFrame) -> StatisticsTable:
+    groups = list(frame.columns[1 : frame.columns.get_loc("train_size")])
+    shown = [c for c in groups if c == "rate" or frame[c].nunique(dropna=False) > 1]
+    if any(c in LOOP_COLUMNS for c in shown) and "experiment" in shown:
+        shown.remove("experiment")  # the loop options say what the study name stands for
+    return StatisticsTable(group, baseline, shown, frame.reset_index(drop=True))

@@ -1,0 +1,482 @@
+"""Models that write the reviews: a class-conditional trigram model, text diversity, the loop.
+
+The classification studies let a model *label* reviews; here a model *writes* them.
+A trigram language model per class (interpolated Kneser–Ney, numpy only, no
+downloaded weights) is fitted on the current corpus and writes the next
+generation: as many reviews per class as the real training set, with lengths
+drawn from the current corpus. ``replace`` trains generation g+1 on generation g
+alone, ``accumulate`` on every generation so far, real reviews included: the two
+regimes of Shumailov et al. (2024) and Gerstgrasser et al. (2024).
+
+Everything here is pure: documents in (each a review's tokens joined by single
+spaces), numbers out; no I/O, no parallelism.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyClassifier
+from sklearn.feature_extraction.text import CountVectorizer
+
+from modelcollapse.features.vectorize import restrict_to_vocabulary
+from modelcollapse.models import ModelSpec, get_model
+
+GenerativeRegime = Literal["replace", "accumulate"]
+UNK = "<unk>"
+# Ney's discount estimate can reach 0 or 1 on tiny corpora; either breaks the interpolation.
+_DISCOUNT_RANGE = (0.05, 0.95)
+
+
+def _tokens(docs: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """All tokens of ``docs``, concatenated, and each review's length."""
+    split = [doc.split() for doc in docs]
+    lengths = np.fromiter((len(tokens) for tokens in split), dtype=np.int64, count=len(split))
+    return [token for tokens in split for token in tokens], lengths
+
+
+def _encode(docs: Sequence[str], index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids (-1 outside ``index``) of all documents, concatenated, and each one's length."""
+    flat, lengths = _tokens(docs)
+    ids = index.get_indexer(flat).astype(np.int64) if flat else np.zeros(0, np.int64)
+    return ids, lengths
+
+
+def _contexts(ids: np.ndarray, lengths: np.ndarray, bos: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two preceding ids of every token, padded with ``bos`` at each document's start."""
+    position = np.arange(len(ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    prev1 = np.full(len(ids), bos, dtype=np.int64)
+    prev2 = np.full(len(ids), bos, dtype=np.int64)
+    prev1[1:] = ids[:-1]
+    prev2[2:] = ids[:-2]
+    prev1[position < 1] = bos
+    prev2[position < 2] = bos
+    return prev2, prev1
+
+
+def _discount(counts: np.ndarray) -> float:
+    """Ney's absolute discount n1 / (n1 + 2 n2) from the counts of counts."""
+    n1, n2 = np.sum(counts == 1), np.sum(counts == 2)
+    d = n1 / (n1 + 2 * n2) if n1 + 2 * n2 else 0.5
+    return float(np.clip(d, *_DISCOUNT_RANGE))
+
+
+def _global_cumulative(group: np.ndarray, weights: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Per entry: its group id + the cumulative share of its group's weight up to and with it.
+
+    Entries of one group are contiguous. One sorted array then samples every group at
+    once: ``searchsorted(cum, group + u)`` with u uniform in [0, 1).
+    """
+    cum = np.cumsum(weights)
+    first = np.r_[True, group[1:] != group[:-1]]
+    before = np.repeat(cum[first] - weights[first], np.diff(np.r_[np.flatnonzero(first), len(cum)]))
+    out = group + (cum - before) / totals
+    last = np.r_[group[1:] != group[:-1], True]
+    out[last] = group[last] + 1.0  # exact, whatever the rounding
+    return out
+
+
+class TrigramLM:
+    """Interpolated Kneser–Ney trigram model with one absolute discount per order.
+
+    ``vocabulary`` fixes the words the model scores (default: the training tokens);
+    every other word is ``<unk>``. A uniform floor at the unigram level gives every
+    word and ``<unk>`` some mass, so the perplexity of any text is finite. Fixing
+    the vocabulary to the real reviews' keeps perplexities comparable across
+    generations, whose own vocabularies shrink. Generation only writes words seen in
+    training: it samples
+    the model conditioned on that (by redrawing, which is exact and rarely needed).
+
+    After :meth:`fit`: ``vocabulary_`` (sorted words, ``<unk>`` last), ``discounts_``
+    (unigram, bigram, trigram) and ``seen_`` (per word: seen in training).
+    """
+
+    def __init__(self, vocabulary: Sequence[str] | None = None) -> None:
+        self.vocabulary = vocabulary
+
+    def fit(self, docs: Sequence[str]) -> TrigramLM:
+        words = self.vocabulary
+        if words is None:
+            words = {t for doc in docs for t in doc.split()}
+        words = sorted(set(words) - {UNK})
+        self.vocabulary_ = [*words, UNK]
+        self._index = pd.Index(words)
+        V = len(words)  # ids 0..V-1 words, V = <unk>, V + 1 = the start-of-review pad
+        self._unk, self._bos, self._base = V, V + 1, V + 2
+        if self._base**3 >= 2**63:
+            raise ValueError(f"vocabulary too large for trigram keys ({V:,} words)")
+        ids, lengths = _encode(docs, self._index)
+        if not len(ids):
+            raise ValueError("no tokens to fit")
+        ids[ids < 0] = self._unk
+        u, v = _contexts(ids, lengths, self._bos)
+        B = self._base
+
+        # Trigram counts c(uvw), grouped by context uv.
+        self._keys3, c3 = np.unique((u * B + v) * B + ids, return_counts=True)
+        ctx3 = self._keys3 // B
+        self._ctx3, start3, types3 = np.unique(ctx3, return_index=True, return_counts=True)
+        total3 = np.add.reduceat(c3, start3).astype(float)
+        d3 = _discount(c3)
+        self._c3, self._total3 = c3.astype(float), total3
+        self._lam3 = d3 * types3 / total3
+        self._w3 = self._keys3 % B
+        ctx3_id = np.repeat(np.arange(len(self._ctx3)), types3)
+        self._cum3 = _global_cumulative(ctx3_id, c3 - d3, (total3 - d3 * types3)[ctx3_id])
+        self._first3, self._last3 = start3, start3 + types3 - 1
+
+        # Bigram continuation counts N1+(. v w): distinct u before each (v, w).
+        self._keys2, n2 = np.unique((ctx3 % B) * B + self._w3, return_counts=True)
+        v2, self._w2 = self._keys2 // B, self._keys2 % B
+        d2 = _discount(n2)
+        self._n2 = n2.astype(float)
+        self._total2 = np.bincount(v2, weights=n2, minlength=B)
+        types2 = np.bincount(v2, minlength=B)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._lam2 = np.where(self._total2 > 0, d2 * types2 / self._total2, 1.0)
+        self._cum2 = _global_cumulative(v2, n2 - d2, (self._total2 - d2 * types2)[v2])
+        self._first2 = np.searchsorted(v2, np.arange(B))
+        self._last2 = np.searchsorted(v2, np.arange(B), side="right") - 1
+
+        # Unigram continuation counts N1+(. w), floored by a uniform over words and <unk>.
+        n1 = np.bincount(self._w2, minlength=V + 1)[: V + 1].astype(float)
+        d1 = _discount(n1[n1 > 0])
+        lam1 = d1 * np.sum(n1 > 0) / n1.sum()
+        self._p1 = np.maximum(n1 - d1, 0.0) / n1.sum() + lam1 / (V + 1)
+        self._cum1 = np.cumsum(self._p1)
+        self._cum1[-1] = 1.0
+        self.discounts_ = (d1, d2, d3)
+        self.seen_ = n1 > 0
+        self.seen_[V] = False  # <unk> is never written
+        if not self.seen_.any():
+            raise ValueError("no training token is in the vocabulary: nothing to write")
+        return self
+
+    def _prob(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """P(w | u v) for id arrays, by the interpolation formula, vectorised."""
+        B = self._base
+        p = self._p1[w]
+        k2 = v * B + w
+        i2 = np.minimum(np.searchsorted(self._keys2, k2), len(self._keys2) - 1)
+        n2 = np.where(self._keys2[i2] == k2, self._n2[i2], 0.0)
+        has2 = self._total2[v] > 0
+        _, d2, d3 = self.discounts_
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p2 = np.maximum(n2 - d2, 0.0) / self._total2[v] + self._lam2[v] * p
+        p = np.where(has2, p2, p)
+        ctx = u * B + v
+        i3 = np.minimum(np.searchsorted(self._ctx3, ctx), len(self._ctx3) - 1)
+        has3 = self._ctx3[i3] == ctx
+        k3 = ctx * B + w
+        j3 = np.minimum(np.searchsorted(self._keys3, k3), len(self._keys3) - 1)
+        c3 = np.where(self._keys3[j3] == k3, self._c3[j3], 0.0)
+        p3 = np.maximum(c3 - d3, 0.0) / self._total3[i3] + self._lam3[i3] * p
+        return np.where(has3, p3, p)
+
+    def next_distribution(self, context: tuple[str, str]) -> np.ndarray:
+        """P(w | context) for every w in ``vocabulary_``; ``""`` is the start-of-review pad."""
+        u, v = (self._bos if t == "" else self._word_id(t) for t in context)
+        w = np.arange(len(self.vocabulary_))
+        return self._prob(np.full_like(w, u), np.full_like(w, v), w)
+
+    def _word_id(self, word: str) -> int:
+        i = int(self._index.get_indexer([word])[0])
+        return self._unk if i < 0 else i
+
+    def token_log_probs(self, docs: Sequence[str]) -> np.ndarray:
+        """Natural log-probability of every token of ``docs`` (concatenated)."""
+        ids, lengths = _encode(docs, self._index)
+        ids[ids < 0] = self._unk
+        u, v = _contexts(ids, lengths, self._bos)
+        return np.log(self._prob(u, v, ids))
+
+    def perplexity(self, docs: Sequence[str]) -> float:
+        return float(np.exp(-np.mean(self.token_log_probs(docs))))
+
+    def _sample(self, u: np.ndarray, v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One draw of the interpolated model: a mixture, so pick a level, then a word in it."""
+        level3, level2, within = rng.random((3, len(u)))
+        B = self._base
+        out = np.searchsorted(self._cum1, within, side="right")  # the unigram level
+        has2 = self._total2[v] > 0
+        use2 = has2 & (level2 >= self._lam2[v])
+        at = np.searchsorted(self._cum2, v[use2] + within[use2], side="right")
+        at = np.clip(at, self._first2[v[use2]], self._last2[v[use2]])
+        out[use2] = self._w2[at]
+        ctx = u * B + v
+        i3 = np.minimum(np.searchsorted(self._ctx3, ctx), len(self._ctx3) - 1)
+        use3 = (self._ctx3[i3] == ctx) & (level3 >= self._lam3[i3])
+        i3 = i3[use3]
+        at = np.searchsorted(self._cum3, i3 + within[use3], side="right")
+        out[use3] = self._w3[np.clip(at, self._first3[i3], self._last3[i3])]
+        return np.minimum(out, self._unk)
+
+    def _draw(self, u: np.ndarray, v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Next words, conditioned on being seen in training (redraw the rest)."""
+        out = self._sample(u, v, rng)
+        todo = np.flatnonzero(~self.seen_[out])
+        while todo.size:
+            again = self._sample(u[todo], v[todo], rng)
+            out[todo] = again
+            todo = todo[~self.seen_[again]]
+        return out
+
+    def generate(self, lengths: Sequence[int], rng: np.random.Generator) -> list[str]:
+        """One review per length, written left to right, all reviews a position at a time."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        n = len(lengths)
+        longest = int(lengths.max(initial=0))
+        written = np.zeros((n, longest), dtype=np.int64)
+        u = np.full(n, self._bos, dtype=np.int64)
+        v = u.copy()
+        for t in range(longest):
+            active = np.flatnonzero(lengths > t)
+            w = self._draw(u[active], v[active], rng)
+            written[active, t] = w
+            u[active], v[active] = v[active], w
+        words = np.asarray(self.vocabulary_, dtype=object)
+        return [" ".join(words[row[:length]]) for row, length in zip(written, lengths, strict=True)]
+
+
+class ClassConditionalLM:
+    """One :class:`TrigramLM` per class: writes reviews of a given class and length."""
+
+    def __init__(self, vocabulary: Sequence[str] | None = None) -> None:
+        self.vocabulary = vocabulary
+
+    def fit(self, docs: Sequence[str], labels: np.ndarray) -> ClassConditionalLM:
+        labels = np.asarray(labels)
+        self.classes_ = np.unique(labels)
+        self.models_ = {
+            int(c): TrigramLM(self.vocabulary).fit(
+                [d for d, y in zip(docs, labels, strict=True) if y == c]
+            )
+            for c in self.classes_
+        }
+        return self
+
+    def generate(
+        self, labels: np.ndarray, lengths: np.ndarray, rng: np.random.Generator
+    ) -> list[str]:
+        """A review of class ``labels[i]`` and ``lengths[i]`` tokens for every i."""
+        out: list[str] = [""] * len(labels)
+        for c, model in self.models_.items():
+            rows = np.flatnonzero(np.asarray(labels) == c)
+            for row, doc in zip(rows, model.generate(np.asarray(lengths)[rows], rng), strict=True):
+                out[row] = doc
+        return out
+
+    def perplexity(self, docs: Sequence[str], labels: np.ndarray) -> float:
+        """Per-token perplexity of ``docs``, each under the model of its own class."""
+        labels = np.asarray(labels)
+        logs = [
+            model.token_log_probs([d for d, y in zip(docs, labels, strict=True) if y == c])
+            for c, model in self.models_.items()
+        ]
+        return float(np.exp(-np.mean(np.concatenate(logs))))
+
+
+def distinct_n(docs: Sequence[str], n: int) -> float:
+    """Distinct n-grams / all n-grams (within reviews): 1 when nothing repeats (n ≤ 3)."""
+    if not 1 <= n <= 3:
+        raise ValueError(f"n must be 1, 2 or 3, got {n}")
+    flat, lengths = _tokens(docs)
+    ids = pd.factorize(pd.Series(flat, dtype=object))[0].astype(np.int64)
+    position = np.arange(len(ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    ends = np.flatnonzero(position >= n - 1)  # n-grams end here, inside one review
+    if not len(ends):
+        return float("nan")
+    K = int(ids.max()) + 1
+    keys = np.zeros(len(ends), dtype=np.int64)
+    for back in range(n - 1, -1, -1):
+        keys = keys * K + ids[ends - back]
+    return float(len(np.unique(keys)) / len(keys))
+
+
+def rare_words(docs: Sequence[str], max_count: int = 2) -> set[str]:
+    """Words occurring at most ``max_count`` times in ``docs``: the tail that collapse loses."""
+    counts = pd.Series([t for doc in docs for t in doc.split()]).value_counts()
+    return set(counts.index[counts <= max_count])
+
+
+def text_diversity(docs: Sequence[str], rare: set[str]) -> dict[str, float]:
+    """distinct-1/2, vocabulary size and the share of tokens that are ``rare`` words."""
+    tokens = pd.Series([t for doc in docs for t in doc.split()], dtype=object)
+    return {
+        "distinct_1": distinct_n(docs, 1),
+        "distinct_2": distinct_n(docs, 2),
+        "vocabulary_size": int(tokens.nunique()),
+        "rare_word_share": float(tokens.isin(rare).mean()) if len(tokens) else float("nan"),
+    }
+
+
+@dataclass(frozen=True)
+class GenerationRecord:
+    """One generation: the corpus trained on, the texts written, what the models scored."""
+
+    step: int  # generation; 0 = the real reviews
+    train_size: int  # reviews the classifier and the generator were fitted on
+    model_labelled_share: float  # of those, the share a model wrote
+    n_texts: int  # reviews this generation added
+    accuracy: float  # on real test reviews
+    predicted_positive_rate: float
+    test_positive_rate: float
+    n_test: int
+    perplexity: float  # of the real test reviews under this generation's generator
+    distinct_1: float  # diversity of this generation's own texts
+    distinct_2: float
+    vocabulary_size: int
+    rare_word_share: float  # tokens that are rare (≤ 2 occurrences) in the real training reviews
+    fit_seconds: float
+    generate_seconds: float
+
+
+def _seed(*parts: int) -> int:
+    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0] >> 1)
+
+
+class GenerativeLoop:
+    """Generations of reviews written by class-conditional trigram models.
+
+    :meth:`fit` takes the real training reviews and real test reviews and sets
+    ``history_`` (one :class:`GenerationRecord` per generation, 0 = real) and
+    ``texts_`` (the last generation's reviews). At every generation the run's
+    classifier is fitted on the current corpus and scored on the real test reviews.
+    It counts the n-grams of the real training reviews (generated reviews hold only
+    their words; word pairs that only generated text has are not counted), restricted
+    to those the current corpus uses, as the labelling loop restricts counts to its
+    training rows. Each text is counted once, however many generations reuse it.
+    The random draws of generation g depend on (``random_state``, g) only, so both
+    regimes write the same first generation: they are paired.
+    """
+
+    def __init__(
+        self,
+        model: str | ModelSpec | BaseEstimator,
+        generations: int,
+        regime: GenerativeRegime = "replace",
+        random_state: int = 0,
+    ) -> None:
+        self.model = model
+        self.generations = generations
+        self.regime = regime
+        self.random_state = random_state
+
+    def fit(
+        self,
+        train_docs: Sequence[str],
+        y_train: np.ndarray,
+        test_docs: Sequence[str],
+        y_test: np.ndarray,
+    ) -> GenerativeLoop:
+        if self.regime not in ("replace", "accumulate"):
+            raise ValueError(f"regime must be replace or accumulate, got {self.regime!r}")
+        spec = get_model(self.model)
+        real, y_real = list(train_docs), np.asarray(y_train)
+        y_test = np.asarray(y_test)
+        vocabulary = sorted({t for doc in real for t in doc.split()})
+        rare = rare_words(real)
+        vectorizer = CountVectorizer(
+            tokenizer=str.split,
+            lowercase=False,
+            token_pattern=None,
+            ngram_range=spec.ngram_range,
+            dtype=np.int32,
+        )
+        X = vectorizer.fit_transform(real).tocsr()
+        X_test = vectorizer.transform(test_docs).tocsr()
+        docs, labels, newest = real, y_real, real
+        history = []
+        for g in range(self.generations + 1):
+            accuracy, positive, fit_seconds = _classify(
+                spec, X, labels, X_test, y_test, _seed(self.random_state, g, 1)
+            )
+            generator = ClassConditionalLM(vocabulary).fit(docs, labels)
+            record = dict(
+                step=g,
+                train_size=len(docs),
+                model_labelled_share=1.0 - _real_share(g, len(real), len(docs), self.regime),
+                n_texts=len(newest),
+                accuracy=accuracy,
+                predicted_positive_rate=positive,
+                test_positive_rate=float(np.mean(y_test)),
+                n_test=len(y_test),
+                perplexity=generator.perplexity(test_docs, y_test),
+                **text_diversity(newest, rare),
+                fit_seconds=fit_seconds,
+                generate_seconds=float("nan"),
+            )
+            if g < self.generations:
+                start = time.perf_counter()
+                rng = np.random.default_rng([self.random_state, g, 2])
+                lengths = _draw_lengths(docs, labels, y_real, rng)
+                newest = generator.generate(y_real, lengths, rng)
+                record["generate_seconds"] = time.perf_counter() - start
+                X_new = vectorizer.transform(newest).tocsr()
+                if self.regime == "replace":
+                    docs, labels, X = newest, y_real, X_new
+                else:
+                    docs, labels = docs + newest, np.concatenate([labels, y_real])
+                    X = sp.vstack([X, X_new], format="csr")
+            history.append(GenerationRecord(**record))
+        self.history_ = history
+        self.texts_ = newest
+        return self
+
+    def history_records(self) -> list[dict[str, object]]:
+        return [asdict(r) for r in self.history_]
+
+
+def _real_share(generation: int, n_real: int, n_docs: int, regime: str) -> float:
+    if generation == 0:
+        return 1.0
+    return n_real / n_docs if regime == "accumulate" else 0.0
+
+
+def _draw_lengths(
+    docs: Sequence[str], labels: np.ndarray, wanted: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """A length for each review to write, drawn from the current corpus's reviews of its class."""
+    lengths = np.fromiter((len(d.split()) for d in docs), dtype=np.int64, count=len(docs))
+    out = np.zeros(len(wanted), dtype=np.int64)
+    for c in np.unique(wanted):
+        rows = np.flatnonzero(wanted == c)
+        out[rows] = rng.choice(lengths[labels == c], size=len(rows))
+    return out
+
+
+def _classify(
+    spec: ModelSpec,
+    X: sp.csr_matrix,
+    labels: np.ndarray,
+    X_test: sp.csr_matrix,
+    y_test: np.ndarray,
+    seed: int,
+) -> tuple[float, float, float]:
+    """Accuracy and predicted-positive rate on the test reviews, and the fit's seconds."""
+    _, (X, X_test) = restrict_to_vocabulary(X, X_test)
+    est = spec.make(seed) if np.unique(labels).size > 1 else DummyClassifier()
+    start = time.perf_counter()
+    est.fit(X, labels)
+    fit_seconds = time.perf_counter() - start
+    predicted = est.predict(X_test)
+    return float(np.mean(predicted == y_test)), float(np.mean(predicted == 1)), fit_seconds
+
+
+__all__ = [
+    "UNK",
+    "ClassConditionalLM",
+    "GenerationRecord",
+    "GenerativeLoop",
+    "TrigramLM",
+    "distinct_n",
+    "rare_words",
+    "text_diversity",
+]

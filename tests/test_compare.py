@@ -1,0 +1,248 @@
+"""`compare`: paired tests against a baseline agree with scipy, give the right verdicts on
+purpose-built runs, pair loop designs within a seed group, and reject bad input in one line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+from scipy import stats
+from test_report import LOOP_DEFAULTS, SMALL_RUN, simulate_trajectories, write_run
+
+from modelcollapse.compare import compare, compare_results, format_compare_table
+from modelcollapse.errors import UserError
+
+SIZES = (100, 200, 300)
+
+
+def trajectories(
+    effects: dict[float, np.ndarray],
+    experiment: str = "lower-rates",
+    seed: int = 0,
+    **loop: object,
+) -> list[pd.DataFrame]:
+    """One trajectory per rate and repeat; at the last size, rate r's accuracy is the rate-0
+    accuracy plus ``effects[r][repeat]`` exactly (earlier sizes: a third of it).
+
+    Each repeat has its own level (the noise pairing removes), shared by every rate.
+    """
+    repeats = len(next(iter(effects.values())))
+    level = 0.8 + np.random.default_rng(seed).normal(0, 0.03, repeats)
+    frames = []
+    for rate, effect in {0.0: np.zeros(repeats), **effects}.items():
+        for repeat in range(repeats):
+            accuracy = level[repeat] + np.array([0.0, effect[repeat] / 3, effect[repeat]])
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "experiment": experiment,
+                        "kind": "rates",
+                        "trajectory": f"{experiment}/rate={rate}/repeat={repeat}",
+                        "repeat": repeat,
+                        "seed": 100 + repeat,
+                        "model": "logreg",
+                        "tokenizer": "fast",
+                        "rate": rate,
+                        "initial_size": SIZES[0],
+                        "step": np.arange(len(SIZES)),
+                        "train_size": SIZES,
+                        "accuracy": accuracy,
+                        "ece": 0.05 - accuracy / 10,
+                        "predicted_positive_rate": 0.5,
+                        "test_positive_rate": 0.5,
+                        "n_test": 1000,
+                        **(LOOP_DEFAULTS | loop),
+                    }
+                )
+            )
+    return frames
+
+
+def symmetric(n: int, spread: float, centre: float = 0.0) -> np.ndarray:
+    """n values around ``centre`` in ± pairs: the Wilcoxon statistic sits exactly in the middle."""
+    half = np.linspace(spread / n, spread, n // 2)
+    return centre + np.concatenate([half, -half, [0.0] * (n % 2)])
+
+
+def test_statistics_agree_with_scipy(tmp_path: Path) -> None:
+    d = np.array([-0.012, -0.004, -0.009, 0.002, -0.015, -0.007, -0.011, -0.001])
+    write_run(tmp_path, trajectories({0.1: d}))
+    row = compare(tmp_path, margin=0.005).iloc[0]
+    assert (row["seed_group"], row["rate"], row["train_size"], row["n_pairs"]) == (
+        "lower-rates",
+        0.1,
+        300,
+        8,
+    )
+    assert row["mean_diff"] == pytest.approx(d.mean(), abs=1e-12)
+    ci = stats.ttest_1samp(d, 0.0).confidence_interval(0.95)
+    assert (row["ci_low_t"], row["ci_high_t"]) == pytest.approx((ci.low, ci.high), abs=1e-12)
+    boot = stats.bootstrap((d,), np.mean, method="percentile", rng=np.random.default_rng(0))
+    ci = boot.confidence_interval
+    assert (row["ci_low_boot"], row["ci_high_boot"]) == pytest.approx((ci.low, ci.high), abs=1e-9)
+    assert row["p_wilcoxon"] == pytest.approx(stats.wilcoxon(d).pvalue)
+    assert row["p_t"] == pytest.approx(stats.ttest_1samp(d, 0.0).pvalue)
+    assert row["p_holm"] == pytest.approx(row["p_wilcoxon"])  # a family of one
+    tost = max(
+        stats.ttest_1samp(d, -0.005, alternative="greater").pvalue,
+        stats.ttest_1samp(d, 0.005, alternative="less").pvalue,
+    )
+    assert row["p_tost"] == pytest.approx(tost)
+    # At the minimum detectable effect a paired t-test has 80 % power.
+    nc = row["mde"] / (d.std(ddof=1) / np.sqrt(8))
+    critical = stats.t.ppf(0.975, 7)
+    assert stats.nct.sf(critical, 7, nc) + stats.nct.cdf(-critical, 7, nc) == pytest.approx(0.8)
+    assert row["baseline_mean"] == pytest.approx(
+        np.mean([f["accuracy"].iloc[-1] for f in trajectories({0.1: d})[:8]])
+    )
+
+
+def test_verdicts_on_purpose_built_effects(tmp_path: Path) -> None:
+    n = 10
+    tight = symmetric(n, 0.001)
+    effects = {
+        0.05: tight,  # no effect, tight noise
+        0.1: symmetric(n, 0.004, centre=-0.03),  # clearly worse
+        0.2: symmetric(n, 0.004, centre=+0.02),  # clearly better
+        0.3: symmetric(n, 0.02),  # no effect, but too noisy to say so
+    }
+    write_run(tmp_path, trajectories(effects))
+    out = compare(tmp_path, margin=0.005).set_index("rate")
+    assert out.loc[0.05, "verdict"] == "equivalent within ±0.005"
+    assert out.loc[0.1, "verdict"] == "worse"
+    assert out.loc[0.2, "verdict"] == "better"
+    assert out.loc[0.3, "verdict"] == "inconclusive"
+    assert out.loc[0.1, "p_holm"] == pytest.approx(
+        min(1.0, 4 * stats.wilcoxon(effects[0.1]).pvalue)
+    )
+    # Calibration error rises where accuracy falls: a positive difference, and still worse.
+    ece = compare(tmp_path, metric="ece", margin=0.0005).set_index("rate")
+    assert ece.loc[0.1, "mean_diff"] > 0 and ece.loc[0.1, "verdict"] == "worse"
+    assert ece.loc[0.2, "mean_diff"] < 0 and ece.loc[0.2, "verdict"] == "better"
+
+
+def test_tiny_runs_are_inconclusive(tmp_path: Path) -> None:
+    write_run(tmp_path, trajectories({0.1: np.array([-0.02, -0.025, -0.015])}))
+    row = compare(tmp_path).iloc[0]
+    assert row["n_pairs"] == 3 and row["ci_high_t"] < 0  # the interval sees the effect ...
+    assert row["verdict"] == "inconclusive"  # ... but 3 pairs cannot pass the Wilcoxon test
+    assert "cannot reach p < 0.05" in row["note"]
+    assert compare(tmp_path, test="t").iloc[0]["verdict"] == "worse"
+
+    one = tmp_path / "one"
+    write_run(one, trajectories({0.1: np.array([-0.02])}))
+    row = compare(one).iloc[0]
+    assert row["n_pairs"] == 1 and np.isnan(row["p_wilcoxon"]) and np.isnan(row["ci_low_boot"])
+    assert row["verdict"] == "inconclusive" and "fewer than 2 pairs" in row["note"]
+
+
+def test_every_step_and_holm_per_step(tmp_path: Path) -> None:
+    n = 8
+    write_run(tmp_path, trajectories({0.1: symmetric(n, 0.004, -0.03), 0.5: symmetric(n, 0.01)}))
+    out = compare(tmp_path, at="all")
+    assert out["train_size"].tolist() == [100, 200, 300] * 2
+    first = out.loc[out["train_size"] == 100]
+    assert (first["mean_diff"] == 0).all() and (first["p_wilcoxon"] == 1).all()
+    assert first["verdict"].eq("equivalent within ±0.005").all()  # the paired design's start
+    last = out.loc[out["train_size"] == 300].set_index("rate")
+    expected = np.sort(last["p_wilcoxon"].to_numpy()) * [2, 1]
+    assert np.sort(last["p_holm"].to_numpy()) == pytest.approx(np.maximum.accumulate(expected))
+
+
+def test_loop_designs_in_a_seed_group_pair_at_matched_rate(tmp_path: Path) -> None:
+    d_acc = {0.1: np.array([-0.01, -0.02, -0.03, -0.01, -0.02, -0.03])}
+    d_rep = {0.1: np.array([-0.04, -0.05, -0.03, -0.06, -0.05, -0.04])}
+    acc = trajectories(d_acc, "acc")
+    rep = trajectories(d_rep, "rep", regime="replace", window=100)
+    write_run(tmp_path, acc + rep)
+    config = "".join(f'[[study]]\nname = "{s}"\nseed_group = "g"\n\n' for s in ("acc", "rep"))
+    (tmp_path / "config.toml").write_text(config)
+
+    # Against rate 0, each design is compared with its own rate-0 trajectories.
+    by_rate = compare(tmp_path)
+    assert by_rate.attrs["match"] == ["experiment", "regime", "window"]
+    assert by_rate["seed_group"].eq("g").all()
+    got = by_rate.set_index("regime")["mean_diff"]
+    assert got["accumulate"] == pytest.approx(d_acc[0.1].mean())
+    assert got["replace"] == pytest.approx(d_rep[0.1].mean())
+
+    # Against a design: the other design at the same rate, same repeat, same size.
+    by_design = compare(tmp_path, baseline="regime=accumulate").set_index("rate")
+    assert by_design.attrs["match"] == ["rate"]
+    assert by_design.loc[0.0, "mean_diff"] == pytest.approx(0.0, abs=1e-12)
+    expected = d_rep[0.1] - d_acc[0.1]
+    assert by_design.loc[0.1, "mean_diff"] == pytest.approx(expected.mean())
+    assert by_design.loc[0.1, "p_wilcoxon"] == pytest.approx(stats.wilcoxon(expected).pvalue)
+
+    # Without the config the studies are separate groups, so designs cannot pair.
+    (tmp_path / "config.toml").unlink()
+    with pytest.raises(UserError, match="no rows pair"):
+        compare(tmp_path, baseline="regime=accumulate")
+
+
+def test_old_run_with_total_collapse(tmp_path: Path) -> None:
+    write_run(tmp_path, simulate_trajectories(SMALL_RUN, repeats=3))
+    out = compare(tmp_path)
+    assert set(out["seed_group"]) == {"collapse-rates", "lower-rates", "total-collapse"}
+    tc = out.loc[out["seed_group"] == "total-collapse"].set_index("initial_size")
+    assert sorted(tc.index) == [200, 800] and (tc["train_size"] == 3200).all()
+    assert (tc["mean_diff"] < 0).all()
+    coarse = compare(tmp_path, by=[])  # one row per seed group: rates averaged per repeat
+    assert len(coarse) == 3 and (coarse["n_pairs"] == 3).all()
+    with pytest.raises(UserError, match="'ece'") as err:
+        compare(tmp_path, metric="ece")
+    assert err.value.where == "--metric"
+
+
+@pytest.mark.parametrize(
+    ("baseline", "message"),
+    [
+        ("foo=1", "unknown column 'foo'"),
+        ("rate", "'rate' is not column=value"),
+        ("rate=abc", "rate=abc: expected a number"),
+        ("rate=0.7", "'rate=0.7' matches no rows"),
+        ("model=logreg", "matches every row"),
+        ("", "empty baseline"),
+    ],
+)
+def test_bad_baselines_are_user_errors(tmp_path: Path, baseline: str, message: str) -> None:
+    write_run(tmp_path, trajectories({0.1: np.zeros(3)}))
+    with pytest.raises(UserError) as err:
+        compare(tmp_path, baseline=baseline)
+    assert err.value.where == "--baseline"
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bad_run_directories_are_user_errors(tmp_path: Path) -> None:
+    for path in (tmp_path / "missing", tmp_path):
+        with pytest.raises(UserError) as err:
+            compare(path)
+        assert err.value.where == str(path)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UserError, match="not a directory"):
+        compare(tmp_path / "file")
+
+
+def test_compare_results_is_pure_and_types_values_by_column() -> None:
+    frames = trajectories({0.1: np.array([-0.01, -0.02, -0.03])}, arms=True)
+    results = pd.concat(frames, ignore_index=True)
+    before = results.copy()
+    a = compare_results(results, "rate=0.0")
+    b = compare_results(results, "rate=0, arms=true")
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(results, before)
+
+
+def test_format_compare_table(tmp_path: Path) -> None:
+    write_run(tmp_path, trajectories({0.1: symmetric(10, 0.004, -0.03), 0.2: symmetric(10, 1e-3)}))
+    console = Console(record=True, width=250)
+    console.print(format_compare_table(compare(tmp_path)))
+    text = console.export_text()
+    assert "accuracy: paired difference to rate=0 (last step)" in text
+    assert re.search(r"10 %.*300.*−3\.00.*worse", text)
+    assert re.search(r"20 %.*equivalent within ±0\.005", text)
+    assert "p TOST ±0.50" in text and "MDE (pp)" in text

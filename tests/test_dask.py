@@ -1,0 +1,248 @@
+"""Distributed runs: a real scheduler and two workers on 127.0.0.1 store the local run's table."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+
+from modelcollapse.cli import main
+from modelcollapse.errors import UserError
+from modelcollapse.experiments.config import apply_overrides, load_config
+from modelcollapse.features.vectorize import load_features
+from modelcollapse.runner import _features_for_workers, execute, prepare_run, run_experiment
+
+if os.environ.get("CI", "").strip().lower() in ("", "0", "false", "no"):
+    # Off CI a missing extra skips; under CI (which installs it) the import below must fail loudly.
+    pytest.importorskip(
+        "distributed", reason="the dask extra is not installed: pip install -e '.[dask]'"
+    )
+
+TIMING = ["fit_seconds", "predict_seconds"]
+
+
+def config_for(small_config, small_reviews, **overrides):
+    return apply_overrides(load_config(str(small_config)), data=str(small_reviews), **overrides)
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=TIMING).sort_values(["trajectory", "step"], ignore_index=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group we started (a worker's nanny has a child), then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The address of a scheduler with two single-thread workers sharing this session's cache."""
+    from distributed import Client
+
+    folder = tmp_path_factory.mktemp("dask")
+    # The same cache as conftest's _isolated_cache: workers memory-map the matrix the client made.
+    env = {**os.environ, "MODELCOLLAPSE_CACHE": str(tmp_path_factory.getbasetemp() / "cache")}
+    port = str(free_port())
+    address = f"tcp://127.0.0.1:{port}"
+    worker = ["worker", address, "--host", "127.0.0.1", "--nthreads", "1"]
+    worker += ["--local-directory", str(folder)]  # scratch files stay in the test's folder
+    commands = [["scheduler", "--host", "127.0.0.1", "--port", port], worker, worker]
+    procs: list[subprocess.Popen] = []
+    try:
+        for i, args in enumerate(commands):
+            with open(folder / f"{i}-{args[0]}.log", "wb") as log:
+                command = [sys.executable, "-m", "dask", *args, "--no-dashboard"]
+                procs.append(
+                    subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=log,
+                                     start_new_session=True)  # own group: stop() kills nannies too
+                )  # fmt: skip
+        with Client(address, timeout=30, set_as_default=False) as client:
+            try:
+                client.wait_for_workers(2, timeout=60)
+            except TimeoutError:
+                logs = "\n".join(p.read_text(errors="replace") for p in folder.glob("*.log"))
+                pytest.fail(f"the Dask workers did not start:\n{logs}")
+        yield address
+    finally:
+        for proc in reversed(procs):  # workers first, or they keep retrying the scheduler
+            stop(proc)
+
+
+def test_dask_run_matches_the_local_run(tmp_path, scheduler, small_config, small_reviews):
+    from distributed import Client
+
+    config = config_for(small_config, small_reviews)
+    local = run_experiment(config, tmp_path / "local").results
+    remote = run_experiment(config, tmp_path / "dask", backend="dask", scheduler=scheduler)
+    assert remote.n_trajectories == 12 and remote.n_skipped == 0
+    assert len(list((tmp_path / "dask" / "results").glob("*.parquet"))) == 12
+    pd.testing.assert_frame_equal(comparable(local), comparable(remote.results))
+    with Client(scheduler, set_as_default=False) as client:  # workers mapped the cached matrix
+        assert sum(client.run(lambda: load_features.cache_info().currsize).values()) >= 1
+
+
+def test_workers_that_cannot_see_the_cache_get_a_copy(tmp_path, scheduler, small_config,
+                                                      small_reviews):  # fmt: skip
+    prepared = prepare_run(config_for(small_config, small_reviews), tmp_path / "unused")
+    plan, spec = prepared.plan[:3], prepared.model
+    elsewhere = dataclasses.replace(prepared.features, path=tmp_path / "not-on-the-workers")
+    # A worker given that path would fail to read it: matching results prove the copy was used.
+    remote = execute(plan, elsewhere, spec, "fast", backend="dask", scheduler=scheduler)
+    frames = {traj.key: frame for traj, frame in remote}
+    for traj, frame in execute(plan, prepared.features, spec, "fast"):
+        pd.testing.assert_frame_equal(comparable(frame), comparable(frames[traj.key]))
+    assert not (tmp_path / "unused").exists()
+
+
+def test_killed_dask_run_resumes_locally(tmp_path, scheduler, small_config, small_reviews):
+    # Many small steps make each trajectory take long enough to kill the run between them.
+    config = config_for(small_config, small_reviews, increment=10, model="logreg")
+    reference = run_experiment(config, tmp_path / "reference").results
+
+    run_dir = tmp_path / "killed"
+    command = [sys.executable, "-m", "modelcollapse.cli", "run", str(small_config),
+               "--data", str(small_reviews), "--out", str(run_dir), "--increment", "10",
+               "--model", "logreg"]  # fmt: skip
+    proc = subprocess.Popen(
+        [*command, "--backend", "dask", "--scheduler", scheduler],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    results = run_dir / "results"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if results.exists() and len(list(results.glob("*.parquet"))) >= 3:
+                break
+            time.sleep(0.01)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    stored = len(list(results.glob("*.parquet")))
+    assert 3 <= stored < 12, "the kill should land mid-run"
+
+    resumed = subprocess.run(
+        [*command, "--backend", "local"], capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed: {stored} of 12" in resumed.stdout
+    table = pd.read_parquet(results)
+    assert table["trajectory"].nunique() == 12
+    assert not table.duplicated(["trajectory", "step"]).any()
+    pd.testing.assert_frame_equal(comparable(reference), comparable(table))
+
+
+def one_line_error(capsys, *argv: str) -> str:
+    code = main(list(argv))
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("address", "fragment"),
+    [("nowhere", "missing port"), ("http://127.0.0.1:1", "scheme"), ("closed", "Timed out")],
+)
+def test_bad_scheduler_address(tmp_path, capsys, monkeypatch, small_config, small_reviews,
+                               address, fragment):  # fmt: skip
+    monkeypatch.setattr("modelcollapse.runner.DASK_CONNECT_TIMEOUT", 1)
+    if address == "closed":
+        address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    out = tmp_path / "run"
+    data = ["--data", str(small_reviews), "--out", str(out)]
+    line = one_line_error(capsys, "run", str(small_config), *data, "--backend", "dask",
+                          "--scheduler", address)  # fmt: skip
+    assert line.startswith("modelcollapse: error: --scheduler: cannot connect"), line
+    assert address in line and fragment in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--backend", "dask"], ["--scheduler", "needs a scheduler address"]),
+        (["--scheduler", "tcp://127.0.0.1:8786"], ["--scheduler", "only used with --backend dask"]),
+        (["--backend", "dask", "--scheduler", "tcp://127.0.0.1:8786", "--jobs", "2"], ["--jobs"]),
+        (["--backend", "spark"], ["--backend", "spark"]),
+    ],
+    ids=["dask-without-scheduler", "scheduler-without-dask", "jobs-with-dask", "unknown"],
+)
+def test_backend_options_are_checked_first(tmp_path, capsys, small_config, args, fragments):
+    out = tmp_path / "run"
+    line = one_line_error(capsys, "run", str(small_config), "--out", str(out), *args)
+    for fragment in fragments:
+        assert fragment in line, line
+    assert not out.exists()
+
+
+def test_missing_extra_names_it(tmp_path, capsys, monkeypatch, small_config, small_reviews):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    line = one_line_error(capsys, "run", str(small_config), "--data", str(small_reviews),
+                          "--out", str(tmp_path / "run"), "--backend", "dask",
+                          "--scheduler", "tcp://127.0.0.1:8786")  # fmt: skip
+    assert "--backend" in line and "pip install 'modelcollapse[dask]'" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_resuming_on_dask_skips_what_is_stored(tmp_path, scheduler, small_config, small_reviews):
+    config = config_for(small_config, small_reviews)
+    full = run_experiment(config, tmp_path / "run").results
+    for path in sorted((tmp_path / "run" / "results").glob("*.parquet"))[:4]:
+        path.unlink()
+    resumed = run_experiment(config, tmp_path / "run", backend="dask", scheduler=scheduler)
+    assert resumed.n_skipped == 8
+    pd.testing.assert_frame_equal(comparable(full), comparable(resumed.results))
+
+
+class FakeClient:
+    """Answers the runner's probe as the given workers would."""
+
+    def __init__(self, answers: dict[str, tuple[bool, bool]]) -> None:
+        self.answers = answers
+
+    def run(self, function, folder):
+        return self.answers
+
+    def scatter(self, data, broadcast):
+        assert broadcast
+        return "scattered"
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ({"w1": (True, True), "w2": (True, True)}, "path"),
+        ({"w1": (True, True), "w2": (True, False)}, "scattered"),
+        ({"w1": (True, True), "w2": (False, True)}, "cannot import modelcollapse (w2)"),
+    ],
+    ids=["shared-filesystem", "one-worker-elsewhere", "not-installed"],
+)
+def test_features_reach_workers_by_path_or_copy(tmp_path, answers, expected):
+    features = dataclasses.make_dataclass("F", ["path"])(tmp_path)
+    if expected.startswith("cannot"):
+        with pytest.raises(UserError, match=r"--scheduler: .*cannot import modelcollapse \(w2\)"):
+            _features_for_workers(FakeClient(answers), features)
+    else:
+        shipped = _features_for_workers(FakeClient(answers), features)
+        assert shipped == (tmp_path if expected == "path" else "scattered")
