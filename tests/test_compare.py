@@ -13,7 +13,8 @@ from rich.console import Console
 from scipy import stats
 from test_report import LOOP_DEFAULTS, SMALL_RUN, simulate_trajectories, write_run
 
-from modelcollapse.compare import compare, compare_results, format_compare_table
+from modelcollapse.cli import main
+from modelcollapse.compare import compare, compare_results, format_compare_table, wilcoxon_floor
 from modelcollapse.errors import UserError
 
 SIZES = (100, 200, 300)
@@ -109,6 +110,7 @@ def test_verdicts_on_purpose_built_effects(tmp_path: Path) -> None:
         0.1: symmetric(n, 0.004, centre=-0.03),  # clearly worse
         0.2: symmetric(n, 0.004, centre=+0.02),  # clearly better
         0.3: symmetric(n, 0.02),  # no effect, but too noisy to say so
+        0.4: symmetric(n, 0.0002, centre=-0.002),  # worse, detectably, but within the margin
     }
     write_run(tmp_path, trajectories(effects))
     out = compare(tmp_path, margin=0.005).set_index("rate")
@@ -116,8 +118,9 @@ def test_verdicts_on_purpose_built_effects(tmp_path: Path) -> None:
     assert out.loc[0.1, "verdict"] == "worse"
     assert out.loc[0.2, "verdict"] == "better"
     assert out.loc[0.3, "verdict"] == "inconclusive"
+    assert out.loc[0.4, "verdict"] == "worse (within ±0.005)"
     assert out.loc[0.1, "p_holm"] == pytest.approx(
-        min(1.0, 4 * stats.wilcoxon(effects[0.1]).pvalue)
+        min(1.0, 5 * stats.wilcoxon(effects[0.1]).pvalue)
     )
     # Calibration error rises where accuracy falls: a positive difference, and still worse.
     ece = compare(tmp_path, metric="ece", margin=0.0005).set_index("rate")
@@ -246,3 +249,109 @@ def test_format_compare_table(tmp_path: Path) -> None:
     assert re.search(r"10 %.*300.*−3\.00.*worse", text)
     assert re.search(r"20 %.*equivalent within ±0\.005", text)
     assert "p TOST ±0.50" in text and "MDE (pp)" in text
+
+
+# --- the command ------------------------------------------------------------------------
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_compare_command_prints_the_table_and_saves_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    effects = {0.1: symmetric(10, 0.004, -0.03), 0.2: symmetric(10, 1e-3)}
+    write_run(tmp_path, trajectories(effects))
+    csv = tmp_path / "compare.csv"
+    code, out, err = run_cli(capsys, "compare", str(tmp_path), "--out", str(csv))
+    assert code == 0, err
+    assert "accuracy: paired difference to rate=0 (last step)" in out
+    assert re.search(r"10 %.*300.*−3\.00.*worse", out)
+    assert re.search(r"20 %.*equivalent within ±0\.005", out)
+    assert "hint:" not in out  # 10 repeats: the Wilcoxon test can reach significance
+    saved = pd.read_csv(csv)
+    expected = compare(tmp_path)
+    assert (
+        saved["verdict"].tolist()
+        == expected["verdict"].tolist()
+        == [
+            "worse",
+            "equivalent within ±0.005",
+        ]
+    )
+    assert saved["p_holm"].to_numpy() == pytest.approx(expected["p_holm"].to_numpy())
+    assert f"saved: {csv}" in out.replace("\n", "")
+
+
+def test_compare_command_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 5 repeats: Wilcoxon's smallest two-sided p is 0.0625, so only the t-test says "worse".
+    d = np.array([-0.02, -0.025, -0.015, -0.03, -0.02])
+    frames = trajectories({0.1: d}) + trajectories({0.1: d / 10}, experiment="other", seed=1)
+    write_run(tmp_path, frames)
+    argv = ["compare", str(tmp_path), "--study", "lower-rates"]
+    code, out, _ = run_cli(capsys, *argv)
+    assert code == 0 and re.search(r"10 %.*300.*−2\.20.*inconclusive", out)
+    assert "hint: with 5 repeats the Wilcoxon test" in " ".join(out.split())
+    assert "--test t" in out
+    code, out, _ = run_cli(capsys, *argv, "--test", "t")
+    assert code == 0 and re.search(r"10 %.*300.*−2\.20.*worse", out) and "hint:" not in out
+    assert "p Holm (t)" in out and "other" not in out
+
+    code, out, _ = run_cli(capsys, *argv, "--all-steps", "--metric", "ece", "--margin", "0.01")
+    assert code == 0 and "ece: paired difference to rate=0 (every step)" in out
+    for size in ("100", "200", "300"):
+        assert re.search(rf"10 % +│ +{size} ", out), size
+    code, out, _ = run_cli(capsys, *argv, "--baseline", "rate=0.1", "--test", "t")
+    assert code == 0 and "paired difference to rate=0.1" in out
+    assert re.search(r"0 %.*300.*\+2\.20.*better", out)
+
+
+def test_wilcoxon_floor() -> None:
+    assert wilcoxon_floor(5) == pytest.approx(0.0625)
+    assert wilcoxon_floor(6) == pytest.approx(0.03125)
+    assert wilcoxon_floor(9, 10) == pytest.approx(10 / 256)
+    assert wilcoxon_floor(3, 4) == 1.0 and wilcoxon_floor(0) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("args", "where", "fragment"),
+    [
+        (["--baseline", "rate=0.7"], "--baseline", "matches no rows"),
+        (["--baseline", "foo=1"], "--baseline", "unknown column 'foo'"),
+        (["--metric", "nope"], "--metric", "no column 'nope'"),
+        (["--margin", "-0.01"], "--margin", "0 or more"),
+        (["--test", "z"], "--test", "wilcoxon or t"),
+        (["--study", "nope"], "--study", "studies: lower-rates"),
+        (["--out", "table.txt"], "--out", ".csv"),
+        (["--out", "missing/dir/table.csv"], "--out", "no such directory"),
+        (["--margin", "abc"], "--margin", "valid number"),
+    ],
+)
+def test_compare_command_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], where: str, fragment: str
+) -> None:
+    write_run(tmp_path, trajectories({0.1: np.zeros(3)}))
+    code, out, err = run_cli(capsys, "compare", str(tmp_path), *args)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert where in lines[0] and fragment in lines[0], lines[0]
+    assert out == ""
+
+
+def test_compare_command_on_what_is_not_a_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file.txt").write_text("")
+    for target, fragment in [
+        (tmp_path / "missing", "not a directory"),
+        (tmp_path, "not a run directory"),
+        (tmp_path / "file.txt", "not a directory"),
+    ]:
+        code, _, err = run_cli(capsys, "compare", str(target))
+        assert code == 2 and err.count("\n") == 1 and fragment in err and str(target) in err
+    (tmp_path / "results").mkdir()
+    code, _, err = run_cli(capsys, "compare", str(tmp_path))
+    assert code == 2 and "no results" in err and err.count("\n") == 1

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from sklearn.svm import LinearSVC
 
 from modelcollapse.cli import main
+from modelcollapse.data.demo import make_demo_corpus
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import load_config, validate_config
 from modelcollapse.experiments.generations import (
@@ -20,6 +21,7 @@ from modelcollapse.experiments.generations import (
 )
 from modelcollapse.experiments.plan import build_plan
 from modelcollapse.models import MODELS, ModelSpec, get_model
+from modelcollapse.runner import prepare_run
 
 
 def test_every_registered_model_has_a_parameter_space():
@@ -159,13 +161,28 @@ repeats = 2
 """
 
 
-def test_cli_runs_a_generations_study(tmp_path, small_reviews):
+def test_cli_runs_a_generations_study(tmp_path, small_reviews, capsys):
     config = tmp_path / "gens.toml"
     config.write_text(SMALL)
     out = tmp_path / "run"
     argv = ["run", str(config), "--data", str(small_reviews), "--out", str(out)]
     assert main(argv) == 0
     table = pd.read_parquet(out / "results")
+    # The summary: per rate, generation 0's best model and the model each search ends with.
+    printed = capsys.readouterr().out
+    assert "mean test accuracy of bred models" in printed
+    children = table.loc[~table["stopped"].astype(bool)]
+    for rate in (0.0, 1.0):
+        rows = children.loc[(children["rate"] == rate) & (children["generation"] == 0)]
+        best = rows.loc[rows.groupby("trajectory")["validation_accuracy"].idxmax(), "accuracy"]
+        final = table.loc[table["stopped"].astype(bool) & (table["rate"] == rate)]
+        line = next(
+            line for line in printed.splitlines() if line.split()[:2] == ["breed", f"{rate:g}"]
+        )
+        assert line.split() == [
+            "breed", f"{rate:g}", "2", "150", f"{best.mean():.4f}",
+            f"{final['generation'].mean():.3g}", f"{final['accuracy'].mean():.4f}",
+        ]  # fmt: skip
     assert table["trajectory"].nunique() == 4
     assert table.groupby("trajectory")["stopped"].sum().eq(1).all()
     for column in ["experiment", "kind", "rate", "step", "train_size", "accuracy",
@@ -211,3 +228,30 @@ def test_plan_keys_and_pools():
     plan = build_plan(load_config("generative"), 15_980)
     assert plan[0].key == "generative/regime=replace/repeat=0" and np.isnan(plan[0].rate)
     assert plan[0].seed == plan[1].seed  # the regimes of a repeat are paired
+
+
+def test_a_model_that_cannot_be_bred_is_refused_before_anything_is_written(tmp_path):
+    # The spec passed to the run (not the config's model name) is the one checked.
+    svm = ModelSpec.from_estimator(LinearSVC(), name="svm")
+    config = load_config("generations").model_copy(update={"scale": 0.1})
+    out = tmp_path / "run"
+    with pytest.raises(UserError, match=r"--model.*'svm'"):
+        prepare_run(config, out, data=make_demo_corpus(n=4000, seed=1), model=svm)
+    assert not out.exists()
+    named_like_logreg = ModelSpec.from_estimator(LinearSVC(), name="logreg")
+    with pytest.raises(UserError, match="--model"):
+        prepare_run(config, out, data=make_demo_corpus(n=4000, seed=1), model=named_like_logreg)
+    assert not out.exists()
+
+
+def test_the_generations_preset_prints_a_summary_per_rate(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["run", "generations", "--data", "demo", "--scale", "0.1", "--repeats", "1"]
+    assert main([*argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "generations: mean test accuracy of bred models" in printed
+    rows = [line.split() for line in printed.splitlines() if line.startswith("  generations ")]
+    assert [row[1] for row in rows] == ["0", "0.1", "0.5", "1"]
+    assert all(row[3] == "100" for row in rows)  # 1,000 reviews per generation x 0.1
+    first = {row[4] for row in rows}
+    assert len(first) == 1  # generation 0 is trained on human labels at every rate: paired

@@ -150,13 +150,26 @@ repeats = 2
 """
 
 
-def test_cli_runs_a_generative_study(tmp_path, small_reviews):
+def test_cli_runs_a_generative_study(tmp_path, small_reviews, capsys):
     config = tmp_path / "gen.toml"
     config.write_text(SMALL)
     out = tmp_path / "run"
     argv = ["run", str(config), "--data", str(small_reviews), "--out", str(out)]
     assert main(argv) == 0
     table = pd.concat(pd.read_parquet(f) for f in sorted((out / "results").glob("*.parquet")))
+    # The summary: per regime, generation 0 and the last generation, not a table of NaN rates.
+    printed = capsys.readouterr().out
+    assert "mean test accuracy by generation" in printed and "nan" not in printed.lower()
+    for regime, last_size in (("accumulate", "1,500"), ("replace", "500")):
+        rows = table.loc[table["regime"] == regime]
+        first = rows.loc[rows["step"] == 0, "accuracy"].mean()
+        last = rows.loc[rows["step"] == 2, "accuracy"].mean()
+        vocab = rows.groupby("step")["vocabulary_size"].mean()
+        line = next(line for line in printed.splitlines() if f" {regime} " in line)
+        assert line.split() == [
+            "write", regime, "2", f"{first:.4f}", "2", last_size, f"{last:.4f}",
+            f"{vocab[0]:,.0f}→{vocab[2]:,.0f}",
+        ]  # fmt: skip
     assert len(table) == 2 * 2 * 3 and table["trajectory"].nunique() == 4
     assert set(table["regime"]) == {"replace", "accumulate"}
     for column in ["experiment", "kind", "rate", "step", "train_size", "accuracy",
@@ -165,9 +178,11 @@ def test_cli_runs_a_generative_study(tmp_path, small_reviews):
                    "perplexity", "n_texts"]:  # fmt: skip
         assert column in table.columns, column
     assert table["rate"].isna().all() and (table["n_test"] == 300).all()
+    assert table["seed_group"].eq("write").all()
     assert np.isfinite(table["perplexity"]).all()
     # Workers in other processes read the tokens from the cache: the same table.
     assert main([*argv[:-1], str(tmp_path / "two"), "--jobs", "2"]) == 0
+    capsys.readouterr()
     timing = ["fit_seconds", "generate_seconds", "predict_seconds"]
     key = ["trajectory", "step"]
     pd.testing.assert_frame_equal(
@@ -175,3 +190,15 @@ def test_cli_runs_a_generative_study(tmp_path, small_reviews):
         .drop(columns=timing),
         table.sort_values(key, ignore_index=True).drop(columns=timing),
     )  # fmt: skip
+
+
+def test_the_generative_preset_prints_a_summary_per_regime(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["run", "generative", "--data", "demo", "--scale", "0.02", "--repeats", "1"]
+    assert main([*argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "generative: mean test accuracy by generation" in printed
+    rows = [line.split() for line in printed.splitlines() if line.startswith(" generative ")]
+    assert [row[1] for row in rows] == ["accumulate", "replace"]
+    assert [row[5] for row in rows] == ["880", "80"]  # 80 reviews x 11 generations, or 80
+    assert all(row[4] == "10" for row in rows)  # the last generation

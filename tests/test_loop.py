@@ -128,3 +128,62 @@ def test_restricted_columns_equal_a_vectoriser_fitted_on_training_rows():
     refit = CountVectorizer(token_pattern=r"\S+").fit([docs[i] for i in train])
     assert np.array_equal(X_train.toarray(), refit.transform([docs[i] for i in train]).toarray())
     assert np.array_equal(X_test.toarray(), refit.transform([docs[i] for i in test]).toarray())
+
+
+def test_column_selection_equals_scipy_indexing():
+    from modelcollapse.loop import _rank, _take_columns
+
+    rng = np.random.default_rng(0)
+    X = sp.random(40, 300, density=0.05, format="csr", random_state=1, dtype=np.float64)
+    X.data = rng.integers(1, 5, X.nnz).astype(np.int32)
+    X = X.astype(np.int32)
+    shuffled = X.copy()  # indices out of order within rows: the order must survive
+    for i in range(shuffled.shape[0]):
+        a, b = shuffled.indptr[i], shuffled.indptr[i + 1]
+        order = rng.permutation(b - a)
+        shuffled.indices[a:b] = shuffled.indices[a:b][order]
+        shuffled.data[a:b] = shuffled.data[a:b][order]
+    for columns in (np.arange(300), np.sort(rng.choice(300, 37, replace=False)), np.array([], int)):
+        for M in (X, shuffled, X[5:5]):
+            expected = M[:, columns]
+            for got in (_take_columns(M, columns), _take_columns(M, columns, _rank(columns, 300))):
+                assert got.shape == expected.shape
+                for name in ("data", "indices", "indptr"):
+                    assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+
+
+def sparse_problem(n: int = 1200, n_features: int = 400, seed: int = 0):
+    """Counts over many rare terms: each step's vocabulary grows."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n).astype(np.int8)
+    lam = rng.gamma(0.3, 0.1, n_features)[None, :].repeat(n, axis=0)
+    lam[y == 1, : n_features // 2] *= 3
+    lam[y == 0, n_features // 2 :] *= 3
+    X = sp.csr_matrix(rng.poisson(lam).astype(np.int32))
+    return X[:800], y[:800], X[800:], y[800:]
+
+
+@pytest.mark.parametrize("model", ["logreg", "nb", "forest"])
+def test_each_step_equals_a_plain_fit_on_the_rows_vocabulary(model):
+    """The loop's sliced matrices and its scoring give what a plain refit and predict give."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import brier_score_loss
+
+    from modelcollapse.loop import model_seed
+    from modelcollapse.models import get_model
+
+    if model == "forest":
+        model = ModelSpec.from_estimator(RandomForestClassifier(n_estimators=15, max_depth=6))
+    spec = get_model(model)
+    Xp, yp, Xt, yt = sparse_problem()
+    loop = SelfLabellingLoop(spec, SIZES, 0.4, random_state=2).fit(Xp, yp, Xt, yt)
+    for record in loop.history_:
+        size = record.train_size
+        _, (X_train, X_test) = restrict_to_vocabulary(Xp[:size], Xt)
+        assert X_train.shape[1] < Xp.shape[1]  # the vocabulary is a strict subset
+        est = spec.make(model_seed(2, size)).fit(X_train, loop.training_labels_[:size])
+        predicted = est.predict(X_test)
+        assert record.accuracy == float(np.mean(predicted == yt))
+        assert record.predicted_positive_rate == float(np.mean(predicted == 1))
+        brier = brier_score_loss(yt, est.predict_proba(X_test)[:, 1])
+        assert record.brier == pytest.approx(brier, rel=1e-12)

@@ -542,3 +542,133 @@ def test_old_run_gets_statistics_but_no_new_figures(png_report: Path) -> None:
     for name in ("collapse-rates", "lower-rates", "total-collapse"):
         assert f"<h3>{name} <span class='muted'>against <code>rate=0</code>" in html
     assert "learning-curve <span" not in html  # nothing to pair with
+
+
+# --- generational kinds: reports of real (small) runs --------------------------------------
+
+GENERATIVE_RUN = """
+name = "gen-small"
+model = "logreg"
+tokenizer = "fast"
+
+[[study]]
+name = "write"
+kind = "generative"
+sample_size = 400
+generations = 2
+regimes = ["replace", "accumulate"]
+test_size = 300
+repeats = 2
+"""
+
+MIXED_RUN = """
+name = "mixed"
+model = "logreg"
+tokenizer = "fast"
+
+[[study]]
+name = "breed"
+kind = "generations"
+sample_size = 150
+validation_size = 200
+population = 3
+keep = 2
+max_generations = 3
+rates = [0.0, 1.0]
+test_size = 300
+repeats = 2
+
+[[study]]
+name = "rates"
+kind = "rates"
+initial_size = 200
+increment = 200
+max_size = 600
+rates = [0.0, 1.0]
+test_size = 300
+repeats = 2
+"""
+
+
+def _run(tmp_path: Path, config: str, data: Path, *args: str) -> Path:
+    from modelcollapse.cli import main
+
+    path = tmp_path / "config.toml"
+    path.write_text(config)
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--data", str(data), "--out", str(out), *args]) == 0
+    return out
+
+
+def _section(html: str, heading: str) -> str:
+    start = html.index(heading)
+    return html[start : html.index("<h2", start + 1)]
+
+
+def test_report_of_a_generative_run(tmp_path: Path, small_reviews: Path, capsys) -> None:
+    from modelcollapse.cli import main
+
+    run = _run(tmp_path, GENERATIVE_RUN, small_reviews, "--report")
+    assert "report: " in capsys.readouterr().out
+    assert _stems(run) == {"accuracy-write", "diversity-write"}
+    for stem in _stems(run):
+        pixels = imread(run / "report" / f"{stem}.png")
+        assert pixels[..., :3].std() > 0.05, stem
+    html = (run / "report" / "report.html").read_text(encoding="utf-8")
+    assert "write: accuracy by generation" in html
+    assert "write: diversity of the written reviews" in html
+    # Summary: per regime, generation 0 → last, with the change inside each repeat.
+    results = load_run(run).results
+    summary = _section(html, '<h2 id="summary">')
+    for regime in ("accumulate", "replace"):
+        rows = results.loc[results["regime"] == regime]
+        first = rows.loc[rows["step"] == 0, "accuracy"].mean() * 100
+        last = rows.loc[rows["step"] == 2, "accuracy"].mean() * 100
+        vocab = rows.groupby("step")["vocabulary_size"].mean()
+        row = re.search(rf"<tr><td class=\"num\">{regime}</td>.*?</tr>", summary).group(0)
+        assert f"{first:.1f} [" in row and f"{last:.1f} [" in row
+        assert f"{vocab[0]:,.0f} → {vocab[2]:,.0f}" in row
+    assert "nan" not in summary.lower()
+    # Statistics: the regimes pair generation by generation.
+    statistics = _section(html, '<h2 id="statistics">')
+    assert "against <code>regime=accumulate</code>" in statistics
+    assert "<th>Generation</th>" in statistics and "nan" not in statistics.lower()
+
+    code = main(["compare", str(run), "--baseline", "regime=accumulate", "--all-steps"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "generation" in printed and "Paired by seed group, repeat and generation"
+    rows = [line for line in printed.splitlines() if line.startswith("│ replace")]
+    assert [line.split("│")[3].strip() for line in rows] == ["0", "1", "2"]
+    assert "equivalent" in rows[0]  # generation 0: the same real reviews in both regimes
+
+
+def test_report_of_a_run_with_generations_and_rates(tmp_path: Path, small_reviews: Path) -> None:
+    from modelcollapse.compare import best_per_generation, final_models
+
+    run = _run(tmp_path, MIXED_RUN, small_reviews)
+    report = build_report(run)
+    stems = _stems(run)
+    assert "generations-breed" in stems
+    assert {"accuracy-rates", "difference-rates", "final-accuracy"} <= stems
+    assert not any(s.endswith("-breed") and not s.startswith("generations") for s in stems)
+    pixels = imread(run / "report" / "generations-breed.png")
+    assert pixels[..., :3].std() > 0.05
+    html = report.read_text(encoding="utf-8")
+    assert "breed: best accuracy by generation" in html
+    results = load_run(run).results
+    breed = results.loc[results["experiment"] == "breed"]
+    summary = _section(html, '<h2 id="summary">')
+    assert "Best of generation 0" in summary and "Final model" in summary
+    best = best_per_generation(breed)
+    final = final_models(breed)
+    for rate, label in ((0.0, "0 %"), (1.0, "100 %")):
+        first = best.loc[(best["step"] == 0) & (best["rate"] == rate), "accuracy"].mean() * 100
+        last = final.loc[final["rate"] == rate, "accuracy"].mean() * 100
+        row = re.search(rf"<tr><td class=\"num\">{label}</td>.*?</tr>", summary).group(0)
+        assert f"{first:.1f} [" in row and f"{last:.1f} [" in row
+    # Statistics on the model each search ends with, paired by repeat.
+    statistics = _section(html, '<h2 id="statistics">')
+    assert "breed <span class='muted'>against <code>rate=0</code>" in statistics
+    by_repeat = final.set_index(["rate", "repeat"])["accuracy"]
+    diff = (by_repeat.loc[1.0] - by_repeat.loc[0.0]).mean() * 100
+    assert f"{diff:+.2f}".replace("-", "\u2212") in statistics

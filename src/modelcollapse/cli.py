@@ -43,8 +43,9 @@ app.add_typer(data_app, name="data")
 console = Console()
 EXPERIMENT_HELP = (
     "A preset (demo, learning-curve, total-collapse, collapse-rates, lower-rates, "
-    "lower-rates-detail, seed-study) or a TOML config file."
+    "lower-rates-detail, seed-study, designs, generations, generative) or a TOML config file."
 )
+LOOP_PANEL = "Loop design (every study with a size grid; see docs/methods.md)"
 
 
 def _parse_rates(text: str | None) -> list[float] | None:
@@ -82,18 +83,101 @@ def _parse_test_size(text: str | None) -> str | float | int | None:
     )
 
 
-def summary_table(results, name: str) -> Table:
-    """Mean accuracy per study, start and rate at the first and the last training size."""
+def summary_tables(results, name: str) -> list[Table]:
+    """Mean accuracy at the first and the last step: one table for the studies with a size
+    grid (per study, start and rate), one per generational kind (per regime or rate)."""
     from modelcollapse.runner import summarize
 
-    table = Table(title=f"{name}: mean test accuracy", box=box.SIMPLE_HEAD)
-    for col in ("study", "start", "rate", "reps", "first n", "acc", "last n", "acc "):
-        table.add_column(col, justify="left" if col == "study" else "right", no_wrap=True)
-    for row in summarize(results).itertuples():
-        table.add_row(row.experiment, f"{row.initial_size:,}", f"{row.rate:g}", str(row.repeats),
-                      f"{row.first_size:,}", f"{row.first_accuracy:.4f}",
-                      f"{row.last_size:,}", f"{row.last_accuracy:.4f}")  # fmt: skip
-    return table
+    summary = summarize(results)
+    tables = []
+    grid = summary.loc[~summary["kind"].isin(["generative", "generations"])]
+    if len(grid) or summary.empty:
+        table = Table(title=f"{name}: mean test accuracy", box=box.SIMPLE_HEAD)
+        for col in ("study", "start", "rate", "reps", "first n", "acc", "last n", "acc "):
+            table.add_column(col, justify="left" if col == "study" else "right", no_wrap=True)
+        for row in grid.itertuples():
+            table.add_row(row.experiment, f"{row.initial_size:,}", f"{row.rate:g}",
+                          str(row.repeats), f"{row.first_size:,}", f"{row.first_accuracy:.4f}",
+                          f"{row.last_size:,}", f"{row.last_accuracy:.4f}")  # fmt: skip
+        tables.append(table)
+    generative = summary.loc[summary["kind"] == "generative"]
+    if len(generative):
+        table = Table(
+            title=f"{name}: mean test accuracy by generation (models write the reviews)",
+            caption="gen 0: trained on the real reviews; gen: the last generation; vocab: "
+            "distinct words written, gen 0 → last",
+            caption_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        for col in ("study", "regime", "reps", "acc gen 0", "gen", "n", "acc", "vocab"):
+            table.add_column(col, justify="left" if col in ("study", "regime") else "right",
+                             no_wrap=True)  # fmt: skip
+        for row in generative.itertuples():
+            table.add_row(row.experiment, row.series.removeprefix("regime="), str(row.repeats),
+                          f"{row.first_accuracy:.4f}", f"{row.last_step:g}",
+                          f"{row.last_size:,}", f"{row.last_accuracy:.4f}",
+                          f"{row.first_vocabulary:,.0f}→{row.last_vocabulary:,.0f}")  # fmt: skip
+        tables.append(table)
+    generations = summary.loc[summary["kind"] == "generations"]
+    if len(generations):
+        table = Table(
+            title=f"{name}: mean test accuracy of bred models",
+            caption="gen 0: generation 0's best model (by validation accuracy); final: the model "
+            "each search ends with, after 'generations' generations (mean over repeats)",
+            caption_justify="left",
+            box=box.SIMPLE_HEAD,
+        )
+        for col in ("study", "rate", "reps", "n", "gen 0 acc", "generations", "final acc"):
+            table.add_column(col, justify="left" if col == "study" else "right", no_wrap=True)
+        for row in generations.itertuples():
+            table.add_row(row.experiment, f"{row.rate:g}", str(row.repeats),
+                          f"{row.first_size:,}", f"{row.first_accuracy:.4f}",
+                          f"{row.last_step:.3g}", f"{row.last_accuracy:.4f}")  # fmt: skip
+        tables.append(table)
+    return tables
+
+
+def _loop_flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _loop_overrides(**values: object) -> dict[str, object]:
+    """The loop options the user set, each checked on its own against ``LoopConfig``."""
+    from pydantic import ValidationError
+
+    from modelcollapse.experiments.config import LoopConfig
+
+    loop = {name: value for name, value in values.items() if value is not None}
+    for name, value in loop.items():
+        probe = {name: value, **({"regime": "fresh"} if name == "fresh_share" else {})}
+        try:
+            LoopConfig.model_validate(probe)
+        except ValidationError as exc:
+            message = " ".join(exc.errors()[0]["msg"].removeprefix("Value error, ").split())
+            message = message[:1].lower() + message[1:]
+            raise UserError(f"{message}, got {value!r}", _loop_flag(name)) from None
+    return loop
+
+
+def _check_loop_applies(config, loop: dict[str, object]) -> None:
+    """Loop options set on the command line must reach a study, and fit its regime."""
+    if not loop:
+        return
+    gridded = [s for s in config.study if not s.generational]
+    if not gridded:
+        raise UserError(
+            "loop options do not apply to generative or generations studies",
+            _loop_flag(next(iter(loop))),
+        )
+    if loop.get("fresh_share"):
+        regimes = {loop.get("regime", s.loop.regime) for s in gridded}
+        if regimes != {"fresh"}:
+            other = sorted(regimes - {"fresh"})[0]
+            raise UserError(
+                f"applies to --regime fresh only (a study here uses regime '{other}')",
+                "--fresh-share",
+            )
 
 
 def _positive(value: float | int | None, option: str) -> None:
@@ -154,6 +238,87 @@ def run(
             "--report/--no-report", help="Build the HTML report at the end (default: on for demo)."
         ),
     ] = None,
+    regime: Annotated[
+        str | None,
+        typer.Option(
+            help="accumulate, replace, accumulate-subsample or fresh.", rich_help_panel=LOOP_PANEL
+        ),
+    ] = None,
+    window: Annotated[
+        int | None,
+        typer.Option(
+            help="Rows trained on by the replace regimes (default: the first size).",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
+    fresh_share: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of every batch that stays human-labelled (--regime fresh).",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
+    labeller: Annotated[
+        str | None,
+        typer.Option(
+            help="Which model labels: current, previous or generation0.",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
+    label_policy: Annotated[
+        str | None,
+        typer.Option(help="argmax, sample, threshold or balanced.", rich_help_panel=LOOP_PANEL),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Confidence a label needs under --label-policy threshold (0.5-1).",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
+    below_threshold: Annotated[
+        str | None,
+        typer.Option(
+            help="Rows below the threshold: drop, or keep their human label (human).",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
+    verified_share: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of model-labelled rows a person checks (keeps the human label).",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
+    keep_correct: Annotated[
+        float | None,
+        typer.Option(
+            help="Simulated verifier: probability of keeping a correct model label.",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
+    keep_wrong: Annotated[
+        float | None,
+        typer.Option(
+            help="Simulated verifier: probability of keeping a wrong model label.",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
+    model_weight: Annotated[
+        float | None,
+        typer.Option(
+            help="Sample weight of model-labelled rows (0 ignores them).",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
+    arms: Annotated[
+        bool | None,
+        typer.Option(
+            "--arms/--no-arms",
+            help="Also fit gold (true labels) and real-only references at every step.",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
 ) -> None:
     """Run (or resume) a study and store its results in a run directory."""
     from modelcollapse.experiments.config import apply_overrides, load_config
@@ -167,12 +332,26 @@ def run(
     if seed is not None and seed < 0:
         raise UserError(f"must be 0 or more, got {seed}", "--seed")
     check_backend(backend, scheduler, jobs)
-    config = apply_overrides(
-        load_config(experiment),
-        data=data, model=model, tokenizer=tokenizer, seed=seed, scale=scale,
-        rates=_parse_rates(rates), repeats=repeats, initial_size=initial_size,
-        increment=increment, max_size=max_size, test_size=_parse_test_size(test_size),
+    loop = _loop_overrides(
+        regime=regime, window=window, fresh_share=fresh_share, labeller=labeller,
+        label_policy=label_policy, threshold=threshold, below_threshold=below_threshold,
+        verified_share=verified_share, keep_correct=keep_correct, keep_wrong=keep_wrong,
+        model_weight=model_weight, arms=arms,
     )  # fmt: skip
+    config = load_config(experiment)
+    _check_loop_applies(config, loop)
+    try:
+        config = apply_overrides(
+            config,
+            data=data, model=model, tokenizer=tokenizer, seed=seed, scale=scale,
+            rates=_parse_rates(rates), repeats=repeats, initial_size=initial_size,
+            increment=increment, max_size=max_size, test_size=_parse_test_size(test_size),
+            loop=loop or None,
+        )  # fmt: skip
+    except UserError as err:
+        if loop and ".loop" in err.message:  # a combination of loop options (and the file's)
+            raise UserError(err.message, ", ".join(_loop_flag(n) for n in loop)) from None
+        raise
     from modelcollapse.features.tokenize import TOKENIZERS
     from modelcollapse.models import get_model
 
@@ -183,6 +362,15 @@ def run(
             "--tokenizer",
         )
     run_dir = out if out is not None else Path("runs") / config.name
+    for study in config.study:
+        for low, high, rows, batch in study.rate_collisions(config.scale):
+            Console(stderr=True).print(
+                f"warning: study '{study.name}': rates {low:g} and {high:g} both model-label "
+                f"{rows} of every {batch} added reviews, so their trajectories are identical; "
+                "use a larger --scale or --increment",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     with Console(stderr=True).status("loading data and features"):
         prepared = prepare_run(config, run_dir)
@@ -202,7 +390,8 @@ def run(
     finally:
         bar.stop()
 
-    console.print(summary_table(result.results, config.name))
+    for table in summary_tables(result.results, config.name):
+        console.print(table)
     if result.n_skipped:
         console.print(
             f"resumed: {result.n_skipped} of {result.n_trajectories} trajectories "
@@ -230,6 +419,84 @@ def report_command(
     if not (run_dir / "config.toml").exists():
         raise UserError("is not a run directory (no config.toml)", str(run_dir))
     console.print(f"report: {build_report(run_dir, format)}")  # type: ignore[arg-type]
+
+
+@app.command("compare")
+def compare_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by 'modelcollapse run'.")
+    ],
+    baseline: Annotated[
+        str,
+        typer.Option(
+            help="The rows to compare with, as column=value[,column=value], e.g. rate=0 or "
+            "regime=accumulate."
+        ),
+    ] = "rate=0",
+    margin: Annotated[
+        float,
+        typer.Option(help="Equivalence margin (TOST), in the metric's units: 0.005 = 0.5 pp."),
+    ] = 0.005,
+    metric: Annotated[
+        str, typer.Option(help="A results column: accuracy, macro_f1, ece, log_loss, ...")
+    ] = "accuracy",
+    all_steps: Annotated[
+        bool,
+        typer.Option("--all-steps", help="Compare at every training size, not only the last."),
+    ] = False,
+    test: Annotated[
+        str,
+        typer.Option(
+            help="wilcoxon (signed-rank) or t (paired t-test; normal differences assumed)."
+        ),
+    ] = "wilcoxon",
+    study: Annotated[
+        str | None, typer.Option(help="Only this study (experiment) of the run.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also save the table as a CSV file.")] = None,
+) -> None:
+    """Paired differences to a baseline, with tests, equivalence and a verdict per group."""
+    from modelcollapse.compare import compare, format_compare_table
+
+    if test not in ("wilcoxon", "t"):
+        raise UserError(f"expected wilcoxon or t, got '{test}'", "--test")
+    if not margin >= 0:
+        raise UserError(f"must be 0 or more, got {margin:g}", "--margin")
+    if out is not None:
+        if out.suffix.lower() != ".csv":
+            raise UserError("expected a file name ending in .csv", "--out")
+        if not out.parent.is_dir():
+            raise UserError(f"no such directory: {out.parent}", "--out")
+    if run_dir.is_dir() and not (
+        (run_dir / "config.toml").is_file() or (run_dir / "results").is_dir()
+    ):
+        raise UserError("is not a run directory (no config.toml, no results/)", str(run_dir))
+    frame = compare(
+        run_dir,
+        baseline=baseline,
+        margin=margin,
+        metric=metric,
+        at="all" if all_steps else "last",
+        test=test,  # type: ignore[arg-type]
+        study=study,
+    )
+    # Piped or captured, rich would squeeze the table into 80 columns: give it room instead.
+    wide = console if console.is_terminal else Console(width=250)
+    wide.print(format_compare_table(frame))
+    attrs = frame.attrs
+    if test == "wilcoxon" and attrs.get("wilcoxon_floor", 0.0) > attrs.get("alpha", 0.05):
+        console.print(
+            f"hint: with {attrs['n_pairs']} repeat{'' if attrs['n_pairs'] == 1 else 's'} the "
+            "Wilcoxon test (Holm-adjusted) cannot "
+            f"reach p < {attrs.get('alpha', 0.05):g}, so it can call nothing worse or better; "
+            "--test t uses the paired t-test, or run more repeats."
+        )
+    if out is not None:
+        try:
+            frame.to_csv(out, index=False)
+        except OSError as err:
+            raise UserError(f"cannot write: {err.strerror}", str(out)) from None
+        console.print(f"saved: {out}")
 
 
 @data_app.command("info")
@@ -423,7 +690,11 @@ def data_list_command() -> None:
         return
     table = Table(title=f"imported corpora in {home}", box=box.SIMPLE_HEAD)
     for col in ("name", "train", "test", "positive", "on disk", "created"):
-        table.add_column(col, justify="right" if col in ("train", "test", "on disk") else "left")
+        table.add_column(
+            col,
+            justify="right" if col in ("train", "test", "on disk") else "left",
+            no_wrap=True,  # names are what users type: never cut them
+        )
     table.add_column("imported from", overflow="fold")
     for c in corpora:
         n = c.n_rows()

@@ -9,7 +9,9 @@ the groups of one seed group, an equivalence test (TOST) at ±margin, the minimu
 effect, and a verdict:
 
 - ``worse`` / ``better``: Holm-adjusted Wilcoxon p < alpha, by the sign of the difference and
-  the metric's direction (``higher`` / ``lower`` for metrics without one);
+  the metric's direction (``higher`` / ``lower`` for metrics without one); with
+  ``(within ±margin)`` added when TOST also shows the effect smaller than the margin — a
+  difference many repeats can detect but the user has called negligible;
 - ``equivalent within ±margin``: otherwise, when TOST p < alpha;
 - ``inconclusive``: neither.
 
@@ -17,6 +19,10 @@ The exact Wilcoxon test's smallest two-sided p is 2/2ⁿ for n pairs, and Holm m
 smallest of k p-values by k: with 5 repeats no rate can be called worse, and 10 rates need
 9 repeats. ``test="t"`` bases verdicts on the paired t-test instead (normal differences
 assumed), which small runs can use; the ``note`` column says when the floor applies.
+
+Generational kinds: a ``generative`` study's regimes are paired by generation (their training
+sizes differ), so its rows carry a ``generation`` column; a ``generations`` study is compared
+on the model each search ends with (its stop row), one per trajectory.
 """
 
 from __future__ import annotations
@@ -55,11 +61,24 @@ HIGHER_IS_BETTER = frozenset(
         "accuracy_gold",
         "accuracy_real_only",
         "model_label_accuracy",
+        "validation_accuracy",
+        # generative: diversity of the written reviews
+        "distinct_1",
+        "distinct_2",
+        "vocabulary_size",
+        "rare_word_share",
     }
 )
-LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece", "fit_seconds", "predict_seconds"})
+LOWER_IS_BETTER = frozenset(
+    {"log_loss", "brier", "ece", "fit_seconds", "predict_seconds", "perplexity"}
+)
 # Fractions shown as % (differences in percentage points) by format_compare_table.
-PERCENT_METRICS = HIGHER_IS_BETTER | {"ece", "model_labelled_share", "predicted_positive_rate"}
+PERCENT_METRICS = (HIGHER_IS_BETTER - {"vocabulary_size"}) | {
+    "ece",
+    "model_labelled_share",
+    "predicted_positive_rate",
+}
+POSITION = "_position"  # what pairs steps: the training size, or a generative study's generation
 OUTPUT_COLUMNS = (
     "train_size",
     "n_pairs",
@@ -92,11 +111,13 @@ def compare(
     alpha: float = 0.05,
     n_resamples: int = N_RESAMPLES,
     seed: int = 0,
+    study: str | None = None,
 ) -> pd.DataFrame:
     """Compare a stored run's trajectories with ``baseline``; see :func:`compare_results`.
 
     Seed groups come from the run's ``config.toml`` (studies without one are their own group).
-    Raises :class:`UserError` for a directory without results.
+    ``study`` keeps one study (experiment) of the run. Raises :class:`UserError` for a
+    directory without results, or a study the run does not hold.
     """
     run_dir = Path(run_dir)
     where = str(run_dir)
@@ -107,6 +128,13 @@ def compare(
         results = store.read_results()
     except (OSError, ValueError, pa.ArrowException) as err:
         raise UserError(f"cannot read results/: {err}", where) from None
+    if study is not None:
+        names = sorted(results["experiment"].astype(str).unique())
+        if study not in names:
+            raise UserError(
+                f"no study {study!r} in {where} (studies: {', '.join(names)})", "--study"
+            )
+        results = results.loc[results["experiment"].astype(str) == study]
     groups: dict[str, str] = {}
     if store.config_path.is_file():
         groups = seed_groups_from_config(store.config_path.read_text(encoding="utf-8"))
@@ -150,8 +178,12 @@ def compare_results(
     size. ``p_holm`` adjusts the ``test``'s p-values (``p_wilcoxon`` or ``p_t``) across the
     groups of one seed group (at one training size); verdicts follow it.
 
-    Columns: seed_group, the group columns, then :data:`OUTPUT_COLUMNS`; ``attrs`` records
-    metric, baseline, margin, at, test, alpha and the matched columns.
+    Columns: seed_group, the group columns, then :data:`OUTPUT_COLUMNS` (with ``generation``
+    after ``train_size`` when generative studies are paired by generation; ``train_size`` is
+    then the compared rows' median size); ``attrs`` records metric, baseline, margin, at,
+    test, alpha, the matched columns, ``n_pairs`` (the most pairs of any row) and
+    ``wilcoxon_floor``: the largest value any row's Holm-adjusted Wilcoxon p is bound to reach
+    (above alpha, the Wilcoxon test cannot call that row worse or better).
     """
     if at not in ("last", "all"):
         raise UserError(f"expected 'last' or 'all', got {at!r}", "at")
@@ -160,7 +192,8 @@ def compare_results(
     if not margin >= 0:
         raise UserError(f"must be 0 or more, got {margin}", "--margin")
     _check_metric(results, metric)
-    data = with_seed_groups(results, seed_groups)
+    data = comparable_rows(with_seed_groups(results, seed_groups))
+    _check_metric(data, metric)
     candidates = [c for c in DESIGN_COLUMNS if c in data.columns]
     try:
         conditions = parse_conditions(baseline, data, [GROUP, *candidates])
@@ -173,53 +206,125 @@ def compare_results(
         raise UserError(f"{baseline!r} matches every row: nothing to compare with", "--baseline")
     match = [c for c in _varying(data.loc[is_base], candidates) if c not in conditions]
     pairs = paired_against_baseline(
-        data, conditions, on=[GROUP, "repeat", "train_size"], value=metric, match=match
+        data, conditions, on=[GROUP, "repeat", POSITION], value=metric, match=match
     )
     pairs = pairs.dropna(subset=["difference"])
+    by_generation = bool((pairs["kind"] == "generative").any()) if "kind" in pairs else False
     if pairs.empty:
-        same = ", ".join(["seed group", "repeat", "training size", *match])
+        generative = "kind" in data and bool((data["kind"] == "generative").any())
+        position = "generation" if generative else "training size"
+        same = ", ".join(["seed group", "repeat", position, *match])
         raise UserError(f"no rows pair with {baseline!r} (same {same})", "--baseline")
 
     if by is None:
         varying = _varying(data, candidates)
-        columns = [c for c in candidates if c in varying or c == "rate"]
+        has_rate = "rate" in data and bool(data["rate"].notna().any())  # generative: none
+        columns = [c for c in candidates if c in varying or (c == "rate" and has_rate)]
     else:
         unknown = [c for c in by if c not in data.columns]
         if unknown:
             raise UserError(f"unknown column {unknown[0]!r}", "by")
         if "repeat" in by:
             raise UserError("cannot group by repeat: repeats are what is paired", "by")
-        columns = [c for c in by if c not in (GROUP, "train_size")]
+        columns = [c for c in by if c not in (GROUP, "train_size", "step", POSITION)]
     keys = [GROUP, *columns]
     if at == "last":
-        last = pairs.groupby(keys, dropna=False, observed=True)["train_size"].transform("max")
-        pairs = pairs.loc[pairs["train_size"] == last]
+        last = pairs.groupby(keys, dropna=False, observed=True)[POSITION].transform("max")
+        pairs = pairs.loc[pairs[POSITION] == last]
 
-    by_size = [*keys, "train_size"]
+    by_size = [*keys, POSITION]
     out = paired_summary(
         pairs, by_size, ("repeat",), margin=margin, alpha=alpha, n_resamples=n_resamples, seed=seed
     )
+    grouped = pairs.groupby(by_size, dropna=False, observed=True)
     per_repeat = pairs.groupby([*by_size, "repeat"], dropna=False, observed=True)["baseline"]
     base_mean = per_repeat.mean().groupby(by_size, dropna=False, observed=True).mean()
     out = out.merge(base_mean.rename("baseline_mean").reset_index(), on=by_size, how="left")
-    family = [GROUP] if at == "last" else [GROUP, "train_size"]
+    sizes = grouped["train_size"].median().round().astype("int64").rename("train_size")
+    out = out.merge(sizes.reset_index(), on=by_size, how="left")
+    family = [GROUP] if at == "last" else [GROUP, POSITION]
     out["p_holm"] = np.nan
+    floor = 0.0  # the largest smallest-possible Holm-adjusted Wilcoxon p of any row
     for _key, part in out.groupby(family, dropna=False, observed=True):
         index = part.index
         p = part[f"p_{test}"].to_numpy(float)
         out.loc[index, "p_holm"] = holm(p)
+        k = int(part["p_wilcoxon"].notna().sum())
+        floor = max([floor, *(wilcoxon_floor(int(n), k) for n in part["n_pairs"])])
         if test == "wilcoxon":
             out.loc[index, "note"] = _holm_floor_notes(out.loc[index], alpha)
     out["verdict"] = verdicts(out, metric, margin, alpha)
-    out = out[[*keys, *OUTPUT_COLUMNS]].sort_values(by_size, kind="stable").reset_index(drop=True)
+    out = out.sort_values(by_size, kind="stable").reset_index(drop=True)
+    position = []
+    if by_generation:
+        out["generation"] = out[POSITION].astype("int64")
+        position = ["generation"]
+    out = out[[*keys, "train_size", *position, *OUTPUT_COLUMNS[1:]]]
     out.attrs.update(
-        metric=metric, baseline=baseline, margin=margin, at=at, test=test, alpha=alpha, match=match
+        metric=metric,
+        baseline=baseline,
+        margin=margin,
+        at=at,
+        test=test,
+        alpha=alpha,
+        match=match,
+        wilcoxon_floor=floor,
+        n_pairs=int(out["n_pairs"].max()),
     )
     return out
 
 
+def comparable_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows a comparison pairs, with the column ``_position`` that pairs steps.
+
+    A ``generations`` study keeps its stop rows (the model each search ends with; the other
+    rows are every child of every generation); a ``generative`` study pairs by generation,
+    every other kind by training size.
+    """
+    kind = results["kind"] if "kind" in results else pd.Series("", index=results.index)
+    kind = kind.astype(str).to_numpy()
+    keep = np.ones(len(results), dtype=bool)
+    if "stopped" in results and (kind == "generations").any():
+        stopped = results["stopped"].astype("boolean").fillna(False).to_numpy(bool)
+        keep = (kind != "generations") | stopped
+    data = results.loc[keep].copy()
+    position = np.where(kind[keep] == "generative", data["step"], data["train_size"])
+    data[POSITION] = position
+    return data
+
+
+def best_per_generation(results: pd.DataFrame) -> pd.DataFrame:
+    """A ``generations`` study's model per trajectory and generation: the child with the
+    highest validation accuracy (the first such child on ties), without the stop rows."""
+    data = results.loc[results["kind"].astype(str) == "generations"]
+    if "stopped" in data:
+        data = data.loc[~data["stopped"].astype("boolean").fillna(False).to_numpy(bool)]
+    if data.empty:
+        return data
+    key = "generation" if "generation" in data else "step"
+    best = data.groupby(["trajectory", key], sort=True)["validation_accuracy"].idxmax()
+    return data.loc[best.to_numpy()].reset_index(drop=True)
+
+
+def final_models(results: pd.DataFrame) -> pd.DataFrame:
+    """A ``generations`` study's stop rows: the model each search ends with."""
+    data = results.loc[results["kind"].astype(str) == "generations"]
+    if "stopped" not in data:
+        return data.iloc[:0]
+    return data.loc[data["stopped"].astype("boolean").fillna(False).to_numpy(bool)]
+
+
+def wilcoxon_floor(n_pairs: int, n_groups: int = 1) -> float:
+    """The smallest Holm-adjusted two-sided p the exact Wilcoxon test can give with
+    ``n_pairs`` pairs in a family of ``n_groups`` tests: min(1, k · 2 / 2ⁿ)."""
+    if n_pairs < 1:
+        return 1.0
+    return min(1.0, max(n_groups, 1) * 2.0 ** (1 - n_pairs))
+
+
 def verdicts(frame: pd.DataFrame, metric: str, margin: float, alpha: float = 0.05) -> list[str]:
-    """worse/better when ``p_holm`` < alpha, else equivalent when ``p_tost`` < alpha."""
+    """worse/better when ``p_holm`` < alpha (noting when TOST puts it within the margin), else
+    equivalent when ``p_tost`` < alpha."""
     sign = 1 if metric in HIGHER_IS_BETTER else -1 if metric in LOWER_IS_BETTER else 0
     up, down = (
         ("better", "worse") if sign > 0 else ("worse", "better") if sign else ("higher", "lower")
@@ -227,7 +332,9 @@ def verdicts(frame: pd.DataFrame, metric: str, margin: float, alpha: float = 0.0
     out = []
     for mean, p_holm, p_tost in frame[["mean_diff", "p_holm", "p_tost"]].itertuples(index=False):
         if p_holm < alpha and mean != 0:
-            out.append(up if mean > 0 else down)
+            word = up if mean > 0 else down
+            # Detectable yet smaller than the margin: real, but negligible at the user's margin.
+            out.append(f"{word} (within ±{margin:g})" if p_tost < alpha else word)
         elif p_tost < alpha:
             out.append(equivalence_label(margin))
         else:
@@ -337,7 +444,9 @@ def format_compare_table(frame: pd.DataFrame) -> Table:
     for column in groups:
         table.add_column(column.replace("_", " "), justify="right" if column != GROUP else "left")
     tost = f"p TOST ±{_number(margin, percent)}" if margin is not None else "p TOST"
-    numeric = ["size", "n", "baseline", f"Δ mean{unit}", "95% CI t", "95% CI bootstrap"]
+    generation = "generation" in frame.columns
+    numeric = ["size", *(["generation"] if generation else [])]
+    numeric += ["n", "baseline", f"Δ mean{unit}", "95% CI t", "95% CI bootstrap"]
     test = "t" if attrs.get("test") == "t" else "Wilcoxon"
     numeric += ["p Wilcoxon", "p t", f"p Holm ({test})", tost, f"MDE{unit}"]
     for name in numeric:
@@ -346,8 +455,9 @@ def format_compare_table(frame: pd.DataFrame) -> Table:
     for row in frame.itertuples(index=False):
         r = row._asdict()
         cells = [_group_cell(c, r[c]) for c in groups]
+        cells += [f"{int(r['train_size']):,}"]
+        cells += [str(int(r["generation"]))] if generation else []
         cells += [
-            f"{int(r['train_size']):,}",
             str(int(r["n_pairs"])),
             _number(r["baseline_mean"], percent, suffix=" %" if percent else ""),
             _number(r["mean_diff"], percent, signed=True),
@@ -364,7 +474,8 @@ def format_compare_table(frame: pd.DataFrame) -> Table:
         table.add_row(*cells)
     notes = sorted({n for n in frame["note"] if n})
     caption = (
-        f"Paired by seed group, repeat and training size. Holm: across the groups of a seed "
+        f"Paired by seed group, repeat and {'generation' if generation else 'training size'}. "
+        "Holm: across the groups of a seed "
         f"group; verdicts at alpha = {attrs.get('alpha', 0.05):g}; MDE: paired t-test, power 0.8."
     )
     table.caption = " ".join([caption, *(f"Note: {n}." for n in notes)])
@@ -387,7 +498,7 @@ def _holm_floor_notes(family: pd.DataFrame, alpha: float) -> list[str]:
     k = int(family["p_wilcoxon"].notna().sum())
     notes = []
     for n, note in family[["n_pairs", "note"]].itertuples(index=False):
-        floor = min(1.0, k * 2.0 ** (1 - n))
+        floor = wilcoxon_floor(int(n), k)
         if not note and k > 1 and floor > alpha:
             note = f"Holm over {k} groups: adjusted p cannot fall below {floor:.3g} with {n} pairs"
         notes.append(note)
@@ -401,6 +512,8 @@ def _varying(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
 
 
 def _group_cell(column: str, value: object) -> str:
+    if column == "rate" and isinstance(value, float | np.floating) and np.isnan(value):
+        return "–"
     if column == "rate" and isinstance(value, float | np.floating):
         return f"{value * 100:.4g} %"
     return str(value)
@@ -431,6 +544,8 @@ def _p(value: float) -> str:
 __all__ = [
     "DESIGN_COLUMNS",
     "GROUP",
+    "best_per_generation",
+    "comparable_rows",
     "compare",
     "compare_results",
     "design_baseline",
@@ -438,8 +553,10 @@ __all__ = [
     "equivalence_label",
     "experiment_order",
     "expression",
+    "final_models",
     "format_compare_table",
     "seed_groups_from_config",
     "verdicts",
+    "wilcoxon_floor",
     "with_seed_groups",
 ]

@@ -23,8 +23,10 @@ from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import config_context
 from sklearn.base import BaseEstimator
 from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 
 from modelcollapse.models import ModelSpec, get_model
@@ -188,7 +190,14 @@ class SelfLabellingLoop:
             priority = rng.random(n)
         window = opts.window or sizes[0]
 
-        X_pool = sp.csr_matrix(X_pool)
+        # Columns from here on: those the n drawn rows use at all, a superset of every step's
+        # vocabulary, renumbered in order; the test set sheds, once, the terms no fit can see.
+        X_pool = sp.csr_matrix(X_pool)[:n]
+        universe = _used_columns(X_pool)
+        X_test = sp.csr_matrix(X_test)
+        universe_rank = _rank(universe, max(X_pool.shape[1], X_test.shape[1]))
+        X_pool = _take_columns(X_pool, universe, universe_rank)
+        X_test = _take_columns(X_test, universe, universe_rank)
         y_true = np.asarray(y_pool)[:n]
         labels = y_true.copy()
         state = np.full(n, HUMAN, dtype=np.int8)
@@ -198,61 +207,69 @@ class SelfLabellingLoop:
         human_positive_share = float(np.mean(y_true[: sizes[0]]))
 
         history: list[StepRecord] = []
-        fitted: list[tuple[BaseEstimator, np.ndarray]] = []  # (model, its columns) per step
+        # (model, its columns) of the first fit and the last two: all a labeller can be.
+        fitted: list[tuple[BaseEstimator, np.ndarray]] = []
         done = 0
-        for step, size in enumerate(sizes):
-            label_accuracy = float("nan")
-            if step > 0:
-                batch = np.arange(done, size)
-                share = self.rate * (1.0 - opts.fresh_share)
-                chosen = batch[np.argsort(priority[batch], kind="stable")]
-                chosen = chosen[: model_labelled_count(share, len(batch))]
-                verified = model_labelled_count(opts.verified_share, len(chosen))
-                chosen = chosen[verified:]  # the first ones keep human labels: checked
-                if len(chosen):
-                    labeller = _pick_labeller(fitted, opts.labeller)
-                    label_accuracy = self._label(
-                        labeller, X_pool, chosen, labels, state, y_true, u_sample, u_verify,
-                        human_positive_share, opts,
-                    )  # fmt: skip
-            in_vocabulary[X_pool[done:size].indices] = True
-            train_rows = _training_rows(opts.regime, state[:size], size, window, self.random_state)
-
-            est, columns, fit_seconds = self._fit(
-                spec, X_pool, train_rows, labels, state, in_vocabulary, size, opts
-            )
-            fitted.append((est, columns))
-            start = time.perf_counter()
-            metrics = _score(est, X_test[:, columns], y_test)
-            predict_seconds = time.perf_counter() - start
-            gold = real_only = float("nan")
-            if opts.arms:
-                all_rows = np.zeros(size, dtype=np.int8)
-                gold_rows = _training_rows(opts.regime, all_rows, size, window, self.random_state)
-                gold = self._arm(spec, X_pool, gold_rows, y_true, size, X_test, y_test)
-                human_rows = train_rows[state[train_rows] == HUMAN]
-                real_only = self._arm(spec, X_pool, human_rows, y_true, size, X_test, y_test)
-
-            n_model = int(np.sum(state[train_rows] == MODEL))
-            history.append(
-                StepRecord(
-                    step=step,
-                    train_size=size,
-                    n_train=len(train_rows),
-                    n_model_labelled=int(np.sum(state[:size] == MODEL)),
-                    model_labelled_share=n_model / len(train_rows) if len(train_rows) else 0.0,
-                    n_dropped=int(np.sum(state[:size] == DROPPED)),
-                    model_label_accuracy=label_accuracy,
-                    test_positive_rate=test_positive_rate,
-                    n_test=len(y_test),
-                    accuracy_gold=gold,
-                    accuracy_real_only=real_only,
-                    fit_seconds=fit_seconds,
-                    predict_seconds=predict_seconds,
-                    **metrics,
+        # Count matrices are finite by construction: skip scikit-learn's checks at every call.
+        with config_context(assume_finite=True):
+            for step, size in enumerate(sizes):
+                label_accuracy = float("nan")
+                if step > 0:
+                    batch = np.arange(done, size)
+                    share = self.rate * (1.0 - opts.fresh_share)
+                    chosen = batch[np.argsort(priority[batch], kind="stable")]
+                    chosen = chosen[: model_labelled_count(share, len(batch))]
+                    verified = model_labelled_count(opts.verified_share, len(chosen))
+                    chosen = chosen[verified:]  # the first ones keep human labels: checked
+                    if len(chosen):
+                        labeller = _pick_labeller(fitted, opts.labeller)
+                        label_accuracy = self._label(
+                            labeller, X_pool, chosen, labels, state, y_true, u_sample,
+                            u_verify, human_positive_share, opts,
+                        )  # fmt: skip
+                in_vocabulary[X_pool.indices[X_pool.indptr[done] : X_pool.indptr[size]]] = True
+                train_rows = _training_rows(
+                    opts.regime, state[:size], size, window, self.random_state
                 )
-            )
-            done = size
+                est, columns, rank, fit_seconds = self._fit(
+                    spec, X_pool, train_rows, labels, state, in_vocabulary, size, opts
+                )
+                fitted.append((est, columns))
+                if len(fitted) > 3:
+                    del fitted[1]
+                start = time.perf_counter()
+                metrics = _score(est, _take_columns(X_test, columns, rank), y_test)
+                predict_seconds = time.perf_counter() - start
+                gold = real_only = float("nan")
+                if opts.arms:
+                    everyone = np.zeros(size, dtype=np.int8)
+                    gold_rows = _training_rows(
+                        opts.regime, everyone, size, window, self.random_state
+                    )
+                    gold = self._arm(spec, X_pool, gold_rows, y_true, size, X_test, y_test)
+                    human_rows = train_rows[state[train_rows] == HUMAN]
+                    real_only = self._arm(spec, X_pool, human_rows, y_true, size, X_test, y_test)
+
+                n_model = int(np.sum(state[train_rows] == MODEL))
+                history.append(
+                    StepRecord(
+                        step=step,
+                        train_size=size,
+                        n_train=len(train_rows),
+                        n_model_labelled=int(np.sum(state[:size] == MODEL)),
+                        model_labelled_share=n_model / len(train_rows) if len(train_rows) else 0.0,
+                        n_dropped=int(np.sum(state[:size] == DROPPED)),
+                        model_label_accuracy=label_accuracy,
+                        test_positive_rate=test_positive_rate,
+                        n_test=len(y_test),
+                        accuracy_gold=gold,
+                        accuracy_real_only=real_only,
+                        fit_seconds=fit_seconds,
+                        predict_seconds=predict_seconds,
+                        **metrics,
+                    )
+                )
+                done = size
 
         self.history_ = history
         self.training_labels_ = labels
@@ -276,7 +293,7 @@ class SelfLabellingLoop:
     ) -> float:
         """Give ``chosen`` rows model labels in place; returns the accuracy of those labels."""
         est, columns = labeller
-        X = X_pool[chosen][:, columns]
+        X = _take_columns(X_pool[chosen], columns)
         if opts.label_policy == "argmax":
             made = est.predict(X)
             keep = np.ones(len(chosen), dtype=bool)
@@ -320,27 +337,34 @@ class SelfLabellingLoop:
         in_vocabulary: np.ndarray,
         size: int,
         opts: LoopOptions,
-    ) -> tuple[BaseEstimator, np.ndarray, float]:
-        contiguous = len(rows) == size  # accumulate with nothing dropped: the common case
-        X_rows = X_pool[:size] if contiguous else X_pool[rows]
-        columns = np.flatnonzero(in_vocabulary) if contiguous else _used_columns(X_rows)
+    ) -> tuple[BaseEstimator, np.ndarray, np.ndarray, float]:
+        """Fit on ``rows``; returns the model, its columns, their ranks and the fit's seconds."""
+        if len(rows) == size:  # accumulate with nothing dropped: the common case
+            X_rows = _first_rows(X_pool, size)
+            columns = np.flatnonzero(in_vocabulary)
+        else:
+            X_rows = X_pool[rows]
+            columns = _used_columns(X_rows)
+        rank = _rank(columns, X_pool.shape[1])
+        X_rows = _take_columns(X_rows, columns, rank)
         y = labels[rows]
         weight = None
         if opts.model_weight != 1.0:
             weight = np.where(state[rows] == MODEL, opts.model_weight, 1.0)
         est = _fresh(spec, y, model_seed(self.random_state, size))
         start = time.perf_counter()
-        _fit_weighted(est, X_rows[:, columns], y, weight)
-        return est, columns, time.perf_counter() - start
+        _fit_weighted(est, X_rows, y, weight)
+        return est, columns, rank, time.perf_counter() - start
 
     def _arm(self, spec, X_pool, rows, y_true, size, X_test, y_test) -> float:
         if not len(rows):
             return float("nan")
         X_rows = X_pool[rows]
         columns = _used_columns(X_rows)
+        rank = _rank(columns, X_pool.shape[1])
         est = _fresh(spec, y_true[rows], model_seed(self.random_state, size))
-        est.fit(X_rows[:, columns], y_true[rows])
-        return float(np.mean(est.predict(X_test[:, columns]) == y_test))
+        est.fit(_take_columns(X_rows, columns, rank), y_true[rows])
+        return float(np.mean(est.predict(_take_columns(X_test, columns, rank)) == y_test))
 
     def history_records(self) -> list[dict[str, object]]:
         return [asdict(r) for r in self.history_]
@@ -375,12 +399,74 @@ def _used_columns(X: sp.csr_matrix) -> np.ndarray:
     return np.flatnonzero(used)
 
 
+def _rank(columns: np.ndarray, n_columns: int) -> np.ndarray:
+    """Each column's position among the sorted ``columns``; -1 for the others."""
+    rank = np.full(n_columns, -1, dtype=_index_dtype(len(columns)))
+    rank[columns] = np.arange(len(columns), dtype=rank.dtype)
+    return rank
+
+
+def _index_dtype(n: int) -> type:
+    return np.int32 if n <= np.iinfo(np.int32).max else np.int64
+
+
+def _first_rows(X: sp.csr_matrix, size: int) -> sp.csr_matrix:
+    """``X[:size]`` as a view: no copy of the pool's arrays."""
+    end = X.indptr[size]
+    return sp.csr_matrix(
+        (X.data[:end], X.indices[:end], X.indptr[: size + 1]), shape=(size, X.shape[1]), copy=False
+    )
+
+
+def _take_columns(
+    X: sp.csr_matrix, columns: np.ndarray, rank: np.ndarray | None = None
+) -> sp.csr_matrix:
+    """``X[:, columns]`` for sorted, distinct ``columns``: the same arrays, in O(nnz).
+
+    SciPy's column indexing also walks every column of ``X`` at each call. ``rank``
+    (from :func:`_rank`) maps columns to positions; without it, small matrices
+    look their columns up by binary search instead.
+    """
+    if rank is not None:
+        position = rank[X.indices]
+    else:
+        position = np.searchsorted(columns, X.indices)
+        found = position < len(columns)
+        found[found] = columns[position[found]] == X.indices[found]
+        position = np.where(found, position, -1)
+    keep = position >= 0
+    dtype = _index_dtype(max(len(columns), X.nnz))
+    if keep.all():
+        data, indices, indptr = X.data.copy(), position, X.indptr
+    else:
+        data, indices = X.data[keep], position[keep]
+        indptr = np.concatenate(([0], np.cumsum(keep)))[X.indptr]
+    return sp.csr_matrix(
+        (data, indices.astype(dtype, copy=False), indptr.astype(dtype)),
+        shape=(X.shape[0], len(columns)),
+    )
+
+
 def _positive_proba(est: BaseEstimator, X: sp.csr_matrix) -> np.ndarray:
+    return _predictions(est, X, labels=False)[0]
+
+
+def _predictions(
+    est: BaseEstimator, X: sp.csr_matrix, labels: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """P(positive) and, if ``labels``, the predicted labels, each computed once."""
     if not hasattr(est, "predict_proba"):
-        return est.predict(X).astype(float)
+        predicted = est.predict(X)
+        return predicted.astype(float), predicted
     proba = est.predict_proba(X)
     classes = list(est.classes_)
-    return proba[:, classes.index(1)] if 1 in classes else np.zeros(X.shape[0])
+    p_pos = proba[:, classes.index(1)] if 1 in classes else np.zeros(X.shape[0])
+    if not labels:
+        return p_pos, None
+    # A forest's predict() is the argmax of predict_proba(): do not run every tree twice.
+    if type(est).predict is RandomForestClassifier.predict and est.n_outputs_ == 1:
+        return p_pos, est.classes_.take(np.argmax(proba, axis=1), axis=0)
+    return p_pos, est.predict(X)
 
 
 def _fit_weighted(est: BaseEstimator, X, y, weight: np.ndarray | None) -> None:
@@ -394,8 +480,13 @@ def _fit_weighted(est: BaseEstimator, X, y, weight: np.ndarray | None) -> None:
 
 def _score(est: BaseEstimator, X_test: sp.csr_matrix, y_test: np.ndarray) -> dict[str, float]:
     """Accuracy, balance and calibration on the test set."""
-    p_pos = _positive_proba(est, X_test)
-    predicted = est.predict(X_test)
+    # A pipeline's transformers run once, not once for probabilities and once for labels.
+    if isinstance(est, Pipeline):
+        for _, step in est.steps[:-1]:
+            if step is not None and step != "passthrough":
+                X_test = step.transform(X_test)
+        est = est.steps[-1][1]
+    p_pos, predicted = _predictions(est, X_test)
     y = y_test.astype(bool)
     hit = predicted == y_test
     tpr = float(np.mean(hit[y])) if y.any() else float("nan")

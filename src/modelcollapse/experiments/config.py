@@ -191,6 +191,26 @@ class StudyConfig(BaseModel):
             sizes = sorted(set(raw))
         return sizes
 
+    def rate_collisions(self, scale: float = 1.0) -> list[tuple[float, float, int, int]]:
+        """Pairs of rates that model-label the same number of rows per batch at this scale.
+
+        The loop labels round(rate × batch) rows (halves up), so at a small batch two rates
+        can give identical trajectories: (rate_a, rate_b, rows, batch) for each such pair.
+        """
+        if self.generational or self.spacing != "linear" or len(self.rates) < 2:
+            return []
+        assert self.increment is not None
+        batch = _scaled(self.increment, scale)
+        seen: dict[int, float] = {}
+        pairs = []
+        for rate in sorted(self.rates):
+            rows = math.floor(rate * batch + 0.5)
+            if rows in seen:
+                pairs.append((seen[rows], rate, rows, batch))
+            else:
+                seen[rows] = rate
+        return pairs
+
     def pool_size(self, scale: float = 1.0) -> int:
         """Reviews a repeat draws outside its test set: the largest size, or every generation's
         fresh sample plus the validation set."""
@@ -238,6 +258,7 @@ PRESETS = (
     "demo",
     "generations",
     "generative",
+    "designs",
 )
 
 

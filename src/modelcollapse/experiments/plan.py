@@ -37,6 +37,7 @@ class Trajectory:
     test_size: str | float | int
     options: LoopOptions = field(default_factory=LoopOptions)
     settings: tuple[tuple[str, Any], ...] = ()  # a generational kind's own, as (name, value)
+    seed_group: str = ""  # studies in one seed group share each repeat's seed; "" = experiment
 
     def setting(self, name: str) -> Any:
         return dict(self.settings)[name]
@@ -90,6 +91,7 @@ def study_trajectories(study: StudyConfig, run_seed: int, scale: float) -> list[
                     pool_size=sizes[-1],
                     test_size=study.test_size,
                     options=options,
+                    seed_group=group,
                 )
             )
     return plan
@@ -128,6 +130,7 @@ def _generational_trajectories(study: StudyConfig, run_seed: int, scale: float) 
                     pool_size=study.pool_size(scale),
                     test_size=study.test_size,
                     settings=settings,
+                    seed_group=group,
                 )
             )
     return plan
@@ -208,8 +211,8 @@ def split_rows(
 
 
 RESULT_COLUMNS = [
-    "experiment", "kind", "trajectory", "repeat", "seed", "model", "tokenizer", "rate",
-    "initial_size", "step", "train_size", "n_train", "n_model_labelled",
+    "experiment", "kind", "trajectory", "repeat", "seed", "seed_group", "model", "tokenizer",
+    "rate", "initial_size", "step", "train_size", "n_train", "n_model_labelled",
     "model_labelled_share", "n_dropped", "model_label_accuracy", "accuracy",
     "balanced_accuracy", "macro_f1", "log_loss", "brier", "ece", "predicted_positive_rate",
     "test_positive_rate", "n_test", "accuracy_gold", "accuracy_real_only",
@@ -236,10 +239,11 @@ def run_trajectory(
     frame.insert(2, "trajectory", traj.key)
     frame.insert(3, "repeat", traj.repeat)
     frame.insert(4, "seed", np.int64(traj.seed))
-    frame.insert(5, "model", model.name)
-    frame.insert(6, "tokenizer", tokenizer)
-    frame.insert(7, "rate", traj.rate)
-    frame.insert(8, "initial_size", traj.sizes[0])
+    frame.insert(5, "seed_group", traj.seed_group or traj.experiment)
+    frame.insert(6, "model", model.name)
+    frame.insert(7, "tokenizer", tokenizer)
+    frame.insert(8, "rate", traj.rate)
+    frame.insert(9, "initial_size", traj.sizes[0])
     for name in RESULT_COLUMNS:
         if name not in frame:
             # Typed missing values: a column that is all None would be Parquet's null

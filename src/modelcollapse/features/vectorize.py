@@ -6,6 +6,15 @@ Restricting a slice of rows to the columns those rows use
 (:func:`restrict_to_vocabulary`) gives exactly the matrix a CountVectorizer
 fitted on those rows alone would give, so models see the same input as in a
 per-step refit, without re-tokenising or re-counting text.
+
+Counting streams: reviews are tokenised and counted ``chunk_size`` at a time (on
+``jobs`` processes), each chunk against its own vocabulary; the main process maps
+every chunk's terms into one growing vocabulary and spills the chunk's counts to
+disk. A last pass renumbers the columns in sorted-term order and sorts each row,
+which is the canonical CSR form, so the matrix and the vocabulary are those of a
+one-shot ``CountVectorizer.fit_transform`` whatever the chunk size or number of
+jobs. Memory stays at the texts plus a few chunks; the tokens go to the cache as
+they are made, never through pandas.
 """
 
 from __future__ import annotations
@@ -14,22 +23,31 @@ import hashlib
 import json
 import os
 import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError
 from modelcollapse.features.cache import cache_dir
-from modelcollapse.features.tokenize import tokenize
+from modelcollapse.features.tokenize import get_tokenizer
 
 # Bump when tokens or counts for the same settings would change.
 FEATURES_VERSION = 1
+
+#: Reviews tokenised and counted per chunk (per task when ``jobs > 1``).
+CHUNK_SIZE = 50_000
+
+# Below this many chunks, starting worker processes costs more than it saves.
+_MIN_CHUNKS_PER_JOB = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,11 +79,29 @@ class Features:
                 f"the cached tokens are gone ({self.tokens_path}); delete this folder to rebuild",
                 str(self.path),
             )
-        return pd.read_parquet(self.tokens_path)["tokens"].tolist()
+        return _read_tokens(self.tokens_path)
 
 
 def _split(doc: str) -> list[str]:
     return doc.split()
+
+
+def _vectorizer(ngram_range: tuple[int, int]) -> CountVectorizer:
+    """The CountVectorizer whose ``fit_transform`` :func:`count_documents` reproduces."""
+    return CountVectorizer(
+        analyzer="word",
+        tokenizer=_split,
+        preprocessor=None,
+        lowercase=False,
+        token_pattern=None,
+        ngram_range=ngram_range,
+        dtype=np.int32,
+    )
+
+
+@cache
+def _analyzer(ngram_range: tuple[int, int]) -> Callable[[str], list[str]]:
+    return _vectorizer(tuple(ngram_range)).build_analyzer()
 
 
 def token_cache_path(corpus: Corpus, tokenizer: str) -> Path:
@@ -80,10 +116,14 @@ def tokenized_documents(corpus: Corpus, tokenizer: str, use_cache: bool = True) 
     """Each review as its tokens joined by single spaces; tokenised once per corpus."""
     path = token_cache_path(corpus, tokenizer)
     if use_cache and path.exists():
-        return pd.read_parquet(path)["tokens"].tolist()
-    docs = [" ".join(tokens) for tokens in tokenize(corpus.texts, tokenizer)]
+        return _read_tokens(path)
+    fn = get_tokenizer(tokenizer)
+    docs = [" ".join(fn(text)) for text in corpus.texts]
     if use_cache:
-        _atomic_write(path, lambda tmp: pd.DataFrame({"tokens": docs}).to_parquet(tmp))
+        with _TokenWriter(path) as writer:
+            for start in range(0, len(docs), CHUNK_SIZE):
+                writer.write(docs[start : start + CHUNK_SIZE])
+            writer.commit()
     return docs
 
 
@@ -97,41 +137,81 @@ def featurize(
     tokenizer: str,
     ngram_range: tuple[int, int] = (1, 1),
     use_cache: bool = True,
+    *,
+    jobs: int | None = 1,
+    chunk_size: int = CHUNK_SIZE,
 ) -> Features:
-    """Count matrix of the whole corpus, from the on-disk cache when it is there."""
+    """Count matrix of the whole corpus, from the on-disk cache when it is there.
+
+    Counted in chunks of ``chunk_size`` reviews on ``jobs`` processes (None: every
+    available core, up to 4); fewer when there are too few chunks to share (under 2
+    per process). The result does not depend on either. One process is the default:
+    on a machine that other jobs keep busy, worker processes were slower, not faster.
+    """
     key = features_key(corpus, tokenizer, ngram_range)
     folder = cache_dir() / "features" / key
     if use_cache and (folder / "meta.json").exists():
         return load_features(folder)
-    docs = tokenized_documents(corpus, tokenizer, use_cache)
-    vectorizer = CountVectorizer(
-        analyzer="word",
-        tokenizer=_split,
-        preprocessor=None,
-        lowercase=False,
-        token_pattern=None,
-        ngram_range=ngram_range,
-        dtype=np.int32,
-    )
-    X = vectorizer.fit_transform(docs).tocsr()
-    X.sort_indices()
+    chunk_size = max(1, int(chunk_size))
+    ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
     labels = np.asarray(corpus.labels, dtype=np.int8)
     mask = None if corpus.test_mask is None else np.asarray(corpus.test_mask, dtype=bool)
+    n = len(corpus)
+    jobs = _jobs(jobs, n, chunk_size)
+    token_path = token_cache_path(corpus, tokenizer)
+
     if not use_cache:
+        get_tokenizer(tokenizer)  # an unknown name or a missing WordNet fails here, once
+        docs: list[str] = []
+        counter = _Counter(None)
+        for piece in _pieces(_chunks(corpus.texts, chunk_size), tokenizer, ngram_range, jobs):
+            assert piece.docs is not None
+            docs.extend(piece.docs)
+            counter.add(piece)
+        terms, indptr, parts = counter.finish()
+        X = _assemble(terms, indptr, parts)
         return Features(X=X, labels=labels, key=key, test_mask=mask, in_memory_documents=docs)
+
+    cached_tokens = token_path.exists()
+    if not cached_tokens:
+        get_tokenizer(tokenizer)
 
     def write(tmp: Path) -> None:
         tmp.mkdir()
-        for name in ("data", "indices", "indptr"):
-            np.save(tmp / f"{name}.npy", getattr(X, name))
+        counter = _Counter(tmp)
+        with ExitStack() as stack:
+            if cached_tokens:
+                source = _token_chunks(token_path, chunk_size, n)
+                pieces = _pieces(source, None, ngram_range, jobs)
+                for piece in pieces:
+                    counter.add(piece)
+            else:
+                writer = stack.enter_context(_TokenWriter(token_path))
+                source = _chunks(corpus.texts, chunk_size)
+                for piece in _pieces(source, tokenizer, ngram_range, jobs):
+                    assert piece.docs is not None
+                    writer.write(piece.docs)
+                    counter.add(piece)
+                writer.commit()
+        terms, indptr, parts = counter.finish()
+        np.save(tmp / "indptr.npy", indptr)
+        nnz = int(indptr[-1])
+        with ExitStack() as stack:
+            files = {
+                name: stack.enter_context(_NpyWriter(tmp / f"{name}.npy", dtype, nnz))
+                for name, dtype in (("indices", indptr.dtype), ("data", np.int32))
+            }
+            for indices, data in parts:
+                files["indices"].write(indices)
+                files["data"].write(data)
+        counter.cleanup()
         np.save(tmp / "labels.npy", labels)
         if mask is not None:
             np.save(tmp / "test_mask.npy", mask)
-        terms = vectorizer.get_feature_names_out()
         (tmp / "vocabulary.txt").write_text("\n".join(terms) + "\n", encoding="utf-8")
         meta = {
             "key": key,
-            "shape": list(X.shape),
+            "shape": [n, len(terms)],
             "tokenizer": tokenizer,
             "ngram_range": list(ngram_range),
             "corpus_fingerprint": corpus.fingerprint,
@@ -141,6 +221,306 @@ def featurize(
 
     _atomic_write(folder, write)
     return load_features(folder)
+
+
+def count_documents(
+    docs: Iterable[str],
+    ngram_range: tuple[int, int] = (1, 1),
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    jobs: int = 1,
+) -> tuple[sp.csr_matrix, list[str]]:
+    """``CountVectorizer`` counts of space-separated token ``docs`` and its sorted terms.
+
+    The same matrix (values, dtypes, sorted indices) and vocabulary as
+    ``fit_transform`` of the vectorizer :func:`featurize` uses, counted in chunks.
+    """
+    counter = _Counter(None)
+    chunks = _chunks(docs, max(1, int(chunk_size)))
+    for piece in _pieces(chunks, None, (int(ngram_range[0]), int(ngram_range[1])), jobs):
+        counter.add(piece)
+    terms, indptr, parts = counter.finish()
+    return _assemble(terms, indptr, parts), terms
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def _jobs(jobs: int | None, n_rows: int, chunk_size: int) -> int:
+    n_chunks = -(-n_rows // chunk_size)
+    if jobs is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        jobs = min(cores, 4)
+    if jobs < 1:
+        raise UserError(f"must be at least 1, got {jobs}", "--jobs")
+    return max(1, min(jobs, n_chunks // _MIN_CHUNKS_PER_JOB))
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    if isinstance(items, list):
+        for start in range(0, len(items), size):
+            yield items[start : start + size]
+        return
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@dataclass
+class _Piece:
+    """One chunk counted against its own vocabulary ``terms`` (in first-seen order).
+
+    ``cols`` are ids into ``terms``, ascending within each row; ``row_nnz`` counts a
+    row's entries. ``docs`` are the chunk's documents when it was tokenised here.
+    """
+
+    docs: list[str] | None
+    terms: list[str]
+    row_nnz: np.ndarray
+    cols: np.ndarray
+    counts: np.ndarray
+
+
+def _count_chunk(chunk: list[str], tokenizer: str | None, ngram_range: tuple[int, int]) -> _Piece:
+    """Tokenise ``chunk`` (unless ``tokenizer`` is None: it holds documents) and count it."""
+    if tokenizer is not None:
+        fn = get_tokenizer(tokenizer)
+        docs = [" ".join(fn(text)) for text in chunk]
+    else:
+        docs = chunk
+    analyze = _analyzer(ngram_range)
+    vocab: defaultdict[str, int] = defaultdict()
+    vocab.default_factory = vocab.__len__  # a new term gets the next id
+    lookup = vocab.__getitem__
+    ids: list[int] = []
+    lengths: list[int] = []
+    for doc in docs:
+        terms = analyze(doc)
+        lengths.append(len(terms))
+        ids.extend(map(lookup, terms))
+    n, n_terms = len(docs), len(vocab)
+    if ids:
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.asarray(lengths, dtype=np.int64))
+        keys = rows * n_terms + np.asarray(ids, dtype=np.int64)
+        keys, counts = np.unique(keys, return_counts=True)
+        row_of = keys // n_terms
+        cols = (keys - row_of * n_terms).astype(np.int32)
+        row_nnz = np.bincount(row_of, minlength=n).astype(np.int64)
+    else:
+        cols = np.zeros(0, dtype=np.int32)
+        counts = np.zeros(0, dtype=np.int64)
+        row_nnz = np.zeros(n, dtype=np.int64)
+    return _Piece(
+        docs if tokenizer is not None else None,
+        list(vocab),
+        row_nnz,
+        cols,
+        counts.astype(np.int32),
+    )
+
+
+def _pieces(
+    chunks: Iterator[list[str]], tokenizer: str | None, ngram_range: tuple[int, int], jobs: int
+) -> Iterator[_Piece]:
+    """Counted chunks, in order: here, or on ``jobs`` worker processes."""
+    task = partial(_count_chunk, tokenizer=tokenizer, ngram_range=ngram_range)
+    if jobs == 1:
+        yield from map(task, chunks)
+        return
+    from joblib import Parallel, delayed
+
+    # At most 2 chunks per worker in flight: memory stays a few chunks.
+    parallel = Parallel(n_jobs=jobs, return_as="generator", batch_size=1, pre_dispatch="2*n_jobs")
+    yield from parallel(delayed(task)(chunk) for chunk in chunks)
+
+
+class _Counter:
+    """Merges counted chunks into one vocabulary; spills their entries to ``spill`` if set."""
+
+    def __init__(self, spill: Path | None) -> None:
+        self.vocab: defaultdict[str, int] = defaultdict()
+        self.vocab.default_factory = self.vocab.__len__
+        self.row_nnz: list[np.ndarray] = []
+        self.sizes: list[int] = []  # entries per piece
+        self.kept: list[tuple[np.ndarray, np.ndarray]] = []
+        self.spill = spill
+        self._files: dict[str, IO[bytes]] = {}
+        if spill is not None:
+            for name in ("cols", "counts"):
+                self._files[name] = open(spill / f".{name}.tmp", "wb")  # noqa: SIM115
+
+    def add(self, piece: _Piece) -> None:
+        lookup = self.vocab.__getitem__
+        lut = np.fromiter(map(lookup, piece.terms), dtype=np.int32, count=len(piece.terms))
+        cols = lut[piece.cols]
+        self.row_nnz.append(piece.row_nnz)
+        self.sizes.append(len(cols))
+        if self.spill is None:
+            self.kept.append((cols, piece.counts))
+        else:
+            cols.tofile(self._files["cols"])
+            piece.counts.astype(np.int32, copy=False).tofile(self._files["counts"])
+
+    def finish(self) -> tuple[list[str], np.ndarray, Iterator[tuple[np.ndarray, np.ndarray]]]:
+        """Sorted terms, indptr, and each piece's (indices, data) in canonical CSR order."""
+        for fh in self._files.values():
+            fh.close()
+        terms = list(self.vocab)
+        self.vocab = defaultdict()
+        if not terms:
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        order = sorted(range(len(terms)), key=terms.__getitem__)
+        terms = [terms[i] for i in order]
+        position = np.empty(len(terms), dtype=np.int64)
+        position[np.asarray(order, dtype=np.int64)] = np.arange(len(terms), dtype=np.int64)
+        row_nnz = np.concatenate(self.row_nnz) if self.row_nnz else np.zeros(0, np.int64)
+        nnz = int(row_nnz.sum())
+        # As CountVectorizer: 32-bit indices unless the entries need 64.
+        dtype = np.int64 if nnz > np.iinfo(np.int32).max else np.int32
+        indptr = np.zeros(len(row_nnz) + 1, dtype=dtype)
+        np.cumsum(row_nnz, out=indptr[1:])
+        return terms, indptr, self._canonical(position, dtype)
+
+    def _canonical(
+        self, position: np.ndarray, dtype: type[np.integer]
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        n_terms = len(position)
+        offset = 0
+        for row_nnz, size in zip(self.row_nnz, self.sizes, strict=True):
+            if self.spill is None:
+                cols, counts = self.kept.pop(0)
+            else:
+                cols = np.fromfile(
+                    self.spill / ".cols.tmp", dtype=np.int32, count=size, offset=4 * offset
+                )
+                counts = np.fromfile(
+                    self.spill / ".counts.tmp", dtype=np.int32, count=size, offset=4 * offset
+                )
+            offset += size
+            new = position[cols]
+            rows = np.repeat(np.arange(len(row_nnz), dtype=np.int64), row_nnz)
+            order = np.argsort(rows * n_terms + new)
+            yield new[order].astype(dtype), counts[order]
+
+    def cleanup(self) -> None:
+        if self.spill is not None:
+            for name in ("cols", "counts"):
+                (self.spill / f".{name}.tmp").unlink(missing_ok=True)
+
+
+def _assemble(
+    terms: list[str], indptr: np.ndarray, parts: Iterator[tuple[np.ndarray, np.ndarray]]
+) -> sp.csr_matrix:
+    pieces = list(parts)
+    indices = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, indptr.dtype)
+    data = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0, np.int32)
+    X = sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, len(terms)))
+    X.has_sorted_indices = True
+    return X
+
+
+class _NpyWriter:
+    """A 1-d ``.npy`` file of known length written piece by piece (no array in memory)."""
+
+    def __init__(self, path: Path, dtype: Any, length: int) -> None:
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.length = length
+        self.written = 0
+        self.fh: IO[bytes] | None = None
+
+    def __enter__(self) -> _NpyWriter:
+        self.fh = open(self.path, "wb")
+        header = {
+            "descr": np.lib.format.dtype_to_descr(self.dtype),
+            "fortran_order": False,
+            "shape": (self.length,),
+        }
+        np.lib.format.write_array_header_1_0(self.fh, header)
+        return self
+
+    def write(self, values: np.ndarray) -> None:
+        assert self.fh is not None
+        np.ascontiguousarray(values, dtype=self.dtype).tofile(self.fh)
+        self.written += len(values)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.fh is not None
+        self.fh.close()
+        if exc[0] is None and self.written != self.length:
+            raise RuntimeError(f"{self.path}: wrote {self.written} of {self.length} values")
+
+
+# --------------------------------------------------------------------------- token cache
+
+
+def _read_tokens(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path, columns=["tokens"]).column(0).to_pylist()
+
+
+def _token_chunks(path: Path, size: int, expected: int) -> Iterator[list[str]]:
+    """The cached documents in chunks of ``size``, read a batch at a time."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as pf:
+        if pf.metadata.num_rows != expected:
+            raise UserError(
+                f"the token cache has {pf.metadata.num_rows} rows, the corpus {expected}; "
+                "delete it to rebuild",
+                str(path),
+            )
+        for batch in pf.iter_batches(batch_size=size, columns=["tokens"]):
+            yield batch.column(0).to_pylist()
+
+
+class _TokenWriter:
+    """Writes documents to a Parquet token cache chunk by chunk; appears only on commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp: Path | None = None
+        self.writer: Any = None
+
+    def __enter__(self) -> _TokenWriter:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        os.close(fd)
+        self.tmp = Path(name)
+        self.schema = pa.schema([("tokens", pa.string())])
+        self.writer = pq.ParquetWriter(self.tmp, self.schema)
+        return self
+
+    def write(self, docs: list[str]) -> None:
+        import pyarrow as pa
+
+        self.writer.write_table(pa.table([pa.array(docs, pa.string())], schema=self.schema))
+
+    def commit(self) -> None:
+        assert self.tmp is not None
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        os.replace(self.tmp, self.path)
+        self.tmp = None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
 
 
 @cache

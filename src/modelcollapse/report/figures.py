@@ -25,6 +25,7 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from modelcollapse.compare import (
     GROUP,
+    best_per_generation,
     design_columns,
     experiment_order,
     expression,
@@ -53,6 +54,7 @@ CANONICAL_ORDER = (
     "lower-rates",
     "lower-rates-detail",
 )
+GENERATIONAL_KINDS = ("generative", "generations")
 SINGLE_COLOUR = OKABE_ITO[4]  # blue, for figures with a single curve
 STANDALONE_SIZE = (7.0, 4.3)  # inches: fits a printed page width with margins
 
@@ -83,7 +85,12 @@ class Study:
     @property
     def is_rates(self) -> bool:
         # Unknown kinds are plotted like rate studies: curves by rate is the generic view.
-        return self.kind not in ("learning-curve", "total-collapse")
+        return self.kind not in ("learning-curve", "total-collapse", *GENERATIONAL_KINDS)
+
+    @property
+    def is_generational(self) -> bool:
+        """Generations instead of a size grid: their figures run over the generation."""
+        return self.kind in GENERATIONAL_KINDS
 
     def pair_keys(self) -> list[str]:
         """Columns that match a trajectory with its rate-0 partner."""
@@ -303,6 +310,15 @@ def build_plots(
     if rate_studies:
         yield final_accuracy_plot(rate_studies)
     for study in studies:
+        if study.kind == "generative":
+            yield generative_accuracy_plot(study)
+            plot = diversity_plot(study)
+            if plot is not None:
+                yield plot
+            continue
+        if study.kind == "generations":
+            yield generations_plot(study)
+            continue
         yield accuracy_plot(study)
         if study.is_rates and _has_pairs(study):
             yield difference_plot(study)
@@ -449,6 +465,124 @@ def dashboard(panels: Sequence[tuple[str, Study | None]], rate_studies: Sequence
         "share of each added batch labelled by the model. Each panel is also shown larger below."
     )
     return Plot("dashboard", title, caption, "Overview", fig)
+
+
+# --- generational kinds: curves over generations, not training sizes ----------------------
+
+
+def generation_curves(data: pd.DataFrame, series: str, value: str) -> pd.DataFrame:
+    """``value`` summarised across repeats per ``series`` value and generation (``x``)."""
+    table = summarize(data.dropna(subset=[value]), [series, "step"], value)
+    return table.assign(x=table["step"].astype(float)).sort_values([series, "step"])
+
+
+def _generation_axis(ax: Axes, label: str) -> None:
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel(label)
+
+
+def _clip_percent(ax: Axes) -> None:
+    """Keep a percentage axis within 0–100: bands of two repeats can reach far beyond."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(max(low, 0.0), min(high, 100.0))
+
+
+def _series_colours(values: Sequence[object]) -> dict[object, str]:
+    return {v: category_colour(i) for i, v in enumerate(values)}
+
+
+GENERATIVE_X = "Generation (0 = trained on the real reviews)"
+DIVERSITY_PANELS = (
+    ("distinct_1", "Distinct words (distinct-1, %)", 100.0),
+    ("distinct_2", "Distinct word pairs (distinct-2, %)", 100.0),
+    ("vocabulary_size", "Vocabulary written (words)", 1.0),
+    ("perplexity", "Perplexity of real test reviews", 1.0),
+)
+
+
+def generative_accuracy_plot(study: Study) -> Plot:
+    """Test accuracy per generation, one curve per regime."""
+    fig, ax = _standalone()
+    regimes = sorted(study.data["regime"].dropna().astype(str).unique())
+    colours = _series_colours(regimes)
+    table = generation_curves(study.data.assign(regime=study.data["regime"].astype(str)),
+                              "regime", "accuracy")  # fmt: skip
+    for regime, c in table.groupby("regime", sort=True):
+        _line_band(ax, c, colours[regime])
+    _generation_axis(ax, GENERATIVE_X)
+    ax.set_ylabel(ACCURACY_LABEL)
+    _clip_percent(ax)
+    handles = [Line2D([], [], color=colours[r], marker="o", label=r) for r in regimes]
+    ax.legend(handles=handles, loc="best", title="Regime")
+    title = f"{study.name}: accuracy by generation"
+    ax.set_title(title, loc="left")
+    caption = (
+        "Test accuracy on real held-out reviews of a classifier trained on each generation's "
+        "reviews. Generation 0 is trained on real reviews; every later generation's reviews are "
+        "written by trigram models fitted on the previous generation (replace) or on every "
+        "generation so far (accumulate). The regimes share each repeat's real reviews and test "
+        f"set. Lines: mean of {_repeats_phrase(study)}; bands: 95 % t-intervals of the mean."
+    )
+    return Plot(f"accuracy-{study.slug}", title, caption, study.name, fig)
+
+
+def diversity_plot(study: Study) -> Plot | None:
+    """Diversity of the written reviews per generation: a panel per metric, a curve per regime."""
+    present = [p for p in DIVERSITY_PANELS if has_values(study.data, p[0])]
+    if not present:
+        return None
+    data = study.data.assign(regime=study.data["regime"].astype(str))
+    regimes = sorted(data["regime"].unique())
+    colours = _series_colours(regimes)
+    cols = 2 if len(present) > 1 else 1
+    rows = math.ceil(len(present) / cols)
+    fig = Figure(figsize=(3.6 * cols + 0.4, 2.8 * rows + 1.0), layout="constrained")
+    # Shared x only: the panels' units differ.
+    axes = list(fig.subplots(rows, cols, sharex=True, squeeze=False).ravel())
+    for ax in axes[len(present) :]:
+        ax.set_visible(False)
+    for ax, (value, ylabel, scale) in zip(axes, present, strict=False):
+        for regime, c in generation_curves(data, "regime", value).groupby("regime", sort=True):
+            _line_band(ax, c, colours[regime], scale=scale)
+        _generation_axis(ax, "Generation")
+        ax.set_title(ylabel, loc="left", fontsize=9.5)
+        if scale == 100.0:
+            _clip_percent(ax)
+    handles = [Line2D([], [], color=colours[r], marker="o", label=r) for r in regimes]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), title="Regime")
+    title = f"{study.name}: diversity of the written reviews"
+    fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+    caption = (
+        "How varied each generation's reviews are. Distinct-1 and distinct-2: distinct words "
+        "and word pairs as a share of all written; vocabulary: distinct words written; "
+        "perplexity: how improbable the real test reviews are under that generation's trigram "
+        "model (higher: the generator has forgotten real text). Generation 0 is the real "
+        "reviews. Collapse shows as falling diversity and rising perplexity. Lines: mean of "
+        f"{_repeats_phrase(study)}; bands: 95 % t-intervals of the mean."
+    )
+    return Plot(f"diversity-{study.slug}", title, caption, study.name, fig)
+
+
+def generations_plot(study: Study) -> Plot:
+    """Per rate: test accuracy of each generation's best model (by validation accuracy)."""
+    fig, ax = _standalone()
+    best = best_per_generation(study.data)
+    colours = rate_colours(study.rates)
+    _rate_bands(ax, generation_curves(best, "rate", "accuracy"), colours)
+    _generation_axis(ax, "Generation (0 = trained on human labels only)")
+    ax.set_ylabel(ACCURACY_LABEL)
+    _clip_percent(ax)
+    _rate_colorbar(ax, colours)
+    title = f"{study.name}: best accuracy by generation"
+    ax.set_title(title, loc="left")
+    caption = (
+        "Test accuracy of each generation's best model, chosen by validation accuracy as the "
+        "search chooses parents, one curve per rate: the share of each generation's fresh "
+        "sample that its parents label instead of humans (colour bar). Each search stops once "
+        "no child beats its parent, so later generations average fewer repeats. Lines: mean "
+        "over the repeats that reached the generation; bands: 95 % t-intervals of the mean."
+    )
+    return Plot(f"generations-{study.slug}", title, caption, study.name, fig)
 
 
 # --- new metrics and loop designs ---------------------------------------------------------
@@ -598,8 +732,21 @@ def design_plot(
     order = experiment_order(data, seed_groups)
     firsts = data.drop_duplicates("experiment").set_index("experiment").loc[order, columns]
     designs = list(dict.fromkeys(tuple(row) for row in firsts.itertuples(index=False)))
-    # Written as the filters that select them, so a reader can pass one to `compare`.
-    labels = {d: expression(dict(zip(columns, d, strict=True))) for d in designs}
+    # Named by their studies, with only the options that differ from the reference design:
+    # the full option list would not fit a legend.
+    studies_of = {d: [e for e in order if tuple(firsts.loc[e]) == d] for d in designs}
+    reference = dict(zip(columns, designs[0], strict=True))
+
+    def label(design: tuple) -> str:
+        names = "/".join(str(e) for e in studies_of[design])
+        if design == designs[0]:
+            return f"{names} (reference)"
+        diff = {
+            k: v for k, v in zip(columns, design, strict=True) if not _same((v,), (reference[k],))
+        }
+        return f"{names}: {expression(diff)}" if diff else names
+
+    labels = {d: label(d) for d in designs}
     colours = {designs[0]: REFERENCE_COLOUR} | ordered_colours(designs[1:])
     per_rate = data.groupby("rate")[columns].apply(lambda f: len(f.drop_duplicates()))
     rates = _pick(sorted(per_rate.index[per_rate > 1])) or _pick(sorted(data["rate"].unique()))

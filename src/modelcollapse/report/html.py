@@ -178,6 +178,8 @@ def _headline(run: StoredRun) -> str:
 
 
 def _summary_html(study: Study, table: pd.DataFrame) -> str:
+    if study.is_generational:
+        return _generational_summary_html(study, table)
     show_start = study.kind == "total-collapse" or table["initial_size"].nunique() > 1
     show_diff = not np.isclose(table["rate"], 0.0).all()  # a learning curve has nothing to pair
     head = ["Start size"] if show_start else []
@@ -203,6 +205,52 @@ def _summary_html(study: Study, table: pd.DataFrame) -> str:
         rows.append("<tr>" + "".join(f'<td class="num">{escape(c)}</td>' for c in cells) + "</tr>")
     thead = "".join(f"<th>{escape(h)}</th>" for h in head)
     return f"<table><thead><tr>{thead}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _generational_summary_html(study: Study, table: pd.DataFrame) -> str:
+    """Per regime or rate: accuracy at generation 0 and at the end, and the change."""
+    generative = study.kind == "generative"
+    if generative:
+        head = ["Regime", "Repeats", "Generations", "Training size"]
+        head += ["Accuracy, generation 0", "Accuracy, last generation", "Δ last − first"]
+        head += ["Vocabulary written, first → last"]
+        intro = (
+            "Generation 0 is trained on the real reviews; every later one on reviews written by "
+            "trigram models. Δ: the change from generation 0 to the last, within each repeat "
+            "(percentage points)."
+        )
+    else:
+        head = ["Rate", "Repeats", "Generations (mean)", "Sample size"]
+        head += ["Best of generation 0", "Final model", "Δ final − first"]
+        intro = (
+            "Best of generation 0: test accuracy of generation 0's best model by validation "
+            "accuracy; final model: the model each search ends with, once no child beats its "
+            "parent. Δ: their difference within each repeat (percentage points)."
+        )
+    rows = []
+    for r in table.itertuples(index=False):
+        label = str(r.label) if generative else format_rate(float(r.label))
+        size = format_size(r.first_size)
+        if r.last_size != r.first_size:
+            size = f"{size} → {format_size(r.last_size)}"
+        cells = [
+            label,
+            str(int(r.n)),
+            f"{r.last_step:.3g}",
+            size,
+            _ci_text(r.first_mean, r.first_low, r.first_high),
+            _ci_text(r.last_mean, r.last_low, r.last_high),
+            _ci_text(r.change_mean, r.change_low, r.change_high, signed=True),
+        ]
+        if generative:
+            first, last = r.vocabulary_first, r.vocabulary_last
+            cells.append("–" if pd.isna(first) else f"{first:,.0f} → {last:,.0f}")
+        rows.append("<tr>" + "".join(f'<td class="num">{escape(c)}</td>' for c in cells) + "</tr>")
+    thead = "".join(f"<th>{escape(h)}</th>" for h in head)
+    return (
+        f'<p class="muted">{escape(intro)}</p>'
+        f"<table><thead><tr>{thead}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _statistics_html(statistics: Sequence[StatisticsTable], margin: float) -> str:
@@ -239,8 +287,10 @@ def _statistics_html(statistics: Sequence[StatisticsTable], margin: float) -> st
 
 def _statistics_table_html(table: StatisticsTable, margin: float) -> str:
     one_size = table.frame["train_size"].nunique() == 1  # then the heading gives it
+    generation = "generation" in table.frame.columns  # generative: paired by generation
     head = [c.replace("_", " ").capitalize() for c in table.columns]
     head += [] if one_size else ["Training size"]
+    head += ["Generation"] if generation else []
     head += ["Pairs", "Baseline (%)", "Δ (pp)", "95 % CI, t", "95 % CI, bootstrap"]
     head += ["Wilcoxon p", "t-test p", "Holm p", "TOST p", "MDE (pp)", "Verdict"]
     equivalent = equivalence_label(margin)
@@ -248,6 +298,7 @@ def _statistics_table_html(table: StatisticsTable, margin: float) -> str:
     for r in table.frame.to_dict("records"):
         cells = [_design_cell(c, r[c]) for c in table.columns]
         cells += [] if one_size else [format_size(r["train_size"])]
+        cells += [str(int(r["generation"]))] if generation else []
         cells += [
             str(int(r["n_pairs"])),
             _points(r["baseline_mean"]),

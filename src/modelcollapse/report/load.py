@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from modelcollapse.errors import UserError
@@ -74,6 +75,7 @@ def _read_results(files: list[Path], where: str) -> pd.DataFrame:
             tables.append(pq.read_table(path))
         except (OSError, pa.ArrowException) as err:
             raise UserError(f"cannot read {path.name}: {err}", where=where) from err
+    tables = _unify_null_columns(tables)
     try:
         df = pa.concat_tables(tables, promote_options="permissive").to_pandas()
     except pa.ArrowException as err:
@@ -95,6 +97,37 @@ def _read_results(files: list[Path], where: str) -> pd.DataFrame:
     return df.sort_values(["experiment", "trajectory", "step"], kind="stable").reset_index(
         drop=True
     )
+
+
+def _unify_null_columns(tables: list[pa.Table]) -> list[pa.Table]:
+    """Give a column that holds only nulls in a file the type it has in the other files.
+
+    A kind without a value writes a typed placeholder (e.g. ``arms`` as an all-NaN float in
+    a generative trajectory, a bool elsewhere); Arrow cannot merge double with bool, though
+    no value conflicts.
+    """
+    typed: dict[str, pa.DataType] = {}
+    for table in tables:
+        for field, column in zip(table.schema, table.columns, strict=True):
+            if not _empty(column):
+                typed.setdefault(field.name, field.type)
+    out = []
+    for table in tables:
+        for i, (field, column) in enumerate(zip(table.schema, table.columns, strict=True)):
+            target = typed.get(field.name)
+            if target is not None and field.type != target and _empty(column):
+                table = table.set_column(i, field.name, pa.nulls(len(column), target))
+        out.append(table)
+    return out
+
+
+def _empty(column: pa.ChunkedArray) -> bool:
+    """Only nulls, or (floats) only NaN: pandas writes a missing float as NaN, not null."""
+    if column.null_count == len(column):
+        return True
+    if pa.types.is_floating(column.type):
+        return not pc.any(pc.invert(pc.is_nan(column.fill_null(float("nan"))))).as_py()
+    return False
 
 
 def _read_config(path: Path) -> tuple[str | None, str | None]:

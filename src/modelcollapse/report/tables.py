@@ -12,9 +12,11 @@ import pandas as pd
 from modelcollapse.compare import (
     GROUP,
     LOOP_COLUMNS,
+    best_per_generation,
     compare_results,
     design_baseline,
     experiment_order,
+    final_models,
     with_seed_groups,
 )
 from modelcollapse.errors import UserError
@@ -29,7 +31,10 @@ def summary_table(study: Study) -> pd.DataFrame:
 
     Columns: initial_size, rate, n, first_size, last_size, first_mean/_low/_high,
     last_mean/_low/_high, diff_n, diff_mean/_low/_high (NaN for the baseline itself).
+    Generational studies get :func:`generational_summary_table` instead.
     """
+    if study.is_generational:
+        return generational_summary_table(study)
     data = study.data
     first, last = first_rows(data), last_rows(data)
     out = summarize(last, SERIES)[[*SERIES, "n"]]
@@ -48,6 +53,72 @@ def summary_table(study: Study) -> pd.DataFrame:
     diff = _ci(paired, "difference", "diff", with_n=True)
     out = out.merge(diff, on=SERIES, how="left")
     return out.sort_values(SERIES).reset_index(drop=True)
+
+
+def generational_summary_table(study: Study) -> pd.DataFrame:
+    """One row per regime (generative) or rate (generations); accuracy as fractions.
+
+    First: generation 0 (generative: trained on the real reviews; generations: its best model
+    by validation accuracy). Last: the last generation (generative) or the model each search
+    ends with (generations). ``change_*``: last − first within each trajectory, then across
+    repeats. Columns: series, label, n, first_step, last_step (mean), first_size, last_size,
+    first/last/change _mean/_low/_high, vocabulary_first/_last (NaN for generations).
+    """
+    data = study.data
+    if study.kind == "generative":
+        series = "regime"
+        data = data.assign(regime=data["regime"].astype(str))
+        first, last = first_rows(data), last_rows(data)
+    else:
+        series = "rate"
+        best = best_per_generation(data)
+        first = best.loc[best["step"] == 0]
+        last = final_models(data)
+    first = first.set_index("trajectory")
+    last = last.drop_duplicates("trajectory").set_index("trajectory")
+    joined = first[[series, "repeat", "step", "train_size", "accuracy"]].merge(
+        last[["step", "train_size", "accuracy"]],
+        left_index=True,
+        right_index=True,
+        suffixes=("", "_last"),
+    )
+    joined["change"] = joined["accuracy_last"] - joined["accuracy"]
+    out = summarize(joined, [series], "accuracy")[[series, "n"]]
+    grouped = joined.groupby(series, sort=True)
+    out = out.merge(
+        pd.DataFrame(
+            {
+                "first_step": grouped["step"].mean(),
+                "last_step": grouped["step_last"].mean(),
+                "first_size": grouped["train_size"].median(),
+                "last_size": grouped["train_size_last"].median(),
+            }
+        ).reset_index(),
+        on=series,
+    )
+    for value, prefix in (("accuracy", "first"), ("accuracy_last", "last"), ("change", "change")):
+        summary = summarize(joined, [series], value).rename(
+            columns={
+                "mean": f"{prefix}_mean",
+                "ci_low": f"{prefix}_low",
+                "ci_high": f"{prefix}_high",
+            }
+        )
+        out = out.merge(
+            summary[[series, f"{prefix}_mean", f"{prefix}_low", f"{prefix}_high"]], on=series
+        )
+    out["vocabulary_first"] = float("nan")
+    out["vocabulary_last"] = float("nan")
+    if "vocabulary_size" in data and data["vocabulary_size"].notna().any():
+        vocabulary = {
+            "vocabulary_first": first.groupby(series)["vocabulary_size"].mean(),
+            "vocabulary_last": last.groupby(series)["vocabulary_size"].mean(),
+        }
+        for column, values in vocabulary.items():
+            out[column] = out[series].map(values)
+    out.insert(0, "series", series)
+    out = out.rename(columns={series: "label"})
+    return out.sort_values("label").reset_index(drop=True)
 
 
 def _sizes(rows: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -109,7 +180,8 @@ def statistics_tables(
 
 def _statistics_table(group: str, baseline: str, frame: pd.DataFrame) -> StatisticsTable:
     groups = list(frame.columns[1 : frame.columns.get_loc("train_size")])
-    shown = [c for c in groups if c == "rate" or frame[c].nunique(dropna=False) > 1]
+    has_rate = "rate" in frame and bool(frame["rate"].notna().any())  # generative: no rates
+    shown = [c for c in groups if (c == "rate" and has_rate) or frame[c].nunique(dropna=False) > 1]
     if any(c in LOOP_COLUMNS for c in shown) and "experiment" in shown:
         shown.remove("experiment")  # the loop options say what the study name stands for
     return StatisticsTable(group, baseline, shown, frame.reset_index(drop=True))

@@ -1,0 +1,188 @@
+"""Chunked, parallel featurisation equals one-shot CountVectorizer counting exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from modelcollapse.data.corpus import Corpus
+from modelcollapse.errors import UserError
+from modelcollapse.features import vectorize as vec
+from modelcollapse.features.tokenize import tokenize
+
+DOCS = [
+    "good good product",
+    "",
+    "bad",
+    "not good not bad zeta alpha",
+    "alpha",
+    "zeta zeta zeta zeta",
+    "",
+    "é café naïve café",  # non-ASCII terms sort by code point, as sorted() does
+    "b a b a c",
+    "good",
+]
+
+TEXTS = [
+    "Great product, works well. Would buy again!",
+    "Don't buy: it broke after two days.",
+    "!!!",
+    "The geese were loud; the mice were quiet.",
+    "Not bad, not great. It's OK I guess.",
+    "Terrible. Terrible. TERRIBLE.",
+    "Five stars -- my kids love it (and so do I).",
+    "",
+    "mp3 player 2010 model, 5stars",
+    "café crème brûlée",
+    "great great great",
+]
+
+
+def one_shot(docs: list[str], ngram_range=(1, 1)) -> tuple[sp.csr_matrix, list[str]]:
+    vectorizer = vec._vectorizer(ngram_range)
+    X = vectorizer.fit_transform(docs).tocsr()
+    X.sort_indices()
+    return X, list(vectorizer.get_feature_names_out())
+
+
+def assert_same(X: sp.csr_matrix, Y: sp.csr_matrix) -> None:
+    assert X.shape == Y.shape
+    for name in ("data", "indices", "indptr"):
+        a, b = getattr(X, name), getattr(Y, name)
+        assert a.dtype == b.dtype, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 7, 10, 1000])
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (2, 3)])
+def test_count_documents_equals_one_shot(chunk_size, ngram_range):
+    expected, terms = one_shot(DOCS, ngram_range)
+    X, got_terms = vec.count_documents(DOCS, ngram_range, chunk_size=chunk_size)
+    assert got_terms == terms
+    assert_same(X, expected)
+
+
+def test_count_documents_from_a_generator():
+    expected, terms = one_shot(DOCS)
+    X, got_terms = vec.count_documents(iter(DOCS), chunk_size=4)
+    assert got_terms == terms
+    assert_same(X, expected)
+
+
+def test_empty_vocabulary_is_refused_as_before():
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        one_shot(["", " "])
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        vec.count_documents(["", " "], chunk_size=1)
+
+
+def random_docs(seed: int, n: int = 300) -> list[str]:
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(400)] + ["ä", "z", "a", "aa"]
+    # Zipf-like: few frequent words, a long tail, some empty documents.
+    p = 1 / np.arange(1, len(words) + 1)
+    p /= p.sum()
+    return [" ".join(rng.choice(words, size=rng.integers(0, 30), p=p)) for _ in range(n)]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_documents_any_chunking(seed):
+    docs = random_docs(seed)
+    expected, terms = one_shot(docs)
+    for chunk_size in (1, 17, 64, 299, 300, 5000):
+        X, got_terms = vec.count_documents(docs, chunk_size=chunk_size)
+        assert got_terms == terms
+        assert_same(X, expected)
+
+
+def test_two_jobs_equal_one_job():
+    docs = random_docs(2, n=200)
+    expected, terms = one_shot(docs)
+    X, got_terms = vec.count_documents(docs, chunk_size=25, jobs=2)
+    assert got_terms == terms
+    assert_same(X, expected)
+
+
+@pytest.fixture
+def corpus() -> Corpus:
+    texts = TEXTS * 3 + [t.upper() for t in TEXTS]
+    labels = np.arange(len(texts)) % 2
+    return Corpus(texts=texts, labels=labels.astype(np.int8), source="test")
+
+
+@pytest.mark.parametrize("chunk_size", [1, 4, 10, 1000])
+def test_featurize_chunked_equals_one_shot(corpus, chunk_size, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODELCOLLAPSE_CACHE", str(tmp_path))
+    docs = [" ".join(tokens) for tokens in tokenize(corpus.texts, "fast")]
+    expected, terms = one_shot(docs)
+
+    uncached = vec.featurize(corpus, "fast", use_cache=False, chunk_size=chunk_size, jobs=1)
+    assert_same(uncached.X, expected)
+    assert uncached.documents == docs
+
+    vec.load_features.cache_clear()
+    cached = vec.featurize(corpus, "fast", chunk_size=chunk_size, jobs=1)
+    assert cached.path is not None
+    assert_same(cached.X, expected)
+    vocabulary = (cached.path / "vocabulary.txt").read_text(encoding="utf-8").splitlines()
+    assert vocabulary == terms
+    assert cached.documents == docs
+    assert not list(cached.path.glob(".*"))  # spill files are gone
+
+    # Counting again from the token cache (a new features key) gives the same counts.
+    bigrams, bigram_terms = one_shot(docs, (1, 2))
+    again = vec.featurize(corpus, "fast", (1, 2), chunk_size=chunk_size, jobs=1)
+    assert_same(again.X, bigrams)
+    assert (again.path / "vocabulary.txt").read_text(encoding="utf-8").splitlines() == bigram_terms
+
+
+def test_featurize_with_two_jobs_matches(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODELCOLLAPSE_CACHE", str(tmp_path))
+    one = vec.featurize(corpus, "fast", use_cache=False, chunk_size=3, jobs=1)
+    two = vec.featurize(corpus, "fast", use_cache=False, chunk_size=3, jobs=2)
+    assert_same(two.X, one.X)
+    assert two.documents == one.documents
+
+
+def test_token_cache_written_by_pandas_still_reads(corpus, tmp_path, monkeypatch):
+    """Caches from before streaming (written through pandas) are used as they are."""
+    import pandas as pd
+
+    monkeypatch.setenv("MODELCOLLAPSE_CACHE", str(tmp_path))
+    docs = [" ".join(tokens) for tokens in tokenize(corpus.texts, "fast")]
+    path = vec.token_cache_path(corpus, "fast")
+    path.parent.mkdir(parents=True)
+    pd.DataFrame({"tokens": docs}).to_parquet(path)
+    assert vec.tokenized_documents(corpus, "fast") == docs
+    features = vec.featurize(corpus, "fast", chunk_size=5, jobs=1)
+    assert_same(features.X, one_shot(docs)[0])
+    assert features.documents == docs
+
+
+def test_jobs_resolution():
+    assert vec._jobs(4, n_rows=10, chunk_size=100) == 1  # one chunk: no workers
+    assert vec._jobs(2, n_rows=1000, chunk_size=100) == 2
+    assert vec._jobs(1, n_rows=1000, chunk_size=100) == 1
+    assert 1 <= vec._jobs(None, n_rows=10**6, chunk_size=100) <= 4
+    with pytest.raises(UserError):
+        vec._jobs(0, n_rows=10, chunk_size=100)
+
+
+def test_seed_tokenizer_chunked_equals_one_shot(corpus, tmp_path, monkeypatch):
+    from modelcollapse.features.tokenize import wordnet_reader
+
+    try:
+        wordnet_reader()
+    except UserError as err:
+        pytest.skip(f"WordNet not installed ({err})")
+    monkeypatch.setenv("MODELCOLLAPSE_CACHE", str(tmp_path))
+    docs = [" ".join(tokens) for tokens in tokenize(corpus.texts, "seed")]
+    expected, terms = one_shot(docs)
+    for chunk_size in (1, 4, 1000):
+        features = vec.featurize(corpus, "seed", use_cache=False, chunk_size=chunk_size, jobs=1)
+        assert_same(features.X, expected)
+        assert features.documents == docs
+    cached = vec.featurize(corpus, "seed", chunk_size=4, jobs=1)
+    assert_same(cached.X, expected)
+    assert (cached.path / "vocabulary.txt").read_text(encoding="utf-8").splitlines() == terms
