@@ -31,12 +31,15 @@ from modelcollapse.experiments.config import apply_overrides, load_config
 from modelcollapse.runner import prepare_run, run_experiment
 
 
-def start_cluster(workers: int, folder: Path) -> tuple[str, list[subprocess.Popen]]:
+def start_cluster(
+    workers: int, folder: Path, nanny: bool = True
+) -> tuple[str, list[subprocess.Popen]]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
     worker = ["worker", address, "--host", "127.0.0.1", "--nthreads", "1"]
+    worker += [] if nanny else ["--no-nanny"]
     commands = [["scheduler", "--host", "127.0.0.1", "--port", str(port)]]
     commands += [[*worker, "--local-directory", str(folder)]] * workers
     procs = []
@@ -77,6 +80,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="local --jobs and Dask workers")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--no-nanny", action="store_true", help="start workers with dask worker --no-nanny"
+    )
     args = parser.parse_args()
 
     from distributed import Client
@@ -92,7 +98,7 @@ def main() -> None:
         root = Path(tmp)
         n_trajectories = len(prepare_run(config, root / "warm").plan)  # caches the features
         start = time.perf_counter()
-        address, procs = start_cluster(args.workers, root)
+        address, procs = start_cluster(args.workers, root, nanny=not args.no_nanny)
         try:
             with Client(address, timeout=30, set_as_default=False) as client:
                 client.wait_for_workers(args.workers, timeout=60)
@@ -120,6 +126,7 @@ def main() -> None:
                 f"--tokenizer {args.tokenizer} --scale {args.scale:g} --repeats {args.repeats}",
                 "trajectories": n_trajectories,
                 "workers": args.workers,
+                "nanny": not args.no_nanny,
                 "local_jobs_seconds": seconds["local"],
                 "dask_seconds": seconds["dask"],
                 "local_fit_predict_seconds": compute["local"],
