@@ -362,9 +362,10 @@ def run(
             "--tokenizer",
         )
     run_dir = out if out is not None else Path("runs") / config.name
+    stderr = Console(stderr=True)
     for study in config.study:
         for low, high, rows, batch in study.rate_collisions(config.scale):
-            Console(stderr=True).print(
+            stderr.print(
                 f"warning: study '{study.name}': rates {low:g} and {high:g} both model-label "
                 f"{rows} of every {batch} added reviews, so their trajectories are identical; "
                 "use a larger --scale or --increment",
@@ -372,7 +373,7 @@ def run(
                 soft_wrap=True,
             )
 
-    with Console(stderr=True).status("loading data and features"):
+    with stderr.status("loading data and features"):
         prepared = prepare_run(config, run_dir)
     bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

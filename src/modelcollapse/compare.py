@@ -443,7 +443,7 @@ def format_compare_table(frame: pd.DataFrame) -> Table:
         groups.remove(GROUP)  # one seed group: its name belongs in the title, not every row
     for column in groups:
         table.add_column(column.replace("_", " "), justify="right" if column != GROUP else "left")
-    tost = f"p TOST ±{_number(margin, percent)}" if margin is not None else "p TOST"
+    tost = f"p TOST ±{format_number(margin, percent)}" if margin is not None else "p TOST"
     generation = "generation" in frame.columns
     numeric = ["size", *(["generation"] if generation else [])]
     numeric += ["n", "baseline", f"Δ mean{unit}", "95% CI t", "95% CI bootstrap"]
@@ -459,15 +459,15 @@ def format_compare_table(frame: pd.DataFrame) -> Table:
         cells += [str(int(r["generation"]))] if generation else []
         cells += [
             str(int(r["n_pairs"])),
-            _number(r["baseline_mean"], percent, suffix=" %" if percent else ""),
-            _number(r["mean_diff"], percent, signed=True),
-            _interval(r["ci_low_t"], r["ci_high_t"], percent),
-            _interval(r["ci_low_boot"], r["ci_high_boot"], percent),
+            format_number(r["baseline_mean"], percent, suffix=" %" if percent else ""),
+            format_number(r["mean_diff"], percent, signed=True),
+            format_interval(r["ci_low_t"], r["ci_high_t"], percent),
+            format_interval(r["ci_low_boot"], r["ci_high_boot"], percent),
             _p(r["p_wilcoxon"]),
             _p(r["p_t"]),
             _p(r["p_holm"]),
             _p(r["p_tost"]),
-            _number(r["mde"], percent),
+            format_number(r["mde"], percent),
         ]
         style = _VERDICT_STYLE.get(str(r["verdict"]).split(" ")[0], "")
         cells.append(f"[{style}]{r['verdict']}[/]" if style else str(r["verdict"]))
@@ -519,7 +519,8 @@ def _group_cell(column: str, value: object) -> str:
     return str(value)
 
 
-def _number(value: object, percent: bool, signed: bool = False, suffix: str = "") -> str:
+def format_number(value: object, percent: bool, signed: bool = False, suffix: str = "") -> str:
+    """A value for a table: fractions in % (differences in points) to 2 decimals, "–" if missing."""
     if value is None or pd.isna(value):
         return "–"
     v = float(value) * (100 if percent else 1)
@@ -529,10 +530,10 @@ def _number(value: object, percent: bool, signed: bool = False, suffix: str = ""
     return text.replace("-", "−") + suffix
 
 
-def _interval(low: float, high: float, percent: bool) -> str:
+def format_interval(low: float, high: float, percent: bool) -> str:
     if pd.isna(low):
         return "–"
-    return f"[{_number(low, percent, True)}, {_number(high, percent, True)}]"
+    return f"[{format_number(low, percent, True)}, {format_number(high, percent, True)}]"
 
 
 def _p(value: float) -> str:
@@ -555,6 +556,8 @@ __all__ = [
     "expression",
     "final_models",
     "format_compare_table",
+    "format_interval",
+    "format_number",
     "seed_groups_from_config",
     "verdicts",
     "wilcoxon_floor",

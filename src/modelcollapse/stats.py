@@ -76,6 +76,14 @@ def paired_differences(
     """
     keys = list(on)
     is_base = np.isclose(df["rate"].to_numpy(float), baseline_rate)
+    return _subtract_baseline(df, is_base, keys, value)
+
+
+def _subtract_baseline(
+    df: pd.DataFrame, is_base: np.ndarray, keys: list[str], value: str
+) -> pd.DataFrame:
+    """The rows outside ``is_base`` with their partner's ``baseline`` (the mean of the baseline
+    rows sharing ``keys``) and ``difference``; rows without a partner are dropped."""
     base = (
         df.loc[is_base]
         .groupby(keys, sort=False, dropna=False, observed=True)[value]
@@ -209,16 +217,7 @@ def paired_against_baseline(
     if is_base.all():
         raise ValueError(f"{text!r} matches every row: nothing to compare with it")
     keys = [*on, *match]
-    base = (
-        df.loc[is_base]
-        .groupby(keys, sort=False, dropna=False, observed=True)[value]
-        .mean()
-        .rename("baseline")
-        .reset_index()
-    )
-    paired = df.loc[~is_base].merge(base, on=keys, how="inner")
-    paired["difference"] = paired[value] - paired["baseline"]
-    return paired
+    return _subtract_baseline(df, is_base, keys, value)
 
 
 def paired_summary(

@@ -15,7 +15,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from modelcollapse.compare import equivalence_label
+from modelcollapse.compare import equivalence_label, format_interval, format_number
 from modelcollapse.report.figures import Study
 from modelcollapse.report.load import StoredRun
 from modelcollapse.report.style import format_rate, format_size
@@ -301,15 +301,15 @@ def _statistics_table_html(table: StatisticsTable, margin: float) -> str:
         cells += [str(int(r["generation"]))] if generation else []
         cells += [
             str(int(r["n_pairs"])),
-            _points(r["baseline_mean"]),
-            _points(r["mean_diff"], signed=True),
-            _interval_text(r["ci_low_t"], r["ci_high_t"]),
-            _interval_text(r["ci_low_boot"], r["ci_high_boot"]),
+            format_number(r["baseline_mean"], percent=True),
+            format_number(r["mean_diff"], percent=True, signed=True),
+            format_interval(r["ci_low_t"], r["ci_high_t"], percent=True),
+            format_interval(r["ci_low_boot"], r["ci_high_boot"], percent=True),
             _p_text(r["p_wilcoxon"]),
             _p_text(r["p_t"]),
             _p_text(r["p_holm"]),
             _p_text(r["p_tost"]),
-            _points(r["mde"]),
+            format_number(r["mde"], percent=True),
         ]
         body = "".join(f'<td class="num">{escape(c)}</td>' for c in cells)
         verdict = str(r["verdict"])
@@ -326,19 +326,6 @@ def _design_cell(column: str, value: object) -> str:
     if column == "initial_size":
         return format_size(float(value))  # type: ignore[arg-type]
     return str(value)
-
-
-def _points(value: float, signed: bool = False) -> str:
-    """A fraction in % (or percentage points), 2 decimals: margins are fractions of a point."""
-    if pd.isna(value):
-        return "–"
-    return ("{:+.2f}" if signed else "{:.2f}").format(value * 100).replace("-", "\u2212")
-
-
-def _interval_text(low: float, high: float) -> str:
-    if pd.isna(low):
-        return "–"
-    return f"[{_points(low, signed=True)}, {_points(high, signed=True)}]"
 
 
 def _p_text(p: float) -> str:
