@@ -8,9 +8,10 @@ import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import MultinomialNB
 
 from modelcollapse.features.vectorize import restrict_to_vocabulary
-from modelcollapse.loop import SelfLabellingLoop, model_labelled_count
+from modelcollapse.loop import SelfLabellingLoop, _take_columns, model_labelled_count
 from modelcollapse.models import ModelSpec
 
 
@@ -187,3 +188,66 @@ def test_each_step_equals_a_plain_fit_on_the_rows_vocabulary(model):
         assert record.predicted_positive_rate == float(np.mean(predicted == 1))
         brier = brier_score_loss(yt, est.predict_proba(X_test)[:, 1])
         assert record.brier == pytest.approx(brier, rel=1e-12)
+
+
+def test_logreg_solves_the_dual_and_logreg_primal_the_primal_problem():
+    # Both minimise the same L2 logistic loss, so they agree to liblinear's tolerance.
+    from modelcollapse.models import describe_model, get_model
+
+    X, y, X_test, _ = make_problem()
+    dual, primal = get_model("logreg").make(0), get_model("logreg-primal").make(0)
+    assert dual[-1].dual and not primal[-1].dual
+    assert "dual=True" in describe_model(get_model("logreg"))
+    dual.fit(X, y)
+    primal.fit(X, y)
+    assert (dual.predict(X_test) == primal.predict(X_test)).mean() > 0.98
+    np.testing.assert_allclose(dual[-1].coef_, primal[-1].coef_, atol=0.05)
+
+
+@pytest.mark.parametrize(
+    "tfidf",
+    [
+        {"sublinear_tf": True},
+        {"sublinear_tf": False, "norm": "l1"},
+        {"norm": None},
+        {"use_idf": False},
+    ],
+    ids=["sublinear-l2", "l1", "no-norm", "no-idf"],
+)
+def test_tfidf_logreg_is_scored_without_a_restricted_copy(tfidf):
+    # The shortcut for TF-IDF + logistic regression equals the pipeline's own output on the
+    # test set restricted to the fit's vocabulary: same labels, same probabilities.
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.pipeline import make_pipeline
+
+    from modelcollapse.loop import _rank, _TestSet, _used_columns
+
+    def without(M, cols):
+        M = M.tolil()
+        M[:, cols] = 0
+        M = M.tocsr()
+        M.eliminate_zeros()
+        return M
+
+    X, y, X_test, _ = make_problem(n=1500, n_features=400)
+    X_test = without(X_test.T, np.arange(5)).T.tocsr()  # reviews with no known term
+    # The loop's numbering: the pool's columns (not 100-119 nor 350-399) ...
+    pool = without(X[:300], np.r_[100:120, 350:400])
+    universe = _used_columns(pool)
+    universe_rank = _rank(universe, X.shape[1])
+    pool = _take_columns(pool, universe, universe_rank)
+    # ... and a fit that sees fewer of them still.
+    rows = without(pool[:200], np.arange(300, pool.shape[1]))
+    columns = _used_columns(rows)
+    rank = _rank(columns, pool.shape[1])
+    assert len(universe) == 330 and len(columns) == 300
+    est = make_pipeline(TfidfTransformer(**tfidf), LogisticRegression(C=10, solver="liblinear"))
+    est.fit(_take_columns(rows, columns, rank), y[:200])
+    test = _TestSet(X_test, universe, universe_rank)
+    p_pos, predicted = test.predictions(est, columns, rank)
+    restricted = _take_columns(_take_columns(X_test, universe, universe_rank), columns, rank)
+    np.testing.assert_array_equal(predicted, est.predict(restricted))
+    np.testing.assert_allclose(p_pos, est.predict_proba(restricted)[:, 1], rtol=1e-12)
+    # Any other model takes the restricted copy.
+    nb = MultinomialNB().fit(_take_columns(rows, columns, rank), y[:200])
+    np.testing.assert_array_equal(test.predictions(nb, columns, rank)[1], nb.predict(restricted))

@@ -8,10 +8,13 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.naive_bayes import MultinomialNB
 
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import apply_overrides, load_config
-from modelcollapse.runner import run_experiment
+from modelcollapse.experiments.plan import fitted_rows
+from modelcollapse.models import ModelSpec
+from modelcollapse.runner import execute, prepare_run, run_experiment
 from modelcollapse.store import RunStore
 
 TIMING = ["fit_seconds", "predict_seconds"]
@@ -82,6 +85,31 @@ def test_resume_skips_finished_and_refuses_another_config(tmp_path, small_config
     ):
         run_experiment(config_for(small_config, small_reviews, repeats=3), tmp_path / "run")
     assert len(list(store.results.glob("*.parquet"))) == 12
+
+
+def test_resume_refuses_another_definition_of_the_same_model(tmp_path, small_config, small_reviews):
+    # Same config and model name, another estimator (as a new package version might define it).
+    config = config_for(small_config, small_reviews)
+    run_experiment(config, tmp_path / "run", model=ModelSpec.from_estimator(MultinomialNB(), "nb"))
+    store = RunStore(tmp_path / "run")
+    assert store.read_manifest()["model"] == {"name": "nb", "estimator": "MultinomialNB()"}
+    removed = sorted(store.results.glob("*.parquet"))[0]
+    removed.unlink()
+    changed = ModelSpec.from_estimator(MultinomialNB(alpha=0.5), "nb")
+    refused = r"another definition of model 'nb' \(MultinomialNB\(\), now"
+    with pytest.raises(UserError, match=refused):
+        run_experiment(config, tmp_path / "run", model=changed)
+    assert not removed.exists() and len(list(store.results.glob("*.parquet"))) == 11
+    # The registered nb builds the same estimator, so the run resumes.
+    assert run_experiment(config, tmp_path / "run").n_skipped == 11
+
+
+def test_longest_trajectories_run_first(tmp_path, small_config, small_reviews):
+    prepared = prepare_run(config_for(small_config, small_reviews), tmp_path / "run")
+    done = [traj for traj, _ in execute(prepared.plan, prepared.features, prepared.model, "fast")]
+    work = [fitted_rows(traj) for traj in done]
+    assert work == sorted(work, reverse=True) and work[0] > work[-1]
+    assert sorted(t.key for t in done) == sorted(t.key for t in prepared.plan)
 
 
 def test_second_writer_is_refused(tmp_path, small_config, small_reviews):

@@ -195,7 +195,9 @@ def run(
         str | None,
         typer.Option(help="Reviews to use: a file path, or 'demo' for the built-in corpus."),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="seed-rf, logreg or nb.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="seed-rf, fast-rf, logreg, logreg-primal or nb.")
+    ] = None,
     tokenizer: Annotated[str | None, typer.Option(help="seed (the original's) or fast.")] = None,
     scale: Annotated[
         float | None, typer.Option(help="Multiply every training size by this factor.")

@@ -29,9 +29,9 @@ from threadpoolctl import threadpool_limits
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import RunConfig, dump_config
-from modelcollapse.experiments.plan import Trajectory, build_plan, run_trajectory
+from modelcollapse.experiments.plan import Trajectory, build_plan, fitted_rows, run_trajectory
 from modelcollapse.features.vectorize import Features, featurize, load_features
-from modelcollapse.models import ModelSpec, get_model
+from modelcollapse.models import ModelSpec, describe_model, get_model
 from modelcollapse.store import RunStore
 
 if TYPE_CHECKING:
@@ -111,6 +111,9 @@ def execute(
     used as is (and left open).
     """
     check_backend(backend, scheduler, jobs)
+    # Longest first, so the last trajectories to finish are short ones and workers rarely
+    # wait for one straggler. Seeds come from keys, so the order changes no result.
+    plan = sorted(plan, key=fitted_rows, reverse=True)
     if backend == "dask":
         assert scheduler is not None
         return _execute_dask(plan, features, model, tokenizer, scheduler)
@@ -332,7 +335,8 @@ def prepare_run(
     plan = build_plan(config, len(corpus), data_name, n_fixed_test, model=spec)
     store = RunStore(out)
     resolved = dump_config(config)
-    store.check_resumable(resolved, corpus.fingerprint)
+    estimator = describe_model(spec)
+    store.check_resumable(resolved, corpus.fingerprint, estimator)
     features = featurize(corpus, config.tokenizer, spec.ngram_range, use_cache=use_cache)
     manifest = {
         "command": command or shlex.join(["modelcollapse", *sys.argv[1:]]),
@@ -351,6 +355,7 @@ def prepare_run(
             "synthetic": bool(corpus.meta.get("synthetic", False)),
         },
         "features": {"key": features.key, "shape": list(features.X.shape)},
+        "model": {"name": spec.name, "estimator": estimator},
     }
     return PreparedRun(config, store, plan, features, spec, resolved, manifest)
 

@@ -3,7 +3,7 @@
 Layout::
 
     RUN_DIR/config.toml        the resolved config; `modelcollapse run` accepts it
-    RUN_DIR/manifest.json      versions, data fingerprint, seed, command
+    RUN_DIR/manifest.json      versions, data fingerprint, model, seed, command
     RUN_DIR/results/*.parquet  one file per trajectory; pandas.read_parquet(RUN_DIR / "results")
 
 Each result file is written to a hidden temporary name and renamed into place,
@@ -56,8 +56,14 @@ class RunStore:
     def read_manifest(self) -> dict[str, Any]:
         return json.loads(self.manifest_path.read_text(encoding="utf-8"))
 
-    def check_resumable(self, config: dict[str, Any], data_fingerprint: str) -> None:
-        """Refuse to mix results of another config or other data into this directory."""
+    def check_resumable(
+        self, config: dict[str, Any], data_fingerprint: str, estimator: str | None = None
+    ) -> None:
+        """Refuse to mix results of another config, other data or another model into this directory.
+
+        ``estimator`` is the model as :func:`~modelcollapse.models.describe_model` prints it;
+        runs written before it was recorded are not checked for it.
+        """
         if not self.exists():
             if self.root.exists() and not self.root.is_dir():
                 raise UserError("exists and is not a directory", f"--out {self.root}")
@@ -73,13 +79,26 @@ class RunStore:
                 f"'modelcollapse run {self.config_path}' or choose another --out",
                 str(self.root),
             )
-        stored_data = self.read_manifest().get("data", {}).get("fingerprint")
+        manifest = self.read_manifest()
+        stored_data = manifest.get("data", {}).get("fingerprint")
         if stored_data and stored_data != data_fingerprint:
             raise UserError("was run on different data (fingerprint differs)", str(self.root))
+        stored_model = manifest.get("model", {}).get("estimator")
+        if estimator is not None and stored_model and stored_model != estimator:
+            raise UserError(
+                f"was run with another definition of model '{config.get('model')}' "
+                f"({stored_model}, now {estimator}); finish it with the version that started it "
+                "or choose another --out",
+                str(self.root),
+            )
 
     def open(self, config: dict[str, Any], manifest: dict[str, Any]) -> None:
         """Create the directory (or resume it) and hold its lock until :meth:`close`."""
-        self.check_resumable(config, manifest.get("data", {}).get("fingerprint", ""))
+        self.check_resumable(
+            config,
+            manifest.get("data", {}).get("fingerprint", ""),
+            manifest.get("model", {}).get("estimator"),
+        )
         self.results.mkdir(parents=True, exist_ok=True)
         lock = open(self.root / ".lock", "w")  # noqa: SIM115 - held for the run's lifetime
         try:

@@ -136,6 +136,11 @@ def _generational_trajectories(study: StudyConfig, run_seed: int, scale: float) 
     return plan
 
 
+def fitted_rows(traj: Trajectory) -> int:
+    """Training rows the trajectory fits in all, a proxy for its run time (for scheduling)."""
+    return sum(traj.sizes)
+
+
 def build_plan(
     config: RunConfig,
     n_rows: int,
