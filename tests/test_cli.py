@@ -87,6 +87,22 @@ def test_bad_experiment_and_config(tmp_path, capsys):
     assert_one_line_error(code, err, "missing.toml", "no such file")
 
 
+def test_piped_summary_keeps_every_digit(tmp_path, capsys, small_config, small_reviews):
+    # Captured output is no terminal: a long study name must not squeeze "0.8552" to "0.85…".
+    config = tmp_path / "long.toml"
+    text = small_config.read_text().replace('name = "rates"', 'name = "rates-with-a-long-name"')
+    config.write_text(text)
+    out = tmp_path / "run"
+    code, stdout, _ = run_cli(capsys, "run", str(config), "--data", str(small_reviews),
+                              "--out", str(out), "--no-report")  # fmt: skip
+    assert code == 0 and "…" not in stdout
+    table = pd.read_parquet(out / "results")
+    last = table.loc[table.step == table.groupby("trajectory").step.transform("max")]
+    means = last.loc[last.experiment == "rates-with-a-long-name"].groupby("rate").accuracy.mean()
+    for mean in means:
+        assert f"{mean:.4f}" in stdout
+
+
 def test_run_prints_summary_and_resumes(tmp_path, capsys, small_config, small_reviews):
     out = tmp_path / "run"
     argv = [
@@ -274,3 +290,15 @@ def test_rates_that_round_to_the_same_count_are_warned_about(tmp_path, small_rev
     table = pd.read_parquet(out / "results")
     by_rate = {rate: group["accuracy"].to_numpy() for rate, group in table.groupby("rate")}
     np.testing.assert_array_equal(by_rate[0.06], by_rate[0.09])
+
+
+def test_workers_started_early_are_waited_for_on_an_error(tmp_path, capsys, small_config):
+    # --jobs 2 starts the workers while the data loads; a bad --data still ends in one line.
+    import threading
+
+    missing = tmp_path / "missing.ft.txt"
+    code, _, err = run_cli(capsys, "run", str(small_config), "--data", str(missing),
+                           "--jobs", "2", "--out", str(tmp_path / "run"))  # fmt: skip
+    assert_one_line_error(code, err, "--data", "missing.ft.txt")
+    assert not any(t.name == "modelcollapse-warm-up" for t in threading.enumerate())
+    assert not (tmp_path / "run").exists()

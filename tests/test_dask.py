@@ -9,13 +9,14 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 
 import pandas as pd
 import pytest
 
 from modelcollapse.cli import main
-from modelcollapse.errors import UserError
+from modelcollapse.errors import ModelCollapseWarning, UserError
 from modelcollapse.experiments.config import apply_overrides, load_config
 from modelcollapse.features.vectorize import load_features
 from modelcollapse.runner import _features_for_workers, execute, prepare_run, run_experiment
@@ -68,13 +69,16 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     worker = ["worker", address, "--host", "127.0.0.1", "--nthreads", "1"]
     worker += ["--local-directory", str(folder)]  # scratch files stay in the test's folder
     commands = [["scheduler", "--host", "127.0.0.1", "--port", port], worker, worker]
+    # One worker as docs/dask.md advises, one with the nanny's plain MALLOC_TRIM_THRESHOLD_.
+    tuned = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "268435456"}
+    envs = [env, {**env, **tuned}, env]
     procs: list[subprocess.Popen] = []
     try:
         for i, args in enumerate(commands):
             with open(folder / f"{i}-{args[0]}.log", "wb") as log:
                 command = [sys.executable, "-m", "dask", *args, "--no-dashboard"]
                 procs.append(
-                    subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=log,
+                    subprocess.Popen(command, cwd=folder, env=envs[i], stdout=log, stderr=log,
                                      start_new_session=True)  # own group: stop() kills nannies too
                 )  # fmt: skip
         with Client(address, timeout=30, set_as_default=False) as client:
@@ -94,7 +98,9 @@ def test_dask_run_matches_the_local_run(tmp_path, scheduler, small_config, small
 
     config = config_for(small_config, small_reviews)
     local = run_experiment(config, tmp_path / "local").results
-    remote = run_experiment(config, tmp_path / "dask", backend="dask", scheduler=scheduler)
+    # The workers' environments reach the client: the nanny's default is flagged, not the other.
+    with pytest.warns(ModelCollapseWarning, match="^1 of 2 Dask workers run with MALLOC_TRIM"):
+        remote = run_experiment(config, tmp_path / "dask", backend="dask", scheduler=scheduler)
     assert remote.n_trajectories == 12 and remote.n_skipped == 0
     assert len(list((tmp_path / "dask" / "results").glob("*.parquet"))) == 12
     pd.testing.assert_frame_equal(comparable(local), comparable(remote.results))
@@ -218,7 +224,7 @@ def test_resuming_on_dask_skips_what_is_stored(tmp_path, scheduler, small_config
 class FakeClient:
     """Answers the runner's probe as the given workers would."""
 
-    def __init__(self, answers: dict[str, tuple[bool, bool]]) -> None:
+    def __init__(self, answers: dict[str, tuple[bool, bool, dict[str, str]]]) -> None:
         self.answers = answers
 
     def run(self, function, folder):
@@ -230,11 +236,32 @@ class FakeClient:
 
 
 @pytest.mark.parametrize(
+    ("env", "slow"),
+    [
+        ({}, False),
+        ({"MALLOC_TRIM_THRESHOLD_": "65536"}, True),  # a nanny's default
+        ({"MALLOC_TRIM_THRESHOLD_": "65536", "MALLOC_MMAP_THRESHOLD_": "33554432"}, False),
+    ],
+    ids=["plain", "nanny", "tuned"],
+)
+def test_workers_with_a_fixed_malloc_threshold_get_a_warning(tmp_path, env, slow):
+    features = dataclasses.make_dataclass("F", ["path"])(tmp_path)
+    answers = {"w1": (True, True, env), "w2": (True, True, {})}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _features_for_workers(FakeClient(answers), features) == tmp_path
+    messages = [str(w.message) for w in caught if w.category is ModelCollapseWarning]
+    assert bool(messages) == slow
+    if slow:
+        assert messages[0].startswith("1 of 2 Dask workers run with MALLOC_TRIM_THRESHOLD_")
+
+
+@pytest.mark.parametrize(
     ("answers", "expected"),
     [
-        ({"w1": (True, True), "w2": (True, True)}, "path"),
-        ({"w1": (True, True), "w2": (True, False)}, "scattered"),
-        ({"w1": (True, True), "w2": (False, True)}, "cannot import modelcollapse (w2)"),
+        ({"w1": (True, True, {}), "w2": (True, True, {})}, "path"),
+        ({"w1": (True, True, {}), "w2": (True, False, {})}, "scattered"),
+        ({"w1": (True, True, {}), "w2": (False, True, {})}, "cannot import modelcollapse (w2)"),
     ],
     ids=["shared-filesystem", "one-worker-elsewhere", "not-installed"],
 )

@@ -7,6 +7,7 @@ user can fix print as one line on stderr with exit status 2.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -23,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from modelcollapse.errors import UserError
+from modelcollapse.errors import ModelCollapseWarning, UserError
 
 try:  # recent Typer releases vendor their own copy of click
     from typer._click import exceptions as click_errors
@@ -81,6 +82,12 @@ def _parse_test_size(text: str | None) -> str | float | int | None:
     raise UserError(
         f"expected 'rest', a fraction in (0, 1) or a count, got '{text}'", "--test-size"
     )
+
+
+def _wide() -> Console:
+    """Standard output; piped or captured, rich would squeeze tables into 80 columns and cut
+    numbers short ("0.85…"), so give them room instead."""
+    return console if console.is_terminal else Console(width=250)
 
 
 def summary_tables(results, name: str) -> list[Table]:
@@ -324,7 +331,7 @@ def run(
 ) -> None:
     """Run (or resume) a study and store its results in a run directory."""
     from modelcollapse.experiments.config import apply_overrides, load_config
-    from modelcollapse.runner import check_backend, prepare_run
+    from modelcollapse.runner import check_backend, prepare_run, warming_up
 
     for value, option in (
         (scale, "--scale"), (repeats, "--repeats"), (initial_size, "--initial-size"),
@@ -375,7 +382,7 @@ def run(
                 soft_wrap=True,
             )
 
-    with stderr.status("loading data and features"):
+    with stderr.status("loading data and features"), warming_up(jobs, backend):
         prepared = prepare_run(config, run_dir)
     bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -394,7 +401,7 @@ def run(
         bar.stop()
 
     for table in summary_tables(result.results, config.name):
-        console.print(table)
+        _wide().print(table)
     if result.n_skipped:
         console.print(
             f"resumed: {result.n_skipped} of {result.n_trajectories} trajectories "
@@ -483,9 +490,7 @@ def compare_command(
         test=test,  # type: ignore[arg-type]
         study=study,
     )
-    # Piped or captured, rich would squeeze the table into 80 columns: give it room instead.
-    wide = console if console.is_terminal else Console(width=250)
-    wide.print(format_compare_table(frame))
+    _wide().print(format_compare_table(frame))
     attrs = frame.attrs
     if test == "wilcoxon" and attrs.get("wilcoxon_floor", 0.0) > attrs.get("alpha", 0.05):
         console.print(
@@ -753,10 +758,22 @@ def presets_command() -> None:
     console.print(table)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, ModelCollapseWarning):
+        print(f"modelcollapse: warning: {message}", file=sys.stderr)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors with exit status 2 instead of tracebacks."""
     try:
-        status = app(args=argv, prog_name="modelcollapse", standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            status = app(args=argv, prog_name="modelcollapse", standalone_mode=False)
     except UserError as err:
         print(f"modelcollapse: error: {err}", file=sys.stderr)
         return 2

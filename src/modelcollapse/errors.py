@@ -14,3 +14,8 @@ class UserError(Exception):
         self.where = where
         self.message = message
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class ModelCollapseWarning(UserWarning):
+    """Something that makes a run slower or less useful than it could be; the CLI prints
+    it as one line (``modelcollapse: warning: ...``)."""

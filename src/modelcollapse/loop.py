@@ -430,6 +430,8 @@ def _take_columns(
     (from :func:`_rank`) maps columns to positions; without it, small matrices
     look their columns up by binary search instead.
     """
+    if len(columns) == X.shape[1]:  # sorted and distinct: every column, in order
+        return X  # not a copy: at the full corpus's last step, one copy is gigabytes
     if rank is not None:
         position = rank[X.indices]
     else:

@@ -100,7 +100,8 @@ def describe_model(spec: ModelSpec) -> str:
     A resumed run checks it, so a changed model definition (another package version, another
     solver) never mixes into a run directory. Memory addresses of callables are dropped.
     """
-    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(spec.make(0)))
+    text = " ".join(repr(spec.make(0)).split())  # one line: it can appear in an error
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
 
 
 def get_model(model: str | ModelSpec | BaseEstimator) -> ModelSpec:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import platform
 import shlex
 import sys
+import threading
 import uuid
-from collections.abc import Callable, Generator, Iterator
-from contextlib import ExitStack, closing, contextmanager
+import warnings
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -27,7 +29,7 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from modelcollapse.data.corpus import Corpus
-from modelcollapse.errors import UserError
+from modelcollapse.errors import ModelCollapseWarning, UserError
 from modelcollapse.experiments.config import RunConfig, dump_config
 from modelcollapse.experiments.plan import Trajectory, build_plan, fitted_rows, run_trajectory
 from modelcollapse.features.vectorize import Features, featurize, load_features
@@ -138,6 +140,34 @@ def _paired(traj: Trajectory, ref: Features | Path, model: ModelSpec, tokenizer:
     return traj, _work(traj, ref, model, tokenizer)
 
 
+def _ready() -> None:
+    """Nothing: unpickling it makes a worker import this module, hence everything it runs."""
+
+
+@contextmanager
+def warming_up(jobs: int, backend: Backend = "local") -> Iterator[None]:
+    """Start the ``jobs`` local worker processes while the block runs; wait for them at its end.
+
+    Spawning a worker and importing scikit-learn takes a second or two, which can overlap
+    with reading the data and features in this process. joblib keeps its workers for the
+    next call, so the run itself reuses them.
+    """
+    if backend != "local" or jobs < 2:
+        yield
+        return
+
+    def start() -> None:
+        with suppress(Exception):  # a failure here resurfaces, with context, in the run
+            Parallel(n_jobs=jobs)(delayed(_ready)() for _ in range(jobs))
+
+    thread = threading.Thread(target=start, name="modelcollapse-warm-up", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:  # also on an error: never leave the interpreter exiting mid-spawn
+        thread.join()
+
+
 def _import_distributed() -> Any:
     try:
         import distributed
@@ -181,25 +211,48 @@ def _features_for_workers(client: Client, features: Features) -> Any:
     """
 
     # Nested, so cloudpickle sends it by value: it runs even where modelcollapse is missing.
-    def probe(folder: str | None) -> tuple[bool, bool]:
+    def probe(folder: str | None) -> tuple[bool, bool, dict[str, str]]:
         import importlib.util
         import os
 
         found = importlib.util.find_spec("modelcollapse") is not None
-        return found, folder is not None and os.path.exists(os.path.join(folder, "meta.json"))
+        seen = folder is not None and os.path.exists(os.path.join(folder, "meta.json"))
+        malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
+        return found, seen, malloc
 
     folder = str(features.path) if features.path is not None else None
     answers = client.run(probe, folder)
-    missing = sorted(worker for worker, (found, _) in answers.items() if not found)
+    missing = sorted(worker for worker, (found, _, _) in answers.items() if not found)
     if missing:
         raise UserError(
             f"Dask workers cannot import modelcollapse ({', '.join(missing)}); "
             "install it in the workers' environment",
             "--scheduler",
         )
-    if folder is not None and all(seen for _, seen in answers.values()):
+    slow = sorted(worker for worker, (_, _, env) in answers.items() if _slow_malloc(env))
+    if slow:
+        warnings.warn(
+            f"{len(slow)} of {len(answers)} Dask workers run with MALLOC_TRIM_THRESHOLD_ set "
+            "(a nanny sets it by default), which made runs up to 83 % slower here; start them "
+            "as docs/dask.md shows (e.g. with MALLOC_MMAP_THRESHOLD_=33554432 "
+            "MALLOC_TRIM_THRESHOLD_=268435456 in their environment)",
+            ModelCollapseWarning,
+            stacklevel=2,
+        )
+    if folder is not None and all(seen for _, seen, _ in answers.values()):
         return features.path
     return client.scatter(features, broadcast=True)
+
+
+def _slow_malloc(environ: Mapping[str, str]) -> bool:
+    """Whether glibc malloc runs with a fixed, small mmap threshold in this environment.
+
+    Setting MALLOC_TRIM_THRESHOLD_ (as Dask's nanny does, to 64 KiB) switches off glibc's
+    dynamic mmap threshold: every array over 128 KiB is then mapped and unmapped afresh,
+    and each of its pages faults in again, so numpy's temporaries cost 3-4× more
+    (benchmarks/bench_dask.py). A threshold set explicitly by the user is respected.
+    """
+    return "MALLOC_TRIM_THRESHOLD_" in environ and "MALLOC_MMAP_THRESHOLD_" not in environ
 
 
 def _execute_dask(
@@ -384,9 +437,10 @@ def run_experiment(
     if jobs < 1:
         raise UserError(f"must be at least 1, got {jobs}", "--jobs")
     check_backend(backend, scheduler, jobs)
-    prepared = prepare_run(
-        config, out, data=data, model=model, command=command, use_cache=use_cache
-    )
+    with warming_up(jobs, backend):
+        prepared = prepare_run(
+            config, out, data=data, model=model, command=command, use_cache=use_cache
+        )
     return prepared.execute(jobs, progress, backend, scheduler)
 
 
