@@ -1,5 +1,6 @@
 """Runs end to end: the paired design, determinism across workers, resuming, refusing."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -102,6 +103,22 @@ def test_resume_refuses_another_definition_of_the_same_model(tmp_path, small_con
     assert not removed.exists() and len(list(store.results.glob("*.parquet"))) == 11
     # The registered nb builds the same estimator, so the run resumes.
     assert run_experiment(config, tmp_path / "run").n_skipped == 11
+
+
+def test_a_run_of_0_1_with_logreg_is_not_resumed_with_the_new_solver(
+    tmp_path, small_config, small_reviews
+):
+    config = config_for(small_config, small_reviews, model="logreg", repeats=1)
+    run_experiment(config, tmp_path / "run")
+    store = RunStore(tmp_path / "run")
+    manifest = store.read_manifest()
+    del manifest["model"]  # as 0.1 wrote it
+    manifest["versions"]["modelcollapse"] = "0.1.0"
+    store.manifest_path.write_text(json.dumps(manifest))
+    next(store.results.glob("*.parquet")).unlink()
+    with pytest.raises(UserError, match=r"started by modelcollapse 0\.1\.0, whose logreg used"):
+        run_experiment(config, tmp_path / "run")
+    assert len(list(store.results.glob("*.parquet"))) == 5
 
 
 def test_longest_trajectories_run_first(tmp_path, small_config, small_reviews):

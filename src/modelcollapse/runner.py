@@ -366,6 +366,20 @@ class PreparedRun:
             return RunResult(store.root, store.read_results(), len(self.plan), skipped)
 
 
+def _check_legacy_logreg(store: RunStore, spec: ModelSpec) -> None:
+    """Runs of 0.1 record no model definition; their ``logreg`` was today's ``logreg-primal``."""
+    if spec.name != "logreg" or not store.exists() or not store.manifest_path.exists():
+        return
+    manifest = store.read_manifest()
+    if "model" not in manifest:
+        version = manifest.get("versions", {}).get("modelcollapse", "0.1")
+        raise UserError(
+            f"was started by modelcollapse {version}, whose logreg used liblinear's primal "
+            "solver (now logreg-primal); finish it with that version or choose another --out",
+            str(store.root),
+        )
+
+
 def prepare_run(
     config: RunConfig,
     out: str | Path,
@@ -390,6 +404,7 @@ def prepare_run(
     resolved = dump_config(config)
     estimator = describe_model(spec)
     store.check_resumable(resolved, corpus.fingerprint, estimator)
+    _check_legacy_logreg(store, spec)
     features = featurize(corpus, config.tokenizer, spec.ngram_range, use_cache=use_cache)
     manifest = {
         "command": command or shlex.join(["modelcollapse", *sys.argv[1:]]),
