@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,3 +84,24 @@ def small_config(tmp_path: Path) -> Path:
     path = tmp_path / "small.toml"
     path.write_text(SMALL_CONFIG)
     return path
+
+
+@pytest.fixture
+def kill_mid_run() -> Callable[[list[str], Path], int]:
+    """Start a ``modelcollapse run`` command, SIGKILL it once it stored 3 trajectories (or
+    after 120 s, or when it ended); returns how many trajectories it had stored."""
+
+    def run(command: list[str], results: Path) -> int:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        try:
+            while time.monotonic() < deadline and proc.poll() is None:
+                if results.exists() and len(list(results.glob("*.parquet"))) >= 3:
+                    break
+                time.sleep(0.01)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        return len(list(results.glob("*.parquet")))
+
+    return run

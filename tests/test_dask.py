@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Iterator
 
@@ -121,7 +120,9 @@ def test_workers_that_cannot_see_the_cache_get_a_copy(tmp_path, scheduler, small
     assert not (tmp_path / "unused").exists()
 
 
-def test_killed_dask_run_resumes_locally(tmp_path, scheduler, small_config, small_reviews):
+def test_killed_dask_run_resumes_locally(
+    tmp_path, scheduler, small_config, small_reviews, kill_mid_run
+):
     # Many small steps make each trajectory take long enough to kill the run between them.
     config = config_for(small_config, small_reviews, increment=10, model="logreg")
     reference = run_experiment(config, tmp_path / "reference").results
@@ -130,22 +131,8 @@ def test_killed_dask_run_resumes_locally(tmp_path, scheduler, small_config, smal
     command = [sys.executable, "-m", "modelcollapse.cli", "run", str(small_config),
                "--data", str(small_reviews), "--out", str(run_dir), "--increment", "10",
                "--model", "logreg"]  # fmt: skip
-    proc = subprocess.Popen(
-        [*command, "--backend", "dask", "--scheduler", scheduler],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     results = run_dir / "results"
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if results.exists() and len(list(results.glob("*.parquet"))) >= 3:
-                break
-            time.sleep(0.01)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    stored = len(list(results.glob("*.parquet")))
+    stored = kill_mid_run([*command, "--backend", "dask", "--scheduler", scheduler], results)
     assert 3 <= stored < 12, "the kill should land mid-run"
 
     resumed = subprocess.run(

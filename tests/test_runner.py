@@ -1,10 +1,8 @@
 """Runs end to end: the paired design, determinism across workers, resuming, refusing."""
 
 import json
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -141,7 +139,9 @@ def test_second_writer_is_refused(tmp_path, small_config, small_reviews):
         holder.close()
 
 
-def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, small_config, small_reviews):
+def test_resume_after_sigkill_matches_an_uninterrupted_run(
+    tmp_path, small_config, small_reviews, kill_mid_run
+):
     # Many small steps make each trajectory take long enough to kill the run between them.
     config = config_for(small_config, small_reviews, increment=10, model="logreg")
     reference = run_experiment(config, tmp_path / "reference").results
@@ -150,16 +150,8 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, small_confi
     command = [sys.executable, "-m", "modelcollapse.cli", "run", str(small_config),
                "--data", str(small_reviews), "--out", str(run_dir), "--increment", "10",
                "--model", "logreg"]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     results = run_dir / "results"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if results.exists() and len(list(results.glob("*.parquet"))) >= 3:
-            break
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    stored = len(list(results.glob("*.parquet")))
+    stored = kill_mid_run(command, results)
     assert 3 <= stored < 12, "the kill should land mid-run"
 
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)

@@ -40,7 +40,7 @@ TEXTS = [
 
 
 def one_shot(docs: list[str], ngram_range=(1, 1)) -> tuple[sp.csr_matrix, list[str]]:
-    vectorizer = vec._vectorizer(ngram_range)
+    vectorizer = vec.count_vectorizer(ngram_range)
     X = vectorizer.fit_transform(docs).tocsr()
     X.sort_indices()
     return X, list(vectorizer.get_feature_names_out())

@@ -543,9 +543,9 @@ def data_info_command(
 
 
 def _unknown_data(target: str) -> UserError:
-    from modelcollapse.data.home import get_data_home, list_corpora
+    from modelcollapse.data.home import get_data_home, imported_names
 
-    names = ", ".join(c.name for c in list_corpora()) or f"none in {get_data_home()}"
+    names = imported_names() or f"none in {get_data_home()}"
     return UserError(
         f"no such file, and no imported corpus by that name (imported: {names})", target
     )

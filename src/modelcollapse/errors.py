@@ -16,6 +16,11 @@ class UserError(Exception):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+def one_line(exc: BaseException | str) -> str:
+    """An exception (or text) as one line for an error message; its type if it says nothing."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class ModelCollapseWarning(UserWarning):
     """Something that makes a run slower or less useful than it could be; the CLI prints
     it as one line (``modelcollapse: warning: ...``)."""

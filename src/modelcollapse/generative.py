@@ -23,10 +23,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.dummy import DummyClassifier
-from sklearn.feature_extraction.text import CountVectorizer
 
-from modelcollapse.features.vectorize import restrict_to_vocabulary
+from modelcollapse.features.vectorize import count_vectorizer, restrict_to_vocabulary
+from modelcollapse.loop import fresh_model, model_seed
 from modelcollapse.models import ModelSpec, get_model
 
 GenerativeRegime = Literal["replace", "accumulate"]
@@ -338,10 +337,6 @@ class GenerationRecord:
     generate_seconds: float
 
 
-def _seed(*parts: int) -> int:
-    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0] >> 1)
-
-
 class GenerativeLoop:
     """Generations of reviews written by class-conditional trigram models.
 
@@ -383,20 +378,14 @@ class GenerativeLoop:
         y_test = np.asarray(y_test)
         vocabulary = sorted({t for doc in real for t in doc.split()})
         rare = rare_words(real)
-        vectorizer = CountVectorizer(
-            tokenizer=str.split,
-            lowercase=False,
-            token_pattern=None,
-            ngram_range=spec.ngram_range,
-            dtype=np.int32,
-        )
+        vectorizer = count_vectorizer(spec.ngram_range)  # the one behind the cached features
         X = vectorizer.fit_transform(real).tocsr()
         X_test = vectorizer.transform(test_docs).tocsr()
         docs, labels, newest = real, y_real, real
         history = []
         for g in range(self.generations + 1):
             accuracy, positive, fit_seconds = _classify(
-                spec, X, labels, X_test, y_test, _seed(self.random_state, g, 1)
+                spec, X, labels, X_test, y_test, model_seed(self.random_state, g, 1)
             )
             generator = ClassConditionalLM(vocabulary).fit(docs, labels)
             record = dict(
@@ -462,7 +451,7 @@ def _classify(
 ) -> tuple[float, float, float]:
     """Accuracy and predicted-positive rate on the test reviews, and the fit's seconds."""
     _, (X, X_test) = restrict_to_vocabulary(X, X_test)
-    est = spec.make(seed) if np.unique(labels).size > 1 else DummyClassifier()
+    est = fresh_model(spec, labels, seed)
     start = time.perf_counter()
     est.fit(X, labels)
     fit_seconds = time.perf_counter() - start

@@ -134,9 +134,11 @@ def model_labelled_count(rate: float, batch_size: int) -> int:
     return int(np.floor(rate * batch_size + 0.5))
 
 
-def model_seed(base_seed: int, train_size: int) -> int:
-    """The model's random_state for a fit: shared by every trajectory of a repeat at that size."""
-    return int(np.random.SeedSequence([base_seed, train_size]).generate_state(1)[0] >> 1)
+def model_seed(base_seed: int, *parts: int) -> int:
+    """A model's random_state from a base seed and what identifies its fit: here the training
+    size, so every trajectory of a repeat shares it at that size; the generational studies
+    add the generation and the child."""
+    return int(np.random.SeedSequence([base_seed, *parts]).generate_state(1)[0] >> 1)
 
 
 class SelfLabellingLoop:
@@ -354,7 +356,7 @@ class SelfLabellingLoop:
         weight = None
         if opts.model_weight != 1.0:
             weight = np.where(state[rows] == MODEL, opts.model_weight, 1.0)
-        est = _fresh(spec, y, model_seed(self.random_state, size))
+        est = fresh_model(spec, y, model_seed(self.random_state, size))
         start = time.perf_counter()
         _fit_weighted(est, X_rows, y, weight)
         return est, columns, rank, time.perf_counter() - start
@@ -365,7 +367,7 @@ class SelfLabellingLoop:
         X_rows = X_pool[rows]
         columns = _used_columns(X_rows)
         rank = _rank(columns, X_pool.shape[1])
-        est = _fresh(spec, y_true[rows], model_seed(self.random_state, size))
+        est = fresh_model(spec, y_true[rows], model_seed(self.random_state, size))
         est.fit(_take_columns(X_rows, columns, rank), y_true[rows])
         return float(np.mean(test.predictions(est, columns, rank)[1] == y_test))
 
@@ -608,7 +610,7 @@ def _metrics(p_pos: np.ndarray, predicted: np.ndarray, y_test: np.ndarray) -> di
     }
 
 
-def _fresh(spec: ModelSpec, y_train: np.ndarray, random_state: int) -> BaseEstimator:
+def fresh_model(spec: ModelSpec, y_train: np.ndarray, random_state: int) -> BaseEstimator:
     # A training set with one class cannot fit most classifiers; predict that class.
     if np.unique(y_train).size < 2:
         return DummyClassifier(strategy="most_frequent")

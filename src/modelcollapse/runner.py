@@ -57,14 +57,14 @@ def load_data(data: str | Corpus) -> Corpus:
         from modelcollapse.data.demo import make_demo_corpus
 
         return make_demo_corpus()
-    from modelcollapse.data.home import get_data_home, is_imported, list_corpora, load_imported
+    from modelcollapse.data.home import get_data_home, imported_names, is_imported, load_imported
     from modelcollapse.data.readers import read_corpus
 
     if Path(data).exists():
         return read_corpus(data)
     if is_imported(data):
         return load_imported(data)
-    names = ", ".join(c.name for c in list_corpora()) or f"none in {get_data_home()}"
+    names = imported_names() or f"none in {get_data_home()}"
     raise UserError(
         f"'{data}' is neither a file nor an imported corpus (imported: {names}; "
         "add one with 'modelcollapse data import PATH')",

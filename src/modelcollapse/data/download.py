@@ -12,7 +12,6 @@ Only the standard library talks HTTP here (``urllib``): no extra dependency.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import os
 import shutil
@@ -31,8 +30,9 @@ from modelcollapse.data.home import (
     get_data_home,
     import_corpus,
     is_imported,
+    sha256_file,
 )
-from modelcollapse.errors import UserError
+from modelcollapse.errors import UserError, one_line
 
 __all__ = [
     "AMAZON_POLARITY",
@@ -123,7 +123,7 @@ def download_amazon_polarity(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(
-            f"cannot create {folder} ({_one_line(exc)}); set MODELCOLLAPSE_DATA"
+            f"cannot create {folder} ({one_line(exc)}); set MODELCOLLAPSE_DATA"
         ) from None
 
     meter = _Meter(progress, dataset)
@@ -192,7 +192,7 @@ def _fetch(
     else:
         got = part.stat().st_size if part.exists() else 0
         raise UserError(
-            f"download failed after {retries + 1} attempts ({_one_line(error or 'incomplete')}); "
+            f"download failed after {retries + 1} attempts ({one_line(error or 'incomplete')}); "
             f"{got:,} bytes kept in {part}: run the command again to resume",
             url,
         )
@@ -278,7 +278,7 @@ def _verify(part: Path, file: RemoteFile, url: str) -> None:
     size = part.stat().st_size
     if file.size is not None and size != file.size:
         problem = f"{size:,} bytes, expected {file.size:,}"
-    elif file.sha256 is not None and (digest := _sha256(part)) != file.sha256.lower():
+    elif file.sha256 is not None and (digest := sha256_file(part)) != file.sha256.lower():
         problem = f"sha256 {digest[:12]}..., expected {file.sha256[:12]}..."
     else:
         try:
@@ -287,7 +287,7 @@ def _verify(part: Path, file: RemoteFile, url: str) -> None:
             if file.rows is not None and rows != file.rows:
                 problem = f"{rows:,} rows, expected {file.rows:,}"
         except (pa.ArrowException, OSError, ValueError) as exc:
-            problem = f"not a Parquet file ({_one_line(exc)})"
+            problem = f"not a Parquet file ({one_line(exc)})"
     if problem:
         part.unlink(missing_ok=True)
         raise UserError(f"corrupt download: {problem}; deleted it, run the command again", url)
@@ -312,19 +312,7 @@ def _check_split_rows(folder: Path, dataset: RemoteDataset) -> None:
             )
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_BLOCK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _version() -> str:
     with contextlib.suppress(metadata.PackageNotFoundError):
         return metadata.version("modelcollapse")
     return "dev"
-
-
-def _one_line(exc: BaseException | str) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

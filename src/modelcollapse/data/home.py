@@ -34,7 +34,7 @@ import numpy as np
 
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.readers import ReviewStream, Source
-from modelcollapse.errors import UserError
+from modelcollapse.errors import UserError, one_line
 
 __all__ = [
     "ImportedCorpus",
@@ -144,10 +144,15 @@ def list_corpora() -> list[ImportedCorpus]:
     return found
 
 
+def imported_names() -> str:
+    """The imported corpora's names, comma-separated ("" if none): for error messages."""
+    return ", ".join(c.name for c in list_corpora())
+
+
 def get_imported(name: str, where: str | None = None) -> ImportedCorpus:
     """The manifest of an imported corpus; a UserError listing the others if there is none."""
     if not is_imported(name):
-        names = ", ".join(c.name for c in list_corpora()) or "none"
+        names = imported_names() or "none"
         raise UserError(
             f"no imported corpus named '{name}' in {get_data_home()} (imported: {names})",
             where,
@@ -157,7 +162,7 @@ def get_imported(name: str, where: str | None = None) -> ImportedCorpus:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UserError(
-            f"cannot read {folder / MANIFEST} ({_one_line(exc)}); import '{name}' again "
+            f"cannot read {folder / MANIFEST} ({one_line(exc)}); import '{name}' again "
             "with --overwrite",
             where,
         ) from None
@@ -183,9 +188,10 @@ def load_imported(name: str) -> Corpus:
 
 
 def _read_folder(
-    folder: Path, manifest: dict[str, Any], name: str
+    folder: Path, manifest: dict[str, Any], name: str, per_split: bool = False
 ) -> tuple[Corpus, dict[str, str]]:
-    """The corpus in ``folder`` and the fingerprint of each split on its own."""
+    """The corpus in ``folder`` and, if ``per_split``, the fingerprint of each split on its
+    own (hashing every text again: only an import records them)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -205,7 +211,7 @@ def _read_folder(
             split_labels = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int8)
         except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
             raise UserError(
-                f"cannot read {path} ({_one_line(exc)}); import '{name}' again with --overwrite"
+                f"cannot read {path} ({one_line(exc)}); import '{name}' again with --overwrite"
             ) from None
         expected = manifest["splits"][split].get("rows")
         if len(split_texts) != expected or not np.isin(split_labels, (0, 1)).all():
@@ -213,7 +219,8 @@ def _read_folder(
                 f"{path} does not match its manifest; import '{name}' again with --overwrite"
             )
         split_labels = split_labels.astype(np.int8)
-        split_fingerprints[split] = Corpus(split_texts, split_labels, str(path)).fingerprint
+        if per_split:
+            split_fingerprints[split] = Corpus(split_texts, split_labels, str(path)).fingerprint
         texts.extend(split_texts)
         labels.append(split_labels)
     if "train" not in present:
@@ -344,7 +351,7 @@ def _plan_zip(path: Path, stack: contextlib.ExitStack) -> _Plan:
             i.filename: i for i in archive.infolist() if not i.is_dir() and not _hidden(i.filename)
         }
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise UserError(f"not a readable zip archive ({_one_line(exc)})", str(path)) from None
+        raise UserError(f"not a readable zip archive ({one_line(exc)})", str(path)) from None
     splits = _assign_splits(list(infos), str(path))
     if not splits and len(infos) == 1:
         splits = {"train": list(infos)}
@@ -369,7 +376,7 @@ def _open_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path
         return archive.open(info)
     except (NotImplementedError, RuntimeError) as exc:  # deflate64, encryption
         raise UserError(
-            f"cannot read member {info.filename} ({_one_line(exc)}); extract the archive and "
+            f"cannot read member {info.filename} ({one_line(exc)}); extract the archive and "
             "import the member file",
             str(path),
         ) from None
@@ -381,7 +388,7 @@ def _plan_tar(path: Path, stack: contextlib.ExitStack) -> _Plan:
         archive = stack.enter_context(tarfile.open(path, "r:*"))  # noqa: SIM115 (stack closes)
         infos = {m.name: m for m in archive.getmembers() if m.isfile() and not _hidden(m.name)}
     except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
-        raise UserError(f"not a readable tar archive ({_one_line(exc)})", str(path)) from None
+        raise UserError(f"not a readable tar archive ({one_line(exc)})", str(path)) from None
     splits = _assign_splits(list(infos), str(path))
     if not splits:
         shown = ", ".join(list(infos)[:10]) or "nothing"
@@ -507,7 +514,7 @@ def _write(
             "negatives": meta["rows"] - meta["positives"],
             "positives": meta["positives"],
             "label_names": list(stream.label_names or ()),
-            "sha256": _sha256(out),
+            "sha256": sha256_file(out),
             "skipped_lines": sum(meta["skipped"].values()),
             "skipped": meta["skipped"],
             "first_bad": meta["first_bad"],
@@ -528,7 +535,7 @@ def _write(
         "splits": splits,
     }
     # Fingerprints through the very code that loads the corpus: identical on every load.
-    corpus, per_split = _read_folder(tmp, manifest, name)
+    corpus, per_split = _read_folder(tmp, manifest, name, per_split=True)
     for split, fingerprint in per_split.items():
         splits[split]["fingerprint"] = fingerprint
     manifest["rows"] = len(corpus)
@@ -565,7 +572,7 @@ def _write_parquet(stream: ReviewStream, out: Path, report: Callable[[], None]) 
                 )
                 report()
     except OSError as exc:
-        raise UserError(f"cannot write {out} ({_one_line(exc)})") from None
+        raise UserError(f"cannot write {out} ({one_line(exc)})") from None
 
 
 def _refuse_damaged(where: str, meta: dict[str, Any], max_skipped: float) -> None:
@@ -598,7 +605,7 @@ def _publish(tmp: Path, final: Path, overwrite: bool) -> None:
     try:
         os.replace(tmp, final)
     except OSError as exc:
-        raise UserError(f"cannot create {final} ({_one_line(exc)})", "--name") from None
+        raise UserError(f"cannot create {final} ({one_line(exc)})", "--name") from None
 
 
 def _writable_home() -> Path:
@@ -607,7 +614,7 @@ def _writable_home() -> Path:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(
-            f"cannot create the data home {home} ({_one_line(exc)}); set MODELCOLLAPSE_DATA"
+            f"cannot create the data home {home} ({one_line(exc)}); set MODELCOLLAPSE_DATA"
         ) from None
     return home
 
@@ -615,7 +622,8 @@ def _writable_home() -> Path:
 # --------------------------------------------------------------------------- helpers
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The file's SHA-256, read a megabyte at a time."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -647,7 +655,3 @@ def _slug(filename: str) -> str:
 def _hidden(member: str) -> bool:
     """macOS resource forks and dot files ride along in archives; they are not data."""
     return any(part.startswith(".") or part == "__MACOSX" for part in Path(member).parts)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

@@ -28,7 +28,7 @@ from typing import IO, Any, Literal
 import numpy as np
 
 from modelcollapse.data.corpus import Corpus
-from modelcollapse.errors import UserError
+from modelcollapse.errors import UserError, one_line
 
 __all__ = [
     "EMPTY_TEXT",
@@ -172,7 +172,6 @@ class ReviewStream:
         self.columns = _Columns(text_column, label_column, title_column)
         self.label_names: tuple[str, str] | None = None
         self.meta: dict[str, object] = {}
-        self.rows = 0
         self._done = 0  # bytes of the sources already finished
         self._reading: _Rows | None = None
         self._started = False
@@ -201,7 +200,6 @@ class ReviewStream:
             if chunk is not None:
                 hashes.append(_hashes(chunk[0]))
                 labels.append(chunk[1])
-                self.rows += len(chunk[0])
             return chunk
 
         for source in self.sources:
@@ -252,7 +250,7 @@ def _read_source(
     except PermissionError:
         raise UserError("permission denied", where=name) from None
     except _READ_ERRORS as exc:
-        raise UserError(f"cannot read ({_one_line(exc)})", where=name) from None
+        raise UserError(f"cannot read ({one_line(exc)})", where=name) from None
 
     rows.unit = "row " if fmt == "parquet" else ""
     rows.meta.update(format=fmt, path=name, compression=compression)
@@ -278,7 +276,7 @@ def _read_source(
     except _READ_ERRORS as exc:
         # Corrupt or truncated compressed data surfaces mid-stream, after the last good line.
         after = f" after {rows.unit or 'line '}{rows.last}" if rows.last else ""
-        raise UserError(f"cannot read{after} ({_one_line(exc)})", where=name) from None
+        raise UserError(f"cannot read{after} ({one_line(exc)})", where=name) from None
 
 
 # --------------------------------------------------------------------------- bookkeeping
@@ -398,7 +396,7 @@ def _count_duplicates(texts: list[str], labels: np.ndarray) -> tuple[int, int]:
     """
     if len(texts) < 2:
         return 0, 0
-    hashes = np.fromiter(map(hash, texts), dtype=np.int64, count=len(texts))
+    hashes = _hashes(texts)
     order = np.argsort(hashes, kind="stable")
     same = hashes[order][1:] == hashes[order][:-1]
     if not same.any():
@@ -676,7 +674,7 @@ def _csv_records(reader: Any, rows: _Rows) -> Iterator[tuple[int, list[str]]]:
         except csv.Error as exc:
             start, prev = prev + 1, reader.line_num
             rows.last = prev
-            rows.bad(start, MALFORMED, f"malformed CSV ({_one_line(exc)})")
+            rows.bad(start, MALFORMED, f"malformed CSV ({one_line(exc)})")
             continue
         start, prev = prev + 1, reader.line_num
         rows.last = prev
@@ -696,9 +694,7 @@ def _read_delimited(
         try:
             header = next(reader, None)
         except csv.Error as exc:
-            raise UserError(
-                f"malformed header ({_one_line(exc)})", where=f"{rows.name}:1"
-            ) from None
+            raise UserError(f"malformed header ({one_line(exc)})", where=f"{rows.name}:1") from None
         if header is None:
             raise UserError("no reviews found", where=rows.name)
         if lines.first_bad(1, reader.line_num):
@@ -756,7 +752,7 @@ def _read_jsonl(
             try:
                 obj = json.loads(line)
             except (ValueError, RecursionError) as exc:  # deep nesting overflows the parser
-                rows.bad(n, MALFORMED, f"not valid JSON ({_one_line(exc)})")
+                rows.bad(n, MALFORMED, f"not valid JSON ({one_line(exc)})")
                 continue
             if not isinstance(obj, dict):
                 rows.bad(n, MALFORMED, f"expected a JSON object, found {type(obj).__name__}")
@@ -793,7 +789,7 @@ def _read_parquet(source: Source, rows: _Rows, columns: _Columns) -> Generator[N
             names = list(pf.schema_arrow.names)
             n_rows = pf.metadata.num_rows
         except (pa.ArrowException, ValueError, *_READ_ERRORS) as exc:
-            raise UserError(f"not a Parquet file ({_one_line(exc)})", where=rows.name) from None
+            raise UserError(f"not a Parquet file ({one_line(exc)})", where=rows.name) from None
         _columns(rows.name, names, text_column, label_column)
         if len(set(names)) != len(names):
             raise UserError(f"repeated column names ({', '.join(names)})", where=rows.name)
@@ -816,7 +812,7 @@ def _read_parquet(source: Source, rows: _Rows, columns: _Columns) -> Generator[N
                     yield
         except (pa.ArrowException, ValueError) as exc:
             raise UserError(
-                f"cannot read after row {n} ({_one_line(exc)})", where=rows.name
+                f"cannot read after row {n} ({one_line(exc)})", where=rows.name
             ) from None
 
 
@@ -1006,7 +1002,3 @@ class _LabelParser:
 def _show(s: str, limit: int = 40) -> str:
     """A short, quoted, single-line rendering of user data for error messages."""
     return repr(s if len(s) <= limit else s[:limit] + "...")
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

@@ -199,12 +199,14 @@ class StudyConfig(BaseModel):
         """
         if self.generational or self.spacing != "linear" or len(self.rates) < 2:
             return []
+        from modelcollapse.loop import model_labelled_count  # here: the loop imports sklearn
+
         assert self.increment is not None
         batch = _scaled(self.increment, scale)
         seen: dict[int, float] = {}
         pairs = []
         for rate in sorted(self.rates):
-            rows = math.floor(rate * batch + 0.5)
+            rows = model_labelled_count(rate, batch)
             if rows in seen:
                 pairs.append((seen[rows], rate, rows, batch))
             else:

@@ -39,7 +39,7 @@ from sklearn.pipeline import Pipeline
 
 from modelcollapse.errors import UserError
 from modelcollapse.features.vectorize import restrict_to_vocabulary
-from modelcollapse.loop import model_labelled_count
+from modelcollapse.loop import model_labelled_count, model_seed
 from modelcollapse.models import ModelSpec
 
 
@@ -136,10 +136,6 @@ class _Member:
     record: dict[str, Any]
 
 
-def _seed(*parts: int) -> int:
-    return int(np.random.SeedSequence(list(parts)).generate_state(1)[0] >> 1)
-
-
 class GenerationalSearch:
     """Breed models over generations; ``records_`` holds one dict per child, then a stop row.
 
@@ -188,9 +184,12 @@ class GenerationalSearch:
         records: list[dict[str, Any]] = []
         parents: list[_Member] = []
         reason = "max_generations"
+        # Fixed across generations: take the rows once; only the columns change.
+        X_validation, X_testing = X[validation], X[test]
+        y_val, y_test = y[validation], y[test]
         for g, sample in enumerate(samples):
             columns, (X_train, X_val, X_test) = restrict_to_vocabulary(
-                X[sample], X[validation], X[test]
+                X[sample], X_validation, X_testing
             )
             labels, n_model, label_accuracy = self._labels(X, y, sample, priority, parents)
             children = []
@@ -202,7 +201,7 @@ class GenerationalSearch:
                     params = mutate(params, space, rng, len(columns))
                 child = self._child(
                     f"g{g}.{i}", params, labels[parent.id if parent else ""], columns,
-                    X_train, X_val, X_test, y[validation], y[test], _seed(self.random_state, g, i),
+                    X_train, X_val, X_test, y_val, y_test, model_seed(self.random_state, g, i),
                 )  # fmt: skip
                 child.record.update(
                     generation=g,

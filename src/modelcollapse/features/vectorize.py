@@ -86,7 +86,7 @@ def _split(doc: str) -> list[str]:
     return doc.split()
 
 
-def _vectorizer(ngram_range: tuple[int, int]) -> CountVectorizer:
+def count_vectorizer(ngram_range: tuple[int, int]) -> CountVectorizer:
     """The CountVectorizer whose ``fit_transform`` :func:`count_documents` reproduces."""
     return CountVectorizer(
         analyzer="word",
@@ -101,7 +101,7 @@ def _vectorizer(ngram_range: tuple[int, int]) -> CountVectorizer:
 
 @cache
 def _analyzer(ngram_range: tuple[int, int]) -> Callable[[str], list[str]]:
-    return _vectorizer(tuple(ngram_range)).build_analyzer()
+    return count_vectorizer(tuple(ngram_range)).build_analyzer()
 
 
 def token_cache_path(corpus: Corpus, tokenizer: str) -> Path:

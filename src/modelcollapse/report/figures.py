@@ -487,10 +487,6 @@ def _clip_percent(ax: Axes) -> None:
     ax.set_ylim(max(low, 0.0), min(high, 100.0))
 
 
-def _series_colours(values: Sequence[object]) -> dict[object, str]:
-    return {v: category_colour(i) for i, v in enumerate(values)}
-
-
 GENERATIVE_X = "Generation (0 = trained on the real reviews)"
 DIVERSITY_PANELS = (
     ("distinct_1", "Distinct words (distinct-1, %)", 100.0),
@@ -504,7 +500,7 @@ def generative_accuracy_plot(study: Study) -> Plot:
     """Test accuracy per generation, one curve per regime."""
     fig, ax = _standalone()
     regimes = sorted(study.data["regime"].dropna().astype(str).unique())
-    colours = _series_colours(regimes)
+    colours = ordered_colours(regimes)
     table = generation_curves(study.data.assign(regime=study.data["regime"].astype(str)),
                               "regime", "accuracy")  # fmt: skip
     for regime, c in table.groupby("regime", sort=True):
@@ -533,7 +529,7 @@ def diversity_plot(study: Study) -> Plot | None:
         return None
     data = study.data.assign(regime=study.data["regime"].astype(str))
     regimes = sorted(data["regime"].unique())
-    colours = _series_colours(regimes)
+    colours = ordered_colours(regimes)
     cols = 2 if len(present) > 1 else 1
     rows = math.ceil(len(present) / cols)
     fig = Figure(figsize=(3.6 * cols + 0.4, 2.8 * rows + 1.0), layout="constrained")

@@ -97,16 +97,7 @@ def generational_summary_table(study: Study) -> pd.DataFrame:
         on=series,
     )
     for value, prefix in (("accuracy", "first"), ("accuracy_last", "last"), ("change", "change")):
-        summary = summarize(joined, [series], value).rename(
-            columns={
-                "mean": f"{prefix}_mean",
-                "ci_low": f"{prefix}_low",
-                "ci_high": f"{prefix}_high",
-            }
-        )
-        out = out.merge(
-            summary[[series, f"{prefix}_mean", f"{prefix}_low", f"{prefix}_high"]], on=series
-        )
+        out = out.merge(_ci(joined, value, prefix, series=[series]), on=series)
     out["vocabulary_first"] = float("nan")
     out["vocabulary_last"] = float("nan")
     if "vocabulary_size" in data and data["vocabulary_size"].notna().any():
@@ -125,15 +116,17 @@ def _sizes(rows: pd.DataFrame, name: str) -> pd.DataFrame:
     return rows.groupby(SERIES)["train_size"].median().rename(name).reset_index()
 
 
-def _ci(rows: pd.DataFrame, value: str, prefix: str, with_n: bool = False) -> pd.DataFrame:
-    s = summarize(rows, SERIES, value)
+def _ci(
+    rows: pd.DataFrame, value: str, prefix: str, with_n: bool = False, series: list[str] = SERIES
+) -> pd.DataFrame:
+    s = summarize(rows, series, value)
     s = s.rename(
         columns={"mean": f"{prefix}_mean", "ci_low": f"{prefix}_low", "ci_high": f"{prefix}_high"}
     )
-    keep = [*SERIES, f"{prefix}_mean", f"{prefix}_low", f"{prefix}_high"]
+    keep = [*series, f"{prefix}_mean", f"{prefix}_low", f"{prefix}_high"]
     if with_n:
         s = s.rename(columns={"n": f"{prefix}_n"})
-        keep.insert(2, f"{prefix}_n")
+        keep.insert(len(series), f"{prefix}_n")
     return s[keep]
 
 
