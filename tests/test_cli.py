@@ -220,6 +220,9 @@ def test_only_the_loop_flags_given_override_the_file(tmp_path, capsys, small_rev
         (["--keep-correct", "2"], ["--keep-correct", "less than or equal to 1"]),
         (["--keep-wrong", "-1"], ["--keep-wrong", "greater than or equal to 0"]),
         (["--model-weight", "-0.5"], ["--model-weight", "-0.5"]),
+        (["--mixture", "drift"], ["--mixture", "'fixed'", "drift"]),
+        (["--mixture", "fixed", "--regime", "replace"], ["--mixture", "regime = 'accumulate'"]),
+        (["--fresh-share", "1", "--regime", "fresh"], ["--fresh-share", "below 1"]),
     ],
 )
 def test_bad_loop_flags(tmp_path, capsys, small_config, small_reviews, args, fragments):
@@ -302,3 +305,15 @@ def test_workers_started_early_are_waited_for_on_an_error(tmp_path, capsys, smal
     assert_one_line_error(code, err, "--data", "missing.ft.txt")
     assert not any(t.name == "modelcollapse-warm-up" for t in threading.enumerate())
     assert not (tmp_path / "run").exists()
+
+
+def test_mixture_flag_holds_the_share(tmp_path, capsys, small_config, small_reviews):
+    out = tmp_path / "run"
+    argv = ["run", str(small_config), "--data", str(small_reviews), "--out", str(out)]
+    code, _, err = run_cli(capsys, *argv, "--repeats", "1", "--rates", "0.3", "--mixture", "fixed")
+    assert code == 0, err
+    table = pd.read_parquet(out / "results")
+    assert table["mixture"].eq("fixed").all()
+    later = table.loc[(table["experiment"] == "rates") & (table["step"] > 0)]
+    expected = (0.3 * later["train_size"] + 0.5).floordiv(1) / later["n_train"]
+    assert later["model_labelled_share"].to_numpy() == pytest.approx(expected.to_numpy())

@@ -263,7 +263,16 @@ def run(
     fresh_share: Annotated[
         float | None,
         typer.Option(
-            help="Share of every batch that stays human-labelled (--regime fresh).",
+            help="λ: share of every fit taken by the refreshed set, beside the fixed real "
+            "set of --window rows (--regime fresh; below 1).",
+            rich_help_panel=LOOP_PANEL,
+        ),
+    ] = None,
+    mixture: Annotated[
+        str | None,
+        typer.Option(
+            help="batch (the rate is the model-labelled share of every batch) or fixed (the "
+            "rate is the model-labelled share of the data at every size; accumulate only).",
             rich_help_panel=LOOP_PANEL,
         ),
     ] = None,
@@ -295,7 +304,8 @@ def run(
     verified_share: Annotated[
         float | None,
         typer.Option(
-            help="Share of model-labelled rows a person checks (keeps the human label).",
+            help="Probability that a row chosen for a model label is checked by a person "
+            "(keeps the human label).",
             rich_help_panel=LOOP_PANEL,
         ),
     ] = None,
@@ -316,7 +326,7 @@ def run(
     model_weight: Annotated[
         float | None,
         typer.Option(
-            help="Sample weight of model-labelled rows (0 ignores them).",
+            help="Sample weight of model-labelled rows (0 leaves them out of the fit).",
             rich_help_panel=LOOP_PANEL,
         ),
     ] = None,
@@ -342,7 +352,8 @@ def run(
         raise UserError(f"must be 0 or more, got {seed}", "--seed")
     check_backend(backend, scheduler, jobs)
     loop = _loop_overrides(
-        regime=regime, window=window, fresh_share=fresh_share, labeller=labeller,
+        regime=regime, window=window, fresh_share=fresh_share, mixture=mixture,
+        labeller=labeller,
         label_policy=label_policy, threshold=threshold, below_threshold=below_threshold,
         verified_share=verified_share, keep_correct=keep_correct, keep_wrong=keep_wrong,
         model_weight=model_weight, arms=arms,

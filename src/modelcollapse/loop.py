@@ -7,7 +7,8 @@ arguments and drawn per row, so trajectories of one repeat differ only in which
 labels came from a model: the paired design.
 
 The loop designs of the literature are options of one loop (:class:`LoopOptions`):
-the data regime (accumulate, replace, a fixed budget, fresh real data), who labels
+the data regime (accumulate, replace, a fixed budget, a fixed real set beside a refreshed
+model-labelled set), a fixed model-labelled share at every size, who labels
 (the current model, the previous generation, the frozen first model), how labels
 are made (argmax, sampled, confidence threshold, class-balanced), verification,
 and the weight of model-labelled rows. ``docs/methods.md`` maps them to the papers.
@@ -37,6 +38,7 @@ from modelcollapse.models import ModelSpec, get_model
 Regime = Literal["accumulate", "replace", "accumulate-subsample", "fresh"]
 Labeller = Literal["current", "previous", "generation0"]
 LabelPolicy = Literal["argmax", "sample", "threshold", "balanced"]
+Mixture = Literal["batch", "fixed"]
 
 # Row states in the pool.
 HUMAN, MODEL, DROPPED = 0, 1, 2
@@ -48,20 +50,29 @@ class LoopOptions:
 
     - ``regime``: ``accumulate`` trains on every row so far; ``replace`` only on the
       newest ``window`` rows; ``accumulate-subsample`` on a random ``window``-row
-      subsample of all rows so far (a fixed training budget); ``fresh`` is ``replace``
-      with a share ``fresh_share`` of every batch guaranteed to be new human-labelled data.
-      ``window`` defaults to the trajectory's first size.
+      subsample of all rows so far (a fixed training budget); ``fresh`` on a fixed real
+      set (the first ``window`` rows, human-labelled) plus the newest m rows, a refreshed
+      set of which the share ``rate`` is labelled by the current labeller at every step
+      (older model labels are discarded); m = round(λ/(1 − λ) × window), so that the
+      refreshed set is the share λ = ``fresh_share`` of every fit once m rows have been drawn
+      after the real set. ``window`` defaults to the trajectory's first size.
+    - ``mixture``: ``batch`` model-labels the share ``rate`` of every batch added (the
+      model-labelled share of the data drifts with the size); ``fixed`` (accumulate only)
+      holds the share π = ``rate`` of the rows drawn so far model-labelled at every size
+      after the first: the round(π × size) rows of lowest priority.
     - ``labeller``: the model that labels a batch: the one just fitted (``current``),
       the one before it (``previous``) or the first one, frozen (``generation0``).
     - ``label_policy``: ``argmax``; ``sample`` (a label drawn from ``predict_proba``);
       ``threshold`` (rows whose confidence is below ``threshold`` are dropped, or keep
       their human label with ``below_threshold="human"``); ``balanced`` (the batch's
       model labels follow the class shares of the human-labelled start, most confident first).
-    - ``verified_share``: share of the rows chosen for model labels whose human label is
-      kept instead (checked by a person).
+    - ``verified_share``: probability that a row chosen for a model label is checked by a
+      person and keeps its human label instead, decided per row (a higher rate still
+      model-labels a superset of a lower rate's rows).
     - ``keep_correct``/``keep_wrong``: a simulated verifier keeps a correct model label
       with probability ϕ and a wrong one with probability ψ; rejected rows are dropped.
-    - ``model_weight``: sample weight of model-labelled rows in every fit.
+    - ``model_weight``: sample weight of model-labelled rows in every fit; 0 leaves them
+      out of the fit (vocabulary and term weights included), exactly as if dropped.
     - ``arms``: also fit, at every step, the same rows with their true labels (gold) and
       the human-labelled rows alone (real-only).
     """
@@ -69,6 +80,7 @@ class LoopOptions:
     regime: Regime = "accumulate"
     window: int | None = None
     fresh_share: float = 0.0
+    mixture: Mixture = "batch"
     labeller: Labeller = "current"
     label_policy: LabelPolicy = "argmax"
     threshold: float = 0.9
@@ -92,6 +104,10 @@ class LoopOptions:
             raise ValueError(f"window must be at least 1, got {self.window}")
         if self.fresh_share and self.regime != "fresh":
             raise ValueError("fresh_share applies to the 'fresh' regime only")
+        if self.regime == "fresh" and self.fresh_share >= 1:
+            raise ValueError(f"fresh_share must be below 1, got {self.fresh_share}")
+        if self.mixture == "fixed" and self.regime != "accumulate":
+            raise ValueError("mixture 'fixed' applies to the 'accumulate' regime only")
 
     def record(self) -> dict[str, object]:
         """The options as result columns (the window as -1 when it is the first size)."""
@@ -193,7 +209,11 @@ class SelfLabellingLoop:
         u_sample, u_verify = rng.random((2, n))
         if priority is None:
             priority = rng.random(n)
+        # Drawn last, so that every earlier draw (and every result without verification) is
+        # as it was before the per-row check existed.
+        u_check = rng.random(n)
         window = opts.window or sizes[0]
+        fresh_rows = _fresh_rows(window, opts.fresh_share) if opts.regime == "fresh" else 0
 
         # Columns from here on: those the n drawn rows use at all, a superset of every step's
         # vocabulary, renumbered in order; the test set sheds the terms no fit can see.
@@ -206,6 +226,7 @@ class SelfLabellingLoop:
         y_true = np.asarray(y_pool)[:n]
         labels = y_true.copy()
         state = np.full(n, HUMAN, dtype=np.int8)
+        decided = np.zeros(n, dtype=bool)  # fixed mixture: rows already given their label
         in_vocabulary = np.zeros(X_pool.shape[1], dtype=bool)
         y_test = np.asarray(y_test)
         test_positive_rate = float(np.mean(y_test)) if len(y_test) else float("nan")
@@ -220,12 +241,13 @@ class SelfLabellingLoop:
             for step, size in enumerate(sizes):
                 label_accuracy = float("nan")
                 if step > 0:
-                    batch = np.arange(done, size)
-                    share = self.rate * (1.0 - opts.fresh_share)
-                    chosen = batch[np.argsort(priority[batch], kind="stable")]
-                    chosen = chosen[: model_labelled_count(share, len(batch))]
-                    verified = model_labelled_count(opts.verified_share, len(chosen))
-                    chosen = chosen[verified:]  # the first ones keep human labels: checked
+                    chosen = self._choose(
+                        opts, priority, labels, state, decided, y_true, done, size, window,
+                        fresh_rows,
+                    )  # fmt: skip
+                    # Checked by a person: a per-row draw, so the checked rows of a lower
+                    # rate are checked at a higher one too (the superset property holds).
+                    chosen = chosen[u_check[chosen] >= opts.verified_share]
                     if len(chosen):
                         labeller = _pick_labeller(fitted, opts.labeller)
                         label_accuracy = self._label(
@@ -234,7 +256,7 @@ class SelfLabellingLoop:
                         )  # fmt: skip
                 in_vocabulary[X_pool.indices[X_pool.indptr[done] : X_pool.indptr[size]]] = True
                 train_rows = _training_rows(
-                    opts.regime, state[:size], size, window, self.random_state
+                    opts.regime, state[:size], size, window, self.random_state, fresh_rows
                 )
                 est, columns, rank, fit_seconds = self._fit(
                     spec, X_pool, train_rows, labels, state, in_vocabulary, size, opts
@@ -249,7 +271,7 @@ class SelfLabellingLoop:
                 if opts.arms:
                     everyone = np.zeros(size, dtype=np.int8)
                     gold_rows = _training_rows(
-                        opts.regime, everyone, size, window, self.random_state
+                        opts.regime, everyone, size, window, self.random_state, fresh_rows
                     )
                     gold = self._arm(spec, X_pool, gold_rows, y_true, size, test, y_test)
                     human_rows = train_rows[state[train_rows] == HUMAN]
@@ -282,6 +304,44 @@ class SelfLabellingLoop:
         self.model_labelled_ = state == MODEL
         self.estimator_ = fitted[-1][0]
         return self
+
+    def _choose(
+        self,
+        opts: LoopOptions,
+        priority: np.ndarray,
+        labels: np.ndarray,
+        state: np.ndarray,
+        decided: np.ndarray,
+        y_true: np.ndarray,
+        done: int,
+        size: int,
+        window: int,
+        fresh_rows: int,
+    ) -> np.ndarray:
+        """The rows to model-label at this step, lowest priority first (before any check).
+
+        Lowest priority first makes a higher rate choose a superset of a lower rate's rows.
+        """
+        if opts.mixture == "fixed":
+            # round(π × size) rows of lowest priority among all drawn; a row keeps the label it
+            # was given while it stays among them and gets its human label back if it leaves.
+            target = np.zeros(size, dtype=bool)
+            order = np.argsort(priority[:size], kind="stable")
+            target[order[: model_labelled_count(self.rate, size)]] = True
+            leaving = np.flatnonzero(decided[:size] & ~target)
+            labels[leaving], state[leaving], decided[leaving] = y_true[leaving], HUMAN, False
+            new = np.flatnonzero(target & ~decided[:size])
+            decided[new] = True
+            return new[np.argsort(priority[new], kind="stable")]
+        if opts.regime == "fresh":
+            # The refreshed set: every model label made before this step is discarded.
+            old = np.arange(window, done)
+            labels[old], state[old] = y_true[old], HUMAN
+            rows = np.arange(max(window, size - fresh_rows), size)
+        else:
+            rows = np.arange(done, size)
+        chosen = rows[np.argsort(priority[rows], kind="stable")]
+        return chosen[: model_labelled_count(self.rate, len(rows))]
 
     def _label(
         self,
@@ -344,6 +404,8 @@ class SelfLabellingLoop:
         opts: LoopOptions,
     ) -> tuple[BaseEstimator, np.ndarray, np.ndarray, float]:
         """Fit on ``rows``; returns the model, its columns, their ranks and the fit's seconds."""
+        if opts.model_weight == 0:  # weight 0 is no row at all: no vocabulary, no IDF either
+            rows = rows[state[rows] != MODEL]
         if len(rows) == size:  # accumulate with nothing dropped: the common case
             X_rows = _first_rows(X_pool, size)
             columns = np.flatnonzero(in_vocabulary)
@@ -354,7 +416,7 @@ class SelfLabellingLoop:
         X_rows = _take_columns(X_rows, columns, rank)
         y = labels[rows]
         weight = None
-        if opts.model_weight != 1.0:
+        if opts.model_weight not in (0.0, 1.0):
             weight = np.where(state[rows] == MODEL, opts.model_weight, 1.0)
         est = fresh_model(spec, y, model_seed(self.random_state, size))
         start = time.perf_counter()
@@ -385,13 +447,20 @@ def _pick_labeller(
     return fitted[-1]
 
 
+def _fresh_rows(window: int, share: float) -> int:
+    """Rows in the refreshed set beside a real set of ``window`` rows: share λ of the fit."""
+    return model_labelled_count(share / (1.0 - share), window)
+
+
 def _training_rows(
-    regime: Regime, state: np.ndarray, size: int, window: int, seed: int
+    regime: Regime, state: np.ndarray, size: int, window: int, seed: int, fresh_rows: int = 0
 ) -> np.ndarray:
     """Rows (of those drawn so far) the next model is fitted on."""
     rows = np.flatnonzero(state != DROPPED)
-    if regime in ("replace", "fresh"):
+    if regime == "replace":
         rows = rows[rows >= size - window]
+    elif regime == "fresh":  # the real set, then the refreshed set of the newest rows
+        rows = rows[(rows < window) | (rows >= max(window, size - fresh_rows))]
     elif regime == "accumulate-subsample" and len(rows) > window:
         rng = np.random.default_rng([seed, size, 1])  # the same budget draw for every rate
         rows = np.sort(rng.choice(rows, window, replace=False))
@@ -579,21 +648,37 @@ def _is_tfidf_logreg(est: BaseEstimator) -> bool:
     )
 
 
+# Confidence bins of the ECE: [0.5, 0.55), [0.55, 0.6), …, [0.95, 1], closed on the left (the
+# last on both sides). Each edge is the double nearest k/20, the same double as the literal.
+ECE_EDGES = np.arange(10, 21) / 20
+# Confidences are rounded to this many decimals before binning: a forest's k/n_trees or 1 − p
+# lands a rounding error away from an edge, far below any model's resolution.
+ECE_DECIMALS = 12
+
+
+def ece_bins(confidence: np.ndarray) -> np.ndarray:
+    """The ECE bin (0-9) of each confidence in [0.5, 1]; see :data:`ECE_EDGES`."""
+    return np.digitize(np.round(confidence, ECE_DECIMALS), ECE_EDGES[1:-1], right=False)
+
+
 def _metrics(p_pos: np.ndarray, predicted: np.ndarray, y_test: np.ndarray) -> dict[str, float]:
-    """Accuracy, balance and calibration on the test set."""
+    """Accuracy, balance and calibration on the test set (as scikit-learn computes them)."""
     y = y_test.astype(bool)
     hit = predicted == y_test
     tpr = float(np.mean(hit[y])) if y.any() else float("nan")
     tnr = float(np.mean(hit[~y])) if (~y).any() else float("nan")
+    # Macro-F1 over the classes present in the truth or the predictions, as f1_score does:
+    # on a test set of one class predicted perfectly it is 1, not 0.5.
     f1 = []
     for cls in (0, 1):
         tp = np.sum((predicted == cls) & (y_test == cls))
         denom = np.sum(predicted == cls) + np.sum(y_test == cls)
-        f1.append(2 * tp / denom if denom else 0.0)
+        if denom:
+            f1.append(2 * tp / denom)
     eps = 1e-15
     p = np.clip(p_pos, eps, 1 - eps)
     confidence = np.maximum(p_pos, 1 - p_pos)
-    bins = np.minimum((confidence - 0.5) * 20, 9).astype(np.intp)  # 10 bins over [0.5, 1]
+    bins = ece_bins(confidence)
     # Σ_bins share × |accuracy − confidence| = Σ_bins |Σ hits − Σ confidence| / n
     gap = np.bincount(bins, weights=hit, minlength=10) - np.bincount(
         bins, weights=confidence, minlength=10
@@ -602,7 +687,7 @@ def _metrics(p_pos: np.ndarray, predicted: np.ndarray, y_test: np.ndarray) -> di
     return {
         "accuracy": float(np.mean(hit)),
         "balanced_accuracy": float(np.nanmean([tpr, tnr])),
-        "macro_f1": float(np.mean(f1)),
+        "macro_f1": float(np.mean(f1)) if f1 else float("nan"),
         "log_loss": float(-np.mean(np.where(y, np.log(p), np.log(1 - p)))),
         "brier": float(np.mean((p_pos - y) ** 2)),
         "ece": float(ece),
@@ -618,10 +703,12 @@ def fresh_model(spec: ModelSpec, y_train: np.ndarray, random_state: int) -> Base
 
 
 __all__ = [
+    "ECE_EDGES",
     "OPTION_NAMES",
     "LoopOptions",
     "SelfLabellingLoop",
     "StepRecord",
+    "ece_bins",
     "model_labelled_count",
     "model_seed",
 ]

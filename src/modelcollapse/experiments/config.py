@@ -32,6 +32,7 @@ class LoopConfig(BaseModel):
     regime: Literal["accumulate", "replace", "accumulate-subsample", "fresh"] = "accumulate"
     window: int | None = Field(default=None, ge=1)
     fresh_share: float = Field(default=0.0, ge=0, le=1)
+    mixture: Literal["batch", "fixed"] = "batch"
     labeller: Literal["current", "previous", "generation0"] = "current"
     label_policy: Literal["argmax", "sample", "threshold", "balanced"] = "argmax"
     threshold: float = Field(default=0.9, ge=0.5, le=1)
@@ -46,6 +47,10 @@ class LoopConfig(BaseModel):
     def _fresh_share_needs_fresh(self) -> LoopConfig:
         if self.fresh_share and self.regime != "fresh":
             raise ValueError("fresh_share applies to regime = 'fresh' only")
+        if self.regime == "fresh" and self.fresh_share >= 1:
+            raise ValueError("fresh_share must be below 1 under regime = 'fresh'")
+        if self.mixture == "fixed" and self.regime != "accumulate":
+            raise ValueError("mixture = 'fixed' applies to regime = 'accumulate' only")
         return self
 
     def options(self):  # -> LoopOptions; imported lazily to keep config free of sklearn
