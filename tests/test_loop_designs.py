@@ -72,6 +72,10 @@ def kept_label_accuracy(runs) -> list[float]:
 def test_perfect_verifier_prevents_collapse():
     perfect = histories(LoopOptions(keep_correct=1.0, keep_wrong=0.0))
     assert kept_label_accuracy(perfect) == [1.0] * len(SEEDS)
+    # The recorded column says the same, step by step, beside the labels' own accuracy.
+    steps = [s for run in perfect for s in run.history_[1:]]
+    assert {s.kept_label_accuracy for s in steps} == {1.0}
+    assert min(s.model_label_accuracy for s in steps) < 1.0
     assert all((run.row_state_ == MODEL).sum() > 0 for run in perfect)
     assert final_accuracy(perfect) >= first_accuracy(perfect)
 
@@ -91,6 +95,14 @@ def test_verifier_breakdown_point():
     assert final_accuracy(above) < first_accuracy(above) - 0.05
     assert final_accuracy(above) < final_accuracy(below) - 0.05
     assert above[0].history_[-1].n_dropped > 0
+    # kept_label_accuracy records it per step: weighted by the rows kept, the pooled share.
+    for runs in (below, above):
+        pooled = []
+        for run in runs:
+            kept = np.diff([s.n_model_labelled for s in run.history_])
+            acc = np.array([s.kept_label_accuracy for s in run.history_[1:]])
+            pooled.append(float(np.sum(kept[kept > 0] * acc[kept > 0]) / kept.sum()))
+        assert pooled == pytest.approx(kept_label_accuracy(runs))
 
 
 def test_thresholded_labels_are_more_accurate():

@@ -130,6 +130,7 @@ class StepRecord:
     model_labelled_share: float  # of the rows fitted on
     n_dropped: int  # rows dropped so far (threshold, verifier)
     model_label_accuracy: float  # of the model labels given to this step's additions
+    kept_label_accuracy: float  # of those the verifier (and the threshold) kept
     accuracy: float
     balanced_accuracy: float
     macro_f1: float
@@ -239,7 +240,7 @@ class SelfLabellingLoop:
         # Count matrices are finite by construction: skip scikit-learn's checks at every call.
         with config_context(assume_finite=True):
             for step, size in enumerate(sizes):
-                label_accuracy = float("nan")
+                label_accuracy = kept_accuracy = float("nan")
                 if step > 0:
                     chosen = self._choose(
                         opts, priority, labels, state, decided, y_true, done, size, window,
@@ -250,7 +251,7 @@ class SelfLabellingLoop:
                     chosen = chosen[u_check[chosen] >= opts.verified_share]
                     if len(chosen):
                         labeller = _pick_labeller(fitted, opts.labeller)
-                        label_accuracy = self._label(
+                        label_accuracy, kept_accuracy = self._label(
                             labeller, X_pool, chosen, labels, state, y_true, u_sample,
                             u_verify, human_positive_share, opts,
                         )  # fmt: skip
@@ -287,6 +288,7 @@ class SelfLabellingLoop:
                         model_labelled_share=n_model / len(train_rows) if len(train_rows) else 0.0,
                         n_dropped=int(np.sum(state[:size] == DROPPED)),
                         model_label_accuracy=label_accuracy,
+                        kept_label_accuracy=kept_accuracy,
                         test_positive_rate=test_positive_rate,
                         n_test=len(y_test),
                         accuracy_gold=gold,
@@ -355,8 +357,9 @@ class SelfLabellingLoop:
         u_verify: np.ndarray,
         human_positive_share: float,
         opts: LoopOptions,
-    ) -> float:
-        """Give ``chosen`` rows model labels in place; returns the accuracy of those labels."""
+    ) -> tuple[float, float]:
+        """Give ``chosen`` rows model labels in place; returns the accuracy of the labels made
+        (above the threshold) and of those kept (by the threshold and the verifier)."""
         est, columns = labeller
         X = _take_columns(X_pool[chosen], columns)
         if opts.label_policy == "argmax":
@@ -381,8 +384,10 @@ class SelfLabellingLoop:
         # A simulated verifier keeps correct labels with prob. keep_correct, wrong with keep_wrong.
         accept = np.where(correct, opts.keep_correct, opts.keep_wrong)
         verified = u_verify[chosen] < accept
-        labelled = chosen[keep & verified]
-        labels[labelled] = made[keep & verified]
+        kept = keep & verified
+        kept_accuracy = float(np.mean(correct[kept])) if kept.any() else float("nan")
+        labelled = chosen[kept]
+        labels[labelled] = made[kept]
         state[labelled] = MODEL
         rejected = chosen[~(keep & verified)]
         if opts.label_policy == "threshold" and opts.below_threshold == "human":
@@ -390,7 +395,7 @@ class SelfLabellingLoop:
             state[unsure] = HUMAN  # the human label stays
             rejected = np.setdiff1d(rejected, unsure)
         state[rejected] = DROPPED
-        return accuracy
+        return accuracy, kept_accuracy
 
     def _fit(
         self,

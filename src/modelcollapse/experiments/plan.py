@@ -218,7 +218,7 @@ def split_rows(
 RESULT_COLUMNS = [
     "experiment", "kind", "trajectory", "repeat", "seed", "seed_group", "model", "tokenizer",
     "rate", "initial_size", "step", "train_size", "n_train", "n_model_labelled",
-    "model_labelled_share", "n_dropped", "model_label_accuracy", "accuracy",
+    "model_labelled_share", "n_dropped", "model_label_accuracy", "kept_label_accuracy", "accuracy",
     "balanced_accuracy", "macro_f1", "log_loss", "brier", "ece", "predicted_positive_rate",
     "test_positive_rate", "n_test", "accuracy_gold", "accuracy_real_only",
     "fit_seconds", "predict_seconds", *OPTION_NAMES,
