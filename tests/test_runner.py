@@ -180,3 +180,23 @@ def test_a_corpus_with_its_own_test_split_tests_on_it(tmp_path, small_config, sm
         run_experiment(
             config_for(small_config, small_reviews, test_size=400), tmp_path / "x", data=corpus
         )
+
+
+def test_a_run_written_before_the_mixture_option_resumes_as_one_design(
+    tmp_path, small_config, small_reviews
+):
+    config = config_for(small_config, small_reviews)
+    full = run_experiment(config, tmp_path / "run").results
+    store = RunStore(tmp_path / "run")
+    # As the previous version wrote it: no mixture in config.toml nor in the result files.
+    store.config_path.write_text(store.config_path.read_text().replace('mixture = "batch"\n', ""))
+    old = sorted(store.results.glob("*.parquet"))
+    for path in old[:6]:
+        pd.read_parquet(path).drop(columns="mixture").to_parquet(path)
+    for path in old[6:]:
+        path.unlink()
+    resumed = run_experiment(config, tmp_path / "run")
+    assert resumed.n_skipped == 6
+    results = store.read_results()
+    assert results.loc[results["kind"] == "rates", "mixture"].eq("batch").all()
+    pd.testing.assert_frame_equal(comparable(full), comparable(results), check_like=True)

@@ -73,6 +73,8 @@ class RunStore:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise UserError(f"unreadable config.toml ({exc})", str(self.root)) from None
         if stored != config:
+            stored = _with_new_defaults(stored)
+        if stored != config:
             key = _first_difference(stored, config)
             raise UserError(
                 f"holds a run with a different config ({key}); resume it with "
@@ -146,8 +148,34 @@ class RunStore:
         files = self.result_files()
         if not files:
             raise UserError("holds no results yet", str(self.root))
-        frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        frames = [_with_loop_defaults(pd.read_parquet(f)) for f in files]
+        frame = pd.concat(frames, ignore_index=True)
         return frame.sort_values(["experiment", "trajectory", "step"], ignore_index=True)
+
+
+def _with_new_defaults(stored: dict[str, Any]) -> dict[str, Any]:
+    """A config written before an option existed, with it at its default: the value that
+    reproduces what that version did (e.g. ``mixture = "batch"``). Unchanged if not valid."""
+    from modelcollapse.experiments.config import dump_config, validate_config
+
+    try:
+        return dump_config(validate_config(stored, "config.toml"))
+    except UserError:
+        return stored
+
+
+def _with_loop_defaults(frame: pd.DataFrame) -> pd.DataFrame:
+    """A loop trajectory's results written before a loop option existed: the option's column at
+    its default, so that old and new trajectories of one run stay one design."""
+    from modelcollapse.experiments.config import GENERATIONAL_FIELDS, LoopConfig
+
+    generational = list(GENERATIONAL_FIELDS)
+    if "regime" not in frame or "kind" not in frame or frame["kind"].isin(generational).any():
+        return frame
+    for name, value in LoopConfig().model_dump().items():
+        if name not in frame:
+            frame[name] = -1 if value is None else value  # window: -1, the first size
+    return frame
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
