@@ -145,3 +145,14 @@ def test_seed_groups_pair_studies():
     plan = build_plan(config, BIG)
     seeds = {(t.experiment, t.repeat): t.seed for t in plan}
     assert seeds[("acc", 0)] == seeds[("rep", 0)] != seeds[("alone", 0)]
+
+
+def test_rate_collisions_count_the_rows_each_design_labels():
+    config = load_config("lower-rates")
+    assert (0.06, 0.09, 1, 10) in config.study[0].rate_collisions(0.1)  # 10-review batches
+    # Fixed mixture: round(rate × size) of the data; sizes of 100+ tell every rate apart.
+    fixed = apply_overrides(config, loop={"mixture": "fixed"})
+    assert fixed.study[0].rate_collisions(0.1) == []
+    # Fresh: round(rate × m) of a refreshed set of m = round(0.02/0.98 × 100) = 2 rows.
+    fresh = apply_overrides(config, loop={"regime": "fresh", "fresh_share": 0.02})
+    assert (0.0, 0.03, 0, 2) in fresh.study[0].rate_collisions(0.1)

@@ -384,11 +384,13 @@ def run(
     run_dir = out if out is not None else Path("runs") / config.name
     stderr = Console(stderr=True)
     for study in config.study:
+        per_batch = study.loop.mixture == "batch" and study.loop.regime != "fresh"
         for low, high, rows, batch in study.rate_collisions(config.scale):
+            which = f"{rows} of every {batch} added reviews" if per_batch else "the same rows"
             stderr.print(
                 f"warning: study '{study.name}': rates {low:g} and {high:g} both model-label "
-                f"{rows} of every {batch} added reviews, so their trajectories are identical; "
-                "use a larger --scale or --increment",
+                f"{which}, so their trajectories are identical; use a larger --scale or "
+                "--increment",
                 highlight=False,
                 soft_wrap=True,
             )

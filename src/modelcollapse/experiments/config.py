@@ -208,12 +208,23 @@ class StudyConfig(BaseModel):
 
         assert self.increment is not None
         batch = _scaled(self.increment, scale)
-        seen: dict[int, float] = {}
+        # The rows a rate model-labels at each step: of every batch, of the data drawn so far
+        # (fixed mixture) or of the refreshed set (fresh). Equal at every step: identical.
+        sizes = self.sizes(scale)
+        if self.loop.mixture == "fixed":
+            counted = sizes[1:]
+        elif self.loop.regime == "fresh":
+            window = self.loop.window or sizes[0]
+            m = model_labelled_count(self.loop.fresh_share / (1 - self.loop.fresh_share), window)
+            counted = [size - max(window, size - m) for size in sizes[1:]]
+        else:
+            counted = [batch]
+        seen: dict[tuple[int, ...], float] = {}
         pairs = []
         for rate in sorted(self.rates):
-            rows = model_labelled_count(rate, batch)
+            rows = tuple(model_labelled_count(rate, n) for n in counted)
             if rows in seen:
-                pairs.append((seen[rows], rate, rows, batch))
+                pairs.append((seen[rows], rate, rows[-1], counted[-1]))
             else:
                 seen[rows] = rate
         return pairs
