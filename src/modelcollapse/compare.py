@@ -489,7 +489,8 @@ def _unpaired_groups(
         reason = f"no {baseline} row in seed group {seed_group}"
         if len(base_here):
             reason = f"no {baseline} row at the same repeat and {position_name}"
-            for column in match:
+            # A loop option says more than a study name (which differs between designs anyway).
+            for column in sorted(match, key=lambda c: c not in LOOP_COLUMNS):
                 values = group[column].drop_duplicates()
                 absent = values[~values.isin(base_here[column])]
                 if len(absent):

@@ -280,13 +280,19 @@ def paired_summary(
     )
     boot = _grouped_bootstrap(per_unit, keys, value, confidence, n_resamples, seed)
     out = out.merge(boot, on=keys, how="left")
-    tests = []
-    for _key, group in per_unit.groupby(keys, sort=True, dropna=False, observed=True):
-        d = group[value].to_numpy(float)
-        tests.append((*_tests(d, margin, alpha), *hodges_lehmann(d, confidence)))
-    for i, name in enumerate(("p_wilcoxon", "p_t", "p_tost", "note", "hl_diff", "ci_low_hl")):
-        out[name] = [t[i] for t in tests]
-    out["ci_high_hl"] = [t[6] for t in tests]
+    groups_n, matrices = _grouped_matrices(per_unit, keys, value)
+    p_w = np.full(groups_n, np.nan)
+    notes = [""] * groups_n
+    hl = np.full((groups_n, 3), np.nan)
+    for rows, matrix in matrices:
+        p_w[rows], exact = _exact_wilcoxon_rows(matrix)
+        for row, d, done in zip(rows, matrix, exact, strict=True):
+            p, notes[row] = _tests(d, alpha, p_w[row] if done else None)
+            p_w[row] = p
+            hl[row] = hodges_lehmann(d, confidence)
+    out["p_wilcoxon"], out["note"] = p_w, notes
+    out["hl_diff"], out["ci_low_hl"], out["ci_high_hl"] = hl.T
+    out["p_t"], out["p_tost"] = _grouped_t_tests(per_unit, keys, value, margin)
     out["mde"] = detectable_effect(out["sd_diff"], out["n_pairs"], test, groups, alpha, power)
     out["note"] = [
         "; ".join(x for x in (note, BOOTSTRAP_NOTE if 2 <= n < MIN_BOOTSTRAP_REPEATS else "") if x)
@@ -519,14 +525,15 @@ def simultaneous_band(
         signs = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
     else:
         signs = np.random.default_rng(seed).choice([-1, 1], size=(n_flips, n))
-    maxima = np.empty(len(signs))
-    for i in range(0, len(signs), 1024):
-        flipped = signs[i : i + 1024, :, None] * centred[None]  # flips × repeats × steps
-        m = flipped.mean(axis=1)
-        s = flipped.std(axis=1, ddof=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.abs(m) / (s / np.sqrt(n))
-        maxima[i : i + 1024] = np.nanmax(np.where(np.isfinite(t), t, np.nan), axis=1)
+    # A sign flip keeps each step's sum of squares, so the flipped sd follows from the flipped
+    # mean: all patterns' t statistics come from one matrix product.
+    means = signs @ centred / n  # patterns × steps
+    squares = (centred**2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.sqrt(np.maximum(squares - n * means**2, 0.0) / (n - 1) / n)
+        t = np.abs(means) / spread
+    # A step without spread under a pattern contributes 0 (it shows no deviation).
+    maxima = np.where(np.isfinite(t), t, 0.0).max(axis=1)
     critical = float(np.quantile(maxima, confidence, method="higher"))
     half = critical * sd[usable] / np.sqrt(n)
     low[usable] = mean[usable] - half
@@ -604,20 +611,71 @@ def _half_width(sd: np.ndarray | float, n: np.ndarray | int, confidence: float) 
         return q * np.asarray(sd, dtype=float) / np.sqrt(n)
 
 
-def _tests(d: np.ndarray, margin: float | None, alpha: float) -> tuple[float, float, float, str]:
-    """Wilcoxon p, paired t p, TOST p and a note for one group's differences."""
-    p_w, note = wilcoxon_p(d)
+def _exact_wilcoxon_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`wilcoxon_p` of the rows without ties or zeros (the exact test), in one scipy
+    call; the other rows are NaN and flagged False."""
+    p = np.full(matrix.shape[0], np.nan)
+    n = matrix.shape[1]
+    if n < 2 or n > 50:
+        return p, np.zeros(matrix.shape[0], dtype=bool)
+    sorted_abs = np.sort(np.abs(matrix), axis=1)
+    exact = np.all(sorted_abs[:, :1] > 0, axis=1) & np.all(np.diff(sorted_abs, axis=1) > 0, axis=1)
+    if exact.any():
+        p[exact] = _st.wilcoxon(matrix[exact], axis=1, zero_method="wilcox", method="exact").pvalue
+    return p, exact
+
+
+def _tests(d: np.ndarray, alpha: float, p_exact: float | None = None) -> tuple[float, str]:
+    """Wilcoxon p (``p_exact`` when already computed) and a note for one group's differences."""
+    p_w, note = (p_exact, "") if p_exact is not None else wilcoxon_p(d)
     nonzero = int(np.count_nonzero(d[~np.isnan(d)]))
     if not note and 2.0 ** (1 - nonzero) >= alpha:
         # The exact test's smallest two-sided p is 2 / 2**n: five repeats can never reach 0.05.
         note = f"{nonzero} non-zero pairs: the Wilcoxon test cannot reach p < {alpha:g}"
-    p_t = float("nan")
-    if d.size >= 2:
+    return p_w, note
+
+
+def _grouped_t_tests(
+    df: pd.DataFrame, keys: list[str], value: str, margin: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Paired t-test p and TOST p (:func:`tost_p`) per group of ``keys``, in sorted group
+    order; groups of equal size in one scipy call (a run can have thousands of groups)."""
+    groups, matrices = _grouped_matrices(df, keys, value)
+    p_t = np.full(groups, np.nan)
+    p_tost = np.full(groups, np.nan)
+    for rows, matrix in matrices:
+        if matrix.shape[1] < 2:
+            continue
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            p_t = 1.0 if not np.any(d != 0) else float(_st.ttest_1samp(d, 0.0).pvalue)
-    p_tost = float("nan") if margin is None else tost_p(d, margin)
-    return p_w, p_t, p_tost, note
+            warnings.simplefilter("ignore", RuntimeWarning)  # identical values: scipy warns
+            p = _st.ttest_1samp(matrix, 0.0, axis=1).pvalue
+            p_t[rows] = np.where(np.any(matrix != 0, axis=1), p, 1.0)
+            if margin is not None:
+                if margin < 0:
+                    raise ValueError(f"margin must be 0 or more, got {margin}")
+                above = _st.ttest_1samp(matrix, -margin, axis=1, alternative="greater").pvalue
+                below = _st.ttest_1samp(matrix, margin, axis=1, alternative="less").pvalue
+                p_tost[rows] = np.maximum(above, below)
+    return p_t, p_tost
+
+
+def _grouped_matrices(
+    df: pd.DataFrame, keys: list[str], value: str
+) -> tuple[int, list[tuple[np.ndarray, np.ndarray]]]:
+    """The number of groups of ``keys`` and, per group size, (group indices in sorted order,
+    groups × values matrix)."""
+    data = df[[*keys, value]].dropna(subset=[value])
+    grouped = data.groupby(keys, sort=True, dropna=False, observed=True)
+    sizes = grouped.size().to_numpy(int)
+    codes = grouped.ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    values = data[value].to_numpy(float)[order]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
+    parts = []
+    for n in np.unique(sizes):
+        rows = np.flatnonzero(sizes == n)
+        parts.append((rows, values[starts[rows, None] + np.arange(n)]))
+    return len(sizes), parts
 
 
 def _grouped_bootstrap(
