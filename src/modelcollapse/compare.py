@@ -4,21 +4,24 @@
 the same seed group, repeat and training size. Within a seed group and repeat, trajectories
 share the test set, initial sample, order of additions and model seeds, so a paired
 difference is the effect of the rate or design alone. Per compared group it gives the mean
-difference with t and bootstrap intervals, a Wilcoxon signed-rank test Holm-adjusted across
-the groups of one seed group, an equivalence test (TOST) at ±margin, the minimum detectable
-effect, and a verdict:
+difference with its t interval (the t-test's estimate), the Hodges–Lehmann shift with its
+signed-rank interval (the Wilcoxon test's estimate), a bootstrap interval from 10 repeats on,
+both tests with the chosen one Holm-adjusted across the groups of one seed group, an
+equivalence test (TOST) at ±margin in the metric's units, the effect the decision rule detects
+with 80 % power (MDE), and a verdict:
 
-- ``worse`` / ``better``: Holm-adjusted Wilcoxon p < alpha, by the sign of the difference and
-  the metric's direction (``higher`` / ``lower`` for metrics without one); with
+- ``worse`` / ``better``: Holm-adjusted p of the chosen test < alpha, by the sign of that test's
+  own estimate and the metric's direction (``higher`` / ``lower`` for metrics without one); with
   ``(within ±margin)`` added when TOST also shows the effect smaller than the margin — a
   difference many repeats can detect but the user has called negligible;
 - ``equivalent within ±margin``: otherwise, when TOST p < alpha;
-- ``inconclusive``: neither.
+- ``inconclusive``: neither;
+- ``no baseline``: the group has no partner under the baseline (the note says why).
 
 The exact Wilcoxon test's smallest two-sided p is 2/2ⁿ for n pairs, and Holm multiplies the
-smallest of k p-values by k: with 5 repeats no rate can be called worse, and 10 rates need
-9 repeats. ``test="t"`` bases verdicts on the paired t-test instead (normal differences
-assumed), which small runs can use; the ``note`` column says when the floor applies.
+smallest of k p-values by k: with 5 repeats no rate can be called worse by it, and 10 rates need
+9 repeats. The default is therefore the paired t-test (``test="t"``); ``test="wilcoxon"``
+suits runs with many repeats, and the ``note`` column says when the floor applies.
 
 Generational kinds: a ``generative`` study's regimes are paired by generation (their training
 sizes differ), so its rows carry a ``generation`` column; a ``generations`` study is compared
