@@ -14,8 +14,22 @@ from scipy import stats
 from test_report import LOOP_DEFAULTS, SMALL_RUN, simulate_trajectories, write_run
 
 from modelcollapse.cli import main
-from modelcollapse.compare import compare, compare_results, format_compare_table, wilcoxon_floor
+from modelcollapse.compare import (
+    METRICS,
+    Metric,
+    compare,
+    compare_results,
+    format_compare_table,
+    metric_info,
+    wilcoxon_floor,
+)
 from modelcollapse.errors import UserError
+from modelcollapse.stats import (
+    detectable_effect,
+    min_detectable_difference,
+    repeats_needed,
+    rule_power,
+)
 
 SIZES = (100, 200, 300)
 
@@ -82,12 +96,10 @@ def test_statistics_agree_with_scipy(tmp_path: Path) -> None:
     assert row["mean_diff"] == pytest.approx(d.mean(), abs=1e-12)
     ci = stats.ttest_1samp(d, 0.0).confidence_interval(0.95)
     assert (row["ci_low_t"], row["ci_high_t"]) == pytest.approx((ci.low, ci.high), abs=1e-12)
-    boot = stats.bootstrap((d,), np.mean, method="percentile", rng=np.random.default_rng(0))
-    ci = boot.confidence_interval
-    assert (row["ci_low_boot"], row["ci_high_boot"]) == pytest.approx((ci.low, ci.high), abs=1e-9)
+    assert np.isnan(row["ci_low_boot"])  # 8 repeats: too few for a percentile bootstrap
     assert row["p_wilcoxon"] == pytest.approx(stats.wilcoxon(d).pvalue)
     assert row["p_t"] == pytest.approx(stats.ttest_1samp(d, 0.0).pvalue)
-    assert row["p_holm"] == pytest.approx(row["p_wilcoxon"])  # a family of one
+    assert row["p_holm"] == pytest.approx(row["p_t"])  # a family of one; t is the default
     tost = max(
         stats.ttest_1samp(d, -0.005, alternative="greater").pvalue,
         stats.ttest_1samp(d, 0.005, alternative="less").pvalue,
@@ -113,7 +125,7 @@ def test_verdicts_on_purpose_built_effects(tmp_path: Path) -> None:
         0.4: symmetric(n, 0.0002, centre=-0.002),  # worse, detectably, but within the margin
     }
     write_run(tmp_path, trajectories(effects))
-    out = compare(tmp_path, margin=0.005).set_index("rate")
+    out = compare(tmp_path, margin=0.005, test="wilcoxon").set_index("rate")
     assert out.loc[0.05, "verdict"] == "equivalent within ±0.005"
     assert out.loc[0.1, "verdict"] == "worse"
     assert out.loc[0.2, "verdict"] == "better"
@@ -130,15 +142,15 @@ def test_verdicts_on_purpose_built_effects(tmp_path: Path) -> None:
 
 def test_tiny_runs_are_inconclusive(tmp_path: Path) -> None:
     write_run(tmp_path, trajectories({0.1: np.array([-0.02, -0.025, -0.015])}))
-    row = compare(tmp_path).iloc[0]
+    row = compare(tmp_path, test="wilcoxon").iloc[0]
     assert row["n_pairs"] == 3 and row["ci_high_t"] < 0  # the interval sees the effect ...
     assert row["verdict"] == "inconclusive"  # ... but 3 pairs cannot pass the Wilcoxon test
     assert "cannot reach p < 0.05" in row["note"]
-    assert compare(tmp_path, test="t").iloc[0]["verdict"] == "worse"
+    assert compare(tmp_path).iloc[0]["verdict"] == "worse"  # the default t-test can
 
     one = tmp_path / "one"
     write_run(one, trajectories({0.1: np.array([-0.02])}))
-    row = compare(one).iloc[0]
+    row = compare(one, test="wilcoxon").iloc[0]
     assert row["n_pairs"] == 1 and np.isnan(row["p_wilcoxon"]) and np.isnan(row["ci_low_boot"])
     assert row["verdict"] == "inconclusive" and "fewer than 2 pairs" in row["note"]
 
@@ -146,7 +158,7 @@ def test_tiny_runs_are_inconclusive(tmp_path: Path) -> None:
 def test_every_step_and_holm_per_step(tmp_path: Path) -> None:
     n = 8
     write_run(tmp_path, trajectories({0.1: symmetric(n, 0.004, -0.03), 0.5: symmetric(n, 0.01)}))
-    out = compare(tmp_path, at="all")
+    out = compare(tmp_path, at="all", test="wilcoxon")
     assert out["train_size"].tolist() == [100, 200, 300] * 2
     first = out.loc[out["train_size"] == 100]
     assert (first["mean_diff"] == 0).all() and (first["p_wilcoxon"] == 1).all()
@@ -292,13 +304,15 @@ def test_compare_command_options(tmp_path: Path, capsys: pytest.CaptureFixture[s
     frames = trajectories({0.1: d}) + trajectories({0.1: d / 10}, experiment="other", seed=1)
     write_run(tmp_path, frames)
     argv = ["compare", str(tmp_path), "--study", "lower-rates"]
-    code, out, _ = run_cli(capsys, *argv)
-    assert code == 0 and re.search(r"10 %.*300.*−2\.20.*inconclusive", out)
+    code, out, _ = run_cli(capsys, *argv, "--test", "wilcoxon")
+    assert code == 0 and re.search(r"10 %.*300.*−2\.25.*inconclusive", out)  # HL shift first
     assert "hint: with 5 repeats the Wilcoxon test" in " ".join(out.split())
     assert "--test t" in out
-    code, out, _ = run_cli(capsys, *argv, "--test", "t")
+    assert "needs at least 6 repeats to call anything" in " ".join(out.split())
+    code, out, _ = run_cli(capsys, *argv)  # the t-test is the default
     assert code == 0 and re.search(r"10 %.*300.*−2\.20.*worse", out) and "hint:" not in out
     assert "p Holm (t)" in out and "other" not in out
+    assert "What this run can detect (paired t-test, 5 repeats, 80 % power)" in out
 
     code, out, _ = run_cli(capsys, *argv, "--all-steps", "--metric", "ece", "--margin", "0.01")
     assert code == 0 and "ece: paired difference to rate=0 (every step)" in out
@@ -355,3 +369,124 @@ def test_compare_command_on_what_is_not_a_run(
     (tmp_path / "results").mkdir()
     code, _, err = run_cli(capsys, "compare", str(tmp_path))
     assert code == 2 and "no results" in err and err.count("\n") == 1
+
+
+# --- issue #10, defects 1, 2, 3, 6, 7 and the power command ---------------------------------
+
+
+def test_a_group_without_a_baseline_is_listed_not_dropped(tmp_path: Path) -> None:
+    # designs: accumulate and threshold have rate-0 twins, `sampled` has none. Against
+    # rate=0 the twins make label_policy a matched column, so `sampled` has no partner.
+    d = {1.0: np.array([-0.03, -0.02, -0.04, -0.03, -0.02, -0.03])}
+    acc = trajectories(d, "accumulate")
+    thr = trajectories(d, "threshold", label_policy="threshold")
+    sampled = [f for f in trajectories(d, "sampled", label_policy="sample") if f["rate"][0] > 0]
+    write_run(tmp_path, acc + thr + sampled)
+    names = ("accumulate", "threshold", "sampled")
+    config = "".join(f'[[study]]\nname = "{s}"\nseed_group = "designs"\n\n' for s in names)
+    (tmp_path / "config.toml").write_text(config)
+    out = compare(tmp_path)
+    assert len(out) == 3  # before: 2 rows, `sampled` silently gone
+    row = out.set_index("experiment").loc["sampled"]
+    assert row["verdict"] == "no baseline" and row["n_pairs"] == 0
+    assert row["note"] == "no baseline: no rate=0 row with label_policy=sample"
+    assert np.isnan(row["mean_diff"]) and row["train_size"] == 300
+    paired = out.loc[out["experiment"] != "sampled"]
+    assert paired["verdict"].eq("worse").all() and paired["n_pairs"].eq(6).all()
+    table = render(format_compare_table(out))
+    assert "no baseline" in table and "label_policy=sample" in table
+    assert out.attrs["unpaired"] == 1
+
+
+def test_verdict_follows_the_estimate_of_the_chosen_test(tmp_path: Path) -> None:
+    # Mean negative, median positive: the Wilcoxon test (p = 0.033) is about the shift of the
+    # median, so its verdict must say "better"; before, the mean's sign made it "worse".
+    d = np.array([-0.20] + [0.01] * 11)
+    write_run(tmp_path, trajectories({0.1: d}))
+    row = compare(tmp_path, test="wilcoxon").iloc[0]
+    assert row["p_wilcoxon"] == pytest.approx(0.0332, abs=1e-4)
+    assert row["mean_diff"] < 0 < row["hl_diff"] == pytest.approx(0.01)
+    assert row["ci_low_hl"] > 0  # the signed-rank interval agrees with the test
+    assert row["verdict"] == "better"
+    t_row = compare(tmp_path, test="t").iloc[0]  # the t-test: mean −0.0075, p = 0.55
+    assert t_row["verdict"] == "inconclusive" and t_row["ci_low_t"] < 0 < t_row["ci_high_t"]
+
+
+def test_mde_is_that_of_the_rule_that_decides(tmp_path: Path) -> None:
+    # 5 repeats, 10 rates: the Wilcoxon rule can never reject (floor 10 · 2/32), so no MDE;
+    # the t rule's MDE is the effect it detects with 80 % power after Holm over 10 groups.
+    rng = np.random.default_rng(3)
+    effects = {r / 100: rng.normal(-0.01, 0.005, 5) for r in range(1, 11)}
+    write_run(tmp_path, trajectories(effects))
+    wil = compare(tmp_path, test="wilcoxon")
+    assert wil["mde"].isna().all()  # before: a t-test MDE with 0 power under this rule
+    assert "needs at least 9 repeats" in wil.attrs["detectable"]
+    t = compare(tmp_path, test="t")
+    for sd, mde in t[["sd_diff", "mde"]].itertuples(index=False):
+        assert rule_power(mde, sd, 5, "t", 10) == pytest.approx(0.8, abs=1e-6)
+        # The old, unadjusted MDE has only about a quarter of that power under this rule.
+        assert rule_power(min_detectable_difference(sd, 5), sd, 5, "t", 10) < 0.3
+    assert "Holm over 10 groups, 5 repeats" in t.attrs["detectable"]
+
+
+def test_every_step_gives_a_simultaneous_band(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    write_run(tmp_path, trajectories({0.1: rng.normal(-0.02, 0.01, 10)}))
+    out = compare(tmp_path, at="all")
+    wide = out.dropna(subset=["ci_low_band"])
+    assert len(wide) == 2  # the first step has no spread (all differences zero)
+    assert (wide["ci_low_band"] < wide["ci_low_t"]).all()
+    assert (wide["ci_high_band"] > wide["ci_high_t"]).all()
+    assert compare(tmp_path)["ci_low_band"].isna().all()  # last step only: no band
+    text = render(format_compare_table(out))
+    assert "95% band, all steps" in text and "exploratory" in text
+
+
+def test_margins_are_in_each_metrics_own_units(tmp_path: Path) -> None:
+    frames = trajectories({0.1: symmetric(10, 0.001)})
+    for f in frames:
+        f["log_loss"] = 0.4 + f["accuracy"] / 1000
+        f["perplexity"] = 120.0 + 10 * f["accuracy"]
+    write_run(tmp_path, frames)
+    assert compare(tmp_path).attrs["margin"] == METRICS["accuracy"].margin == 0.005
+    log_loss = compare(tmp_path, metric="log_loss")
+    assert log_loss.attrs["margin"] == 0.01 and log_loss["margin"].eq(0.01).all()
+    assert log_loss["verdict"].tolist() == ["equivalent within ±0.01"]
+    perplexity = compare(tmp_path, metric="perplexity")  # no scale-free default: no TOST
+    assert perplexity.attrs["margin"] is None and perplexity["p_tost"].isna().all()
+    assert perplexity["verdict"].tolist() == ["inconclusive"]
+    assert "no default margin" in render(format_compare_table(perplexity))
+    assert compare(tmp_path, metric="perplexity", margin=1.0)["verdict"].tolist() == [
+        "equivalent within ±1"
+    ]
+    assert metric_info("perplexity").direction == -1 and not metric_info("perplexity").percent
+    assert metric_info("vocabulary_size") == Metric("vocabulary_size", 1, False, None)
+    assert all(m.direction in (-1, 0, 1) for m in METRICS.values())
+
+
+def test_power_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "power", "--sd", "0.004", "--effect", "0.005", "--groups", "10")
+    need = repeats_needed(0.005, 0.004, "t", 10)
+    assert code == 0 and len(out.strip().splitlines()) == 1
+    assert f": {need} repeats (power" in out and "Holm over 10 groups" in out
+    assert (
+        rule_power(0.005, 0.004, need, "t", 10) >= 0.8 > rule_power(0.005, 0.004, need - 1, "t", 10)
+    )
+    code, out, _ = run_cli(capsys, "power", "--sd", "0.004", "--repeats", "5", "--test", "wilcoxon")
+    assert code == 0 and "nothing can be detected" in out and "at least 6 repeats" in out
+    write_run(tmp_path, trajectories({0.1: np.array([-0.02, -0.025, -0.015, -0.03, -0.02])}))
+    code, out, _ = run_cli(capsys, "power", str(tmp_path), "--repeats", "5", "--effect", "0.01")
+    sd = float(np.std([-0.02, -0.025, -0.015, -0.03, -0.02], ddof=1))
+    mde = detectable_effect(sd, 5, "t", 1)
+    assert code == 0 and len(out.strip().splitlines()) == 2
+    assert f"is {float(mde) * 100:.3g} pp" in out and f"sd {sd * 100:.3g} pp" in out
+    code, _, err = run_cli(capsys, "power", "--effect", "0.01")
+    assert code == 2 and "--sd" in err and "Traceback" not in err
+    code, _, err = run_cli(capsys, "power", "--sd", "0.01")
+    assert code == 2 and "--effect" in err
+
+
+def render(table: object) -> str:
+    console = Console(width=400, record=True)
+    console.print(table)
+    return console.export_text()

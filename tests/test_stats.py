@@ -9,15 +9,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from modelcollapse import stats as mcstats
 from modelcollapse.stats import (
+    _bootstrap_bounds,
     bootstrap_interval,
+    detectable_effect,
+    hodges_lehmann,
     holm,
     min_detectable_difference,
     paired_against_baseline,
     paired_differences,
     paired_summary,
     parse_conditions,
+    repeats_needed,
+    rule_power,
     select_rows,
+    signed_rank_null,
+    simultaneous_band,
     summarize,
     summarize_bootstrap,
     t_interval,
@@ -26,6 +34,7 @@ from modelcollapse.stats import (
 )
 
 VALUES = np.array([0.81, 0.84, 0.79, 0.86, 0.83])
+TEN = np.array([0.81, 0.84, 0.79, 0.86, 0.83, 0.80, 0.85, 0.82, 0.78, 0.87])
 
 
 def test_t_interval_matches_scipy() -> None:
@@ -105,18 +114,18 @@ def test_bootstrap_interval_matches_scipy() -> None:
     for seed in (0, 7):
         for confidence in (0.95, 0.9):
             expected = stats.bootstrap(
-                (VALUES,),
+                (TEN,),
                 np.mean,
                 method="percentile",
                 confidence_level=confidence,
                 n_resamples=2000,
                 rng=np.random.default_rng(seed),
             ).confidence_interval
-            got = bootstrap_interval(VALUES, confidence, n_resamples=2000, seed=seed)
+            got = bootstrap_interval(TEN, confidence, n_resamples=2000, seed=seed)
             assert got == pytest.approx((expected.low, expected.high), abs=1e-12)
-    # Hand-checked: two values resample to means a, (a+b)/2 or b, so the 95 % bounds are a, b.
-    assert bootstrap_interval([0.8, 0.9]) == pytest.approx((0.8, 0.9))
-    assert all(np.isnan(bootstrap_interval([0.8, np.nan])))
+    # Below 10 repeats the percentile bootstrap covers far less than it says: not given.
+    assert all(np.isnan(bootstrap_interval(VALUES)))
+    assert all(np.isnan(bootstrap_interval([*TEN[:9], np.nan])))
 
 
 def test_summarize_bootstrap_is_per_group_and_order_free() -> None:
@@ -187,7 +196,7 @@ def test_min_detectable_difference() -> None:
     for m, s, k in zip(mde[:3], sd, n, strict=False):
         nc = m / (s / np.sqrt(k))
         critical = stats.t.ppf(0.975, k - 1)
-        power = stats.nct.sf(critical, k - 1, nc) + stats.nct.cdf(-critical, k - 1, nc)
+        power = stats.nct.sf(critical, k - 1, nc)  # a verdict needs the effect's direction
         assert power == pytest.approx(0.8, abs=1e-8)
     assert mde[1] == pytest.approx(2 * mde[0])  # proportional to the spread
     approx = (stats.t.ppf(0.975, 29) + stats.t.ppf(0.8, 29)) * 0.01 / np.sqrt(30)
@@ -243,9 +252,9 @@ def test_paired_against_baseline_and_summary_match_scipy() -> None:
     assert (row["ci_low_t"], row["ci_high_t"]) == pytest.approx((ci.low, ci.high))
     assert row["p_t"] == pytest.approx(stats.ttest_rel(treated, base).pvalue)
     assert row["p_wilcoxon"] == pytest.approx(stats.wilcoxon(treated, base).pvalue)
-    assert (row["ci_low_boot"], row["ci_high_boot"]) == pytest.approx(bootstrap_interval(d))
+    assert np.isnan(row["ci_low_boot"]) and np.isnan(row["ci_high_boot"])  # 6 repeats
     assert row["p_tost"] == pytest.approx(tost_p(d, 0.005))
-    assert row["note"] == ""
+    assert row["note"] == "bootstrap interval needs 10 repeats (too few resamples)"
     with pytest.raises(ValueError, match="matches no rows"):
         paired_against_baseline(df, "regime=fresh")
 
@@ -258,3 +267,138 @@ def test_paired_summary_averages_within_a_repeat() -> None:
     row = paired_summary(pairs, ["group"]).iloc[0]
     assert row["n_pairs"] == 3 and row["mean_diff"] == pytest.approx(-2.0)
     assert row["sd_diff"] == 0
+
+
+# --- issue #10: Hodges–Lehmann, explicit Wilcoxon method, power of the rule, bootstrap
+# coverage, simultaneous band ---------------------------------------------------------------
+
+
+def test_signed_rank_null_is_scipys_and_brute_force() -> None:
+    from scipy.stats._wilcoxon import WilcoxonDistribution
+
+    for n in (1, 4, 9, 15):
+        null = signed_rank_null(n)
+        t = np.arange(null.size)
+        np.testing.assert_allclose(np.cumsum(null), WilcoxonDistribution(n).cdf(t), atol=1e-12)
+    signs = (np.arange(2**6)[:, None] >> np.arange(6)) & 1
+    brute = np.bincount(signs @ np.arange(1, 7), minlength=22) / 2**6
+    np.testing.assert_allclose(signed_rank_null(6), brute)
+
+
+def test_hodges_lehmann_and_its_interval_match_an_independent_computation() -> None:
+    from scipy.stats._wilcoxon import WilcoxonDistribution
+
+    rng = np.random.default_rng(11)
+    for n in (6, 8, 12, 20):
+        for confidence in (0.95, 0.9):
+            d = rng.normal(0.3, 1.0, n)
+            walsh = sorted((d[i] + d[j]) / 2 for i in range(n) for j in range(i, n))
+            cdf = WilcoxonDistribution(n).cdf(np.arange(n * (n + 1) // 2 + 1))
+            c = max(t for t in range(len(cdf)) if cdf[t] <= (1 - confidence) / 2)
+            estimate, low, high = hodges_lehmann(d, confidence)
+            assert estimate == pytest.approx(np.median(walsh), abs=1e-12)
+            assert (low, high) == pytest.approx((walsh[c], walsh[len(walsh) - 1 - c]))
+            # The interval is the set of shifts the exact two-sided test does not reject.
+            level = 1 - confidence
+            for inside in (low + 1e-9, high - 1e-9):
+                assert stats.wilcoxon(d - inside, method="exact").pvalue > level
+            for outside in (low - 1e-9, high + 1e-9):
+                assert stats.wilcoxon(d - outside, method="exact").pvalue <= level
+    # Five pairs: the exact test cannot reject at 5 %, so no interval (the estimate remains).
+    assert np.isnan(hodges_lehmann([1.0, 2, 3, 4, 5])[1]) and hodges_lehmann([1, 2, 3])[0] == 2
+
+
+def test_hodges_lehmann_interval_covers_the_centre() -> None:
+    rng = np.random.default_rng(12)
+    samples = rng.standard_t(3, size=(2000, 8)) + 1.5  # heavy tails, centre 1.5
+    covered = [low <= 1.5 <= high for _, low, high in map(hodges_lehmann, samples)]
+    # Exact for symmetric continuous data: 1 − 2·P(T⁺ ≤ 3) = 0.9609 at n = 8.
+    assert np.mean(covered) == pytest.approx(0.9609, abs=0.015)
+
+
+def test_wilcoxon_method_is_explicit_and_respects_the_floor(monkeypatch) -> None:
+    d = np.array([0, -1, -2, -3, -4, -5]) / 1000
+    p, _ = wilcoxon_p(d)
+    assert p >= 2.0 ** (1 - 5) == 0.0625  # the normal approximation gave 0.043 before 1.15
+    assert p == pytest.approx(0.0625)
+    seen: list[object] = []
+    real = stats.wilcoxon
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append((kwargs.get("method"), kwargs.get("zero_method")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mcstats._st, "wilcoxon", spy)
+    wilcoxon_p(d)  # zeros: exact sign-flip enumeration
+    wilcoxon_p(np.arange(1.0, 9))  # no ties: exact signed-rank distribution
+    wilcoxon_p(np.r_[np.ones(20), -np.ones(5)])  # ties, 25 pairs: normal approximation
+    assert [type(m).__name__ if not isinstance(m, str) else m for m, _ in seen] == [
+        "PermutationMethod",
+        "exact",
+        "asymptotic",
+    ]
+    assert {z for _, z in seen} == {"wilcox"}
+    # Ties: the exact sign-flip p, not the no-ties distribution on mid-ranks (0.625).
+    assert wilcoxon_p([1, 1, 2, -3, 2])[0] == pytest.approx(22 / 32)
+
+
+def test_power_of_the_rule_matches_a_simulation_of_the_rule() -> None:
+    # One group with the effect, k − 1 null groups; the rule: two-sided test, Holm, verdict in
+    # the direction of the estimate. rule_power is exact when the nulls are not rejected.
+    rng = np.random.default_rng(13)
+    sims = 3000
+    for test, n, k in (("t", 5, 3), ("t", 8, 10), ("wilcoxon", 10, 3), ("wilcoxon", 12, 5)):
+        effect = float(detectable_effect(1.0, n, test, k))
+        x = rng.standard_normal((sims, k, n))
+        x[:, 0] += effect
+        if test == "t":
+            p = stats.ttest_1samp(x, 0.0, axis=2).pvalue
+        else:
+            p = stats.wilcoxon(x, axis=2, method="exact").pvalue
+        adjusted = np.array([holm(row) for row in p])
+        sign = np.sign(x[:, 0].mean(axis=1) if test == "t" else np.median(x[:, 0], axis=1))
+        detected = np.mean((adjusted[:, 0] < 0.05) & (sign > 0))
+        assert detected == pytest.approx(0.8, abs=0.03), (test, n, k, detected)
+        assert rule_power(effect, 1.0, n, test, k) == pytest.approx(0.8, abs=0.002)
+    # Below the Wilcoxon floor no effect is detectable: 5 repeats, or 6 with 3 groups.
+    assert np.isnan(detectable_effect(1.0, 5, "wilcoxon", 1))
+    assert np.isnan(detectable_effect(1.0, 6, "wilcoxon", 3))
+    assert rule_power(100.0, 1.0, 5, "wilcoxon") == 0.0
+    # Issue #10's numbers: at 5 repeats and 10 groups the old (unadjusted t) MDE had power
+    # 0.00 under the Wilcoxon rule and about 0.26 under the t rule.
+    old = float(min_detectable_difference(1.0, 5))
+    assert rule_power(old, 1.0, 5, "wilcoxon", 10) == 0.0
+    assert rule_power(old, 1.0, 5, "t", 10) == pytest.approx(0.26, abs=0.01)
+    # G*Power's one-sample two-sided t-test for d = 0.5, alpha 0.05, power 0.8: 34.
+    assert repeats_needed(0.5, 1.0, "t", 1) == 34
+
+
+def test_percentile_bootstrap_coverage_and_its_minimum() -> None:
+    rng = np.random.default_rng(14)
+    for n, low, high in ((5, 0.78, 0.88), (20, 0.91, 0.96)):
+        samples = rng.normal(0.0, 1.0, (600, n))
+        lo, hi = _bootstrap_bounds(samples, 0.95, 2000, 0)
+        coverage = np.mean((lo <= 0) & (hi >= 0))
+        assert low <= coverage <= high, (n, coverage)  # 5 repeats: ~83 %, far below 95 %
+    assert all(np.isnan(bootstrap_interval(rng.normal(size=9))))
+    assert not any(np.isnan(bootstrap_interval(rng.normal(size=10))))
+
+
+def test_simultaneous_band_covers_every_step_at_once() -> None:
+    rng = np.random.default_rng(15)
+    steps, n, sims = 30, 10, 300
+    truth = -0.02 * np.linspace(0, 1, steps)
+    band_ok, pointwise_ok = [], []
+    for _ in range(sims):
+        # Correlated across steps: a repeat-level shift plus a random walk.
+        noise = rng.normal(0, 0.01, (n, 1)) + np.cumsum(rng.normal(0, 0.003, (n, steps)), axis=1)
+        x = truth + noise
+        low, high, critical = simultaneous_band(x, seed=int(rng.integers(1 << 30)))
+        band_ok.append(bool(np.all((low <= truth) & (truth <= high))))
+        half = stats.t.ppf(0.975, n - 1) * x.std(axis=0, ddof=1) / np.sqrt(n)
+        pointwise_ok.append(bool(np.all(np.abs(x.mean(axis=0) - truth) <= half)))
+        assert critical > stats.t.ppf(0.975, n - 1)
+    assert np.mean(band_ok) == pytest.approx(0.95, abs=0.035)
+    assert np.mean(pointwise_ok) < 0.85  # per-step intervals do not hold jointly
+    low, high, critical = simultaneous_band(np.ones((4, 3)))
+    assert np.isnan(low).all() and np.isnan(critical)  # no spread: no band

@@ -457,9 +457,13 @@ def compare_command(
         ),
     ] = "rate=0",
     margin: Annotated[
-        float,
-        typer.Option(help="Equivalence margin (TOST), in the metric's units: 0.005 = 0.5 pp."),
-    ] = 0.005,
+        float | None,
+        typer.Option(
+            help="Equivalence margin (TOST), in the metric's own units (0.005 = 0.5 pp of "
+            "accuracy). Default: the metric's own (0.005 for fractions, 0.01 for log_loss, "
+            "0.0025 for brier; none for counts, perplexity and seconds)."
+        ),
+    ] = None,
     metric: Annotated[
         str, typer.Option(help="A results column: accuracy, macro_f1, ece, log_loss, ...")
     ] = "accuracy",
@@ -470,9 +474,10 @@ def compare_command(
     test: Annotated[
         str,
         typer.Option(
-            help="wilcoxon (signed-rank) or t (paired t-test; normal differences assumed)."
+            help="t (paired t-test; the default: it can reach a verdict at 5 repeats) or "
+            "wilcoxon (signed-rank; needs 6 repeats for one group, 9 for 10 groups)."
         ),
-    ] = "wilcoxon",
+    ] = "t",
     study: Annotated[
         str | None, typer.Option(help="Only this study (experiment) of the run.")
     ] = None,
@@ -483,7 +488,7 @@ def compare_command(
 
     if test not in ("wilcoxon", "t"):
         raise UserError(f"expected wilcoxon or t, got '{test}'", "--test")
-    if not margin >= 0:
+    if margin is not None and not margin >= 0:
         raise UserError(f"must be 0 or more, got {margin:g}", "--margin")
     if out is not None:
         if out.suffix.lower() != ".csv":
@@ -512,12 +517,68 @@ def compare_command(
             f"reach p < {attrs.get('alpha', 0.05):g}, so it can call nothing worse or better; "
             "--test t uses the paired t-test, or run more repeats."
         )
+    console.print(attrs["detectable"], soft_wrap=True)
     if out is not None:
         try:
             frame.to_csv(out, index=False)
         except OSError as err:
             raise UserError(f"cannot write: {err.strerror}", str(out)) from None
         console.print(f"saved: {out}")
+
+
+@app.command("power")
+def power_command(
+    pilot: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A pilot run directory: the spread of its paired differences (largest sd of "
+            "any group compared with --baseline) is used. Or give --sd."
+        ),
+    ] = None,
+    effect: Annotated[
+        float | None,
+        typer.Option(
+            help="A true difference to detect, in the metric's units (0.01 = 1 pp): prints "
+            "the repeats needed."
+        ),
+    ] = None,
+    repeats: Annotated[
+        int | None,
+        typer.Option(help="A number of repeats: prints the effect they detect."),
+    ] = None,
+    sd: Annotated[
+        float | None,
+        typer.Option(help="The sd of the per-repeat paired differences, instead of a pilot."),
+    ] = None,
+    test: Annotated[str, typer.Option(help="t or wilcoxon: the test compare decides with.")] = "t",
+    groups: Annotated[
+        int | None,
+        typer.Option(
+            help="Groups in the Holm family (e.g. rates compared with rate 0). Default: the "
+            "pilot's, else 1."
+        ),
+    ] = None,
+    baseline: Annotated[str, typer.Option(help="The pilot's baseline, as for compare.")] = "rate=0",
+    metric: Annotated[str, typer.Option(help="The pilot's metric, as for compare.")] = "accuracy",
+    alpha: Annotated[float, typer.Option(help="Family-wise error rate.")] = 0.05,
+    power: Annotated[float, typer.Option(help="The power wanted.")] = 0.8,
+) -> None:
+    """Power before the run: repeats needed for an effect, or the effect some repeats detect."""
+    from modelcollapse.compare import power_questions
+
+    for line in power_questions(
+        pilot,
+        effect=effect,
+        repeats=repeats,
+        sd=sd,
+        test=test,
+        groups=groups,
+        baseline=baseline,
+        metric=metric,
+        alpha=alpha,
+        power=power,
+    ):
+        console.print(line, soft_wrap=True)
 
 
 @data_app.command("info")
