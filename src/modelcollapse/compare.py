@@ -97,6 +97,7 @@ METRICS: dict[str, Metric] = {
             "accuracy_gold",
             "accuracy_real_only",
             "model_label_accuracy",
+            "kept_label_accuracy",
             "validation_accuracy",
             "distinct_1",
             "distinct_2",
