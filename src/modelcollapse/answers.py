@@ -588,6 +588,10 @@ def _family_worth(
     notes: list[str],
 ) -> list[pd.DataFrame]:
     """Worth per dose and size of one family (see :func:`worth_of_labels`)."""
+    missing = [c for c in ("n_train", "model_labelled_share") if c not in fam.columns]
+    if missing:
+        notes.append(f"{label}: no {' or '.join(missing)} column; worth is not defined.")
+        return []
     base_rows = fam.loc[np.isclose(fam[dose], 0)]
     base_sizes = base_rows.groupby("train_size")["n_train"].mean()
     base_sizes = base_sizes.loc[[s for s in common if s in base_sizes.index]]
