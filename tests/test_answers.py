@@ -219,6 +219,11 @@ def test_answer_command_on_a_demo_run(tmp_path, capsys):
     assert {"trend", "tolerable", "worth", "curve"} <= set(saved["section"])
     worth = saved.loc[saved["section"] == "worth"]
     assert set(worth["dose"]) == {0.5, 1.0}
+    from modelcollapse.report import build_report
+
+    html = build_report(run).read_text(encoding="utf-8")
+    assert html.index('id="answers"') < html.index('id="summary"')
+    assert "Worth of a model label" in html and "answers-worth.png" in html
     assert main(["answer", str(run), "--metric", "nope"]) == 2
     assert "--metric" in capsys.readouterr().err
     assert main(["answer", str(run), "--study", "nope"]) == 2
