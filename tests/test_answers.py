@@ -159,6 +159,29 @@ def test_power_law_fit_recovers_parameters_exactly():
     assert a * (100 / 1) ** 0 == pytest.approx(1.5 * 100**-0.4, rel=1e-3)  # a at n₀ = 100
 
 
+def test_power_law_fit_matches_scipy_curve_fit():
+    """The variable-projection fit reaches the least-squares optimum curve_fit finds from a
+    generic start (or a lower one)."""
+    from scipy.optimize import curve_fit
+
+    rng = np.random.default_rng(6)
+    sizes = np.arange(1000, 10001, 100, dtype=float)
+    for _ in range(5):
+        err = 2.0 * sizes ** -rng.uniform(0.2, 0.7) + rng.uniform(0.02, 0.2)
+        err += rng.normal(0, 0.002, len(sizes))
+        mine = fit_power_law(sizes, err)
+        u = sizes / sizes.min()
+
+        def f(u, a, b, c):
+            return a * u ** (-b) + c
+
+        start = (err[0] - 0.9 * err.min(), 0.5, 0.9 * err.min())
+        ref, _ = curve_fit(f, u, err, p0=start, bounds=([0, 1e-3, 0], [np.inf, 5, 1]))
+        sse_mine = np.sum((f(u, *mine) - err) ** 2)
+        sse_ref = np.sum((f(u, *ref) - err) ** 2)
+        assert sse_mine <= sse_ref * (1 + 1e-6)
+
+
 def test_changed_plateau_is_detected_against_rate_0():
     rng = np.random.default_rng(4)
     sizes = np.geomspace(100, 100_000, 15).round()
