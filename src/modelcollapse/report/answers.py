@@ -69,6 +69,9 @@ def worth_plot(ans: Answers | None) -> Plot | None:
                 )
         ax.axhline(1.0, color="#555", linewidth=0.8, linestyle="--")
         ax.axhline(0.0, color="#555", linewidth=0.8)
+        # A few model rows at the first sizes make the worth swing widely: keep the scale
+        # where a label's worth is read (−3 to 2), cutting those swings off.
+        ax.set_ylim(-3.0, 2.0)
         ax.set_xscale("log")
         ax.set_title(family, loc="left")
         ax.set_xlabel("training size (rows drawn)")
@@ -79,7 +82,8 @@ def worth_plot(ans: Answers | None) -> Plot | None:
         title="Worth of a model label against training size",
         caption="1 (dashed): as good as a human label; 0: adds nothing; below 0: harmful. "
         "Lines: estimate; bands: 95 % jackknife interval over repeats; triangles: only a bound "
-        "(▲ at least, ▼ at most) because the rate reaches an accuracy rate 0 never measured.",
+        "(▲ at least, ▼ at most) because the rate reaches an accuracy rate 0 never measured. "
+        "The axis is cut at −3 and 2: with few model rows (the first sizes) worth swings wider.",
         section="Answers",
         figure=fig,
     )
@@ -167,7 +171,8 @@ def answers_html(
             f'alt="Worth of a model label against training size" style="width:{width_px}px">'
             "<figcaption>Worth of a model label against training size, per rate: 1 (dashed) as "
             "good as a human label, 0 adds nothing; bands: 95 % jackknife interval; triangles: "
-            'bounds. <span class="file">report/answers-worth.png</span></figcaption></figure>'
+            "bounds; axis cut at −3 and 2. "
+            '<span class="file">report/answers-worth.png</span></figcaption></figure>'
         )
     if not ans.curves.empty:
         extra = ans.curves["extrapolate"].iloc[0]
