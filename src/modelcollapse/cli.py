@@ -581,6 +581,53 @@ def power_command(
         console.print(line, soft_wrap=True)
 
 
+@app.command("answer")
+def answer_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by 'modelcollapse run'.")
+    ],
+    study: Annotated[
+        str | None, typer.Option(help="Only this study (experiment) of the run.")
+    ] = None,
+    metric: Annotated[
+        str, typer.Option(help="A results column with a better direction: accuracy, ece, ...")
+    ] = "accuracy",
+    margin: Annotated[
+        float | None,
+        typer.Option(help="Tolerable effect, in the metric's units (default 0.005 = 0.5 pp)."),
+    ] = None,
+    extrapolate: Annotated[
+        float | None,
+        typer.Option(help="Size to extrapolate the learning curves to (default 10x the largest)."),
+    ] = None,
+    dose: Annotated[
+        str, typer.Option(help="The design column the answers are about (default rate).")
+    ] = "rate",
+    all_steps: Annotated[
+        bool, typer.Option("--all-steps", help="Worth at every training size, not only the last.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Also save every answer as a CSV file.")] = None,
+) -> None:
+    """Trend with the rate, tolerable rate, worth of a model label and learning curves."""
+    from modelcollapse.answers import answer, format_answers
+
+    if out is not None:
+        if out.suffix.lower() != ".csv":
+            raise UserError("expected a file name ending in .csv", "--out")
+        if not out.parent.is_dir():
+            raise UserError(f"no such directory: {out.parent}", "--out")
+    result = answer(run_dir, metric, margin, study=study, dose=dose, extrapolate=extrapolate)
+    wide = _wide()
+    for part in format_answers(result, all_steps=all_steps):
+        wide.print(part)
+    if out is not None:
+        try:
+            result.long().to_csv(out, index=False)
+        except OSError as err:
+            raise UserError(f"cannot write: {err.strerror}", str(out)) from None
+        console.print(f"saved: {out}")
+
+
 @data_app.command("info")
 def data_info_command(
     target: Annotated[

@@ -14,6 +14,7 @@ import numpy as np
 
 from modelcollapse.compare import seed_groups_from_config
 from modelcollapse.errors import UserError
+from modelcollapse.report.answers import answers_html, report_answers, worth_plot
 from modelcollapse.report.figures import Plot, Study, build_plots, split_studies
 from modelcollapse.report.html import Embedded, render_html
 from modelcollapse.report.load import StoredRun, load_run
@@ -57,10 +58,19 @@ def build_report(run_dir: Path, fmt: Format = "png") -> Path:
         with matplotlib.rc_context(RC):
             plots = build_plots(studies, seed_groups)
             figures = [_save(plot, staging, fmt) for plot in plots]
+            answered, reason = report_answers(run.results, seed_groups, MARGIN)
+            worth = worth_plot(answered)
+            worth_fig = _save(worth, staging, fmt) if worth is not None else None
+        answers = answers_html(
+            answered, reason, worth_fig.png if worth_fig else None,
+            worth_fig.width_px if worth_fig else 0,
+        )  # fmt: skip
         tables = {s.slug: summary_table(s) for s in studies}
         statistics = statistics_tables(run.results, seed_groups, MARGIN)
         notes = _notes(run, studies)
-        html = render_html(run, studies, figures, tables, notes, statistics, MARGIN)
+        html = render_html(
+            run, studies, figures, tables, notes, statistics, MARGIN, answers=answers
+        )
         (staging / "report.html").write_text(html, encoding="utf-8")
         _swap_into_place(staging, run_dir / "report")
     except BaseException:

@@ -71,8 +71,10 @@ def render_html(
     notes: Sequence[str],
     statistics: Sequence[StatisticsTable] = (),
     margin: float = 0.005,
+    answers: str = "",
 ) -> str:
-    """The whole page as a string; ``statistics`` (tests at ±``margin``) after the summaries."""
+    """The whole page as a string; ``answers`` (an HTML section) first, ``statistics`` (tests at
+    ±``margin``) after the summaries."""
     results = run.results
     title = f"Model collapse report: {run.run_dir.name}"
     sections = ["Overview", *(s.name for s in studies)]
@@ -87,6 +89,7 @@ def render_html(
         f'<p class="sub">{escape(_facts(run))}</p>',
         _headline(run),
         "<nav><strong>Contents</strong><ul>",
+        *(['<li><a href="#answers">Answers</a></li>'] if answers else []),
         '<li><a href="#summary">Summary tables</a></li>',
         '<li><a href="#statistics">Statistics</a></li>',
         *(
@@ -98,6 +101,7 @@ def render_html(
         '<li><a href="#manifest">Manifest</a></li>',
         "</ul></nav>",
         *(f'<p class="note">{escape(n)}</p>' for n in notes),
+        answers,
         '<h2 id="summary">Summary tables</h2>',
         "<p>Accuracy on the held-out test reviews in %, mean across repeats with the 95 % "
         "t-interval of the mean in brackets. Δ is the paired difference to rate 0 % at the last "
