@@ -43,11 +43,9 @@ from sklearn.isotonic import isotonic_regression
 from modelcollapse.compare import (
     DESIGN_COLUMNS,
     GROUP,
-    HIGHER_IS_BETTER,
-    LOWER_IS_BETTER,
-    PERCENT_METRICS,
     comparable_rows,
     expression,
+    metric_info,
     seed_groups_from_config,
     with_seed_groups,
 )
@@ -58,7 +56,6 @@ from modelcollapse.store import RunStore
 ALPHA = 0.05
 POWER = 0.8
 EXTRAPOLATE_FACTOR = 10  # default extrapolation: ten times the largest size trained on
-BOUNDED_ERROR = (PERCENT_METRICS & HIGHER_IS_BETTER) | {"brier", "ece"}  # error in [0, 1]
 
 
 @dataclass
@@ -444,11 +441,18 @@ def learning_curves(
 # --------------------------------------------------------------------------- the whole table
 
 
+def _bounded_error(metric: str) -> bool:
+    """Whether the metric's error lies in [0, 1]: a fraction where higher is better, Brier, ECE."""
+    info = metric_info(metric)
+    return (info.percent and info.direction == 1) or metric in ("brier", "ece")
+
+
 def default_margin(metric: str) -> float:
-    """Half a percentage point for fractions; other metrics have no natural default."""
-    if metric in PERCENT_METRICS or metric == "brier":
-        return 0.005
-    raise UserError(f"no default margin for {metric!r}: give one in its own units", "--margin")
+    """The metric's default margin (``compare.METRICS``); metrics without one need a margin."""
+    margin = metric_info(metric).margin
+    if margin is None:
+        raise UserError(f"no default margin for {metric!r}: give one in its own units", "--margin")
+    return margin
 
 
 def answers(
@@ -473,7 +477,7 @@ def answers(
         raise UserError(f"no column {metric!r} in the results", "--metric")
     if dose not in results.columns:
         raise UserError(f"no column {dose!r} in the results", "--dose")
-    sign = 1 if metric in HIGHER_IS_BETTER else -1 if metric in LOWER_IS_BETTER else 0
+    sign = metric_info(metric).direction
     if sign == 0:
         raise UserError(f"{metric!r} has no better direction to answer for", "--metric")
     margin = default_margin(metric) if margin is None else float(margin)
@@ -577,7 +581,7 @@ def answers(
                 f"{label}: no {dose} 0 trajectories in this seed group and design; "
                 "nothing to pair with (no trend, tolerable dose or worth)."
             )
-        if metric in BOUNDED_ERROR and len(common) >= 4:
+        if _bounded_error(metric) and len(common) >= 4:
             errors = {}
             for i, d in enumerate(doses):
                 errors[float(d)] = 1 - values[:, i] if sign > 0 else values[:, i]
@@ -598,7 +602,7 @@ def answers(
                     "do not pin that curve down (its extrapolation is not a forecast)."
                 )
             curves.append(frame)
-        elif metric not in BOUNDED_ERROR:
+        elif not _bounded_error(metric):
             notes.append(
                 f"{label}: learning curves need a metric in [0, 1]; {metric!r} is not one."
             )
@@ -771,7 +775,7 @@ def format_answers(ans: Answers, all_steps: bool = False) -> list[object]:
     effects, then what the answers cannot tell."""
     from rich.table import Table
 
-    percent = ans.metric in PERCENT_METRICS
+    percent = metric_info(ans.metric).percent
     unit = " pp" if percent else ""
     step = 0.1  # slopes are shown per +0.1 of the dose: the size of a step users think in
     out: list[object] = []

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from modelcollapse.answers import Answers, _ci, _dose_text, _num, _p, answers, worth_text
-from modelcollapse.compare import PERCENT_METRICS
+from modelcollapse.compare import metric_info
 from modelcollapse.errors import UserError
 from modelcollapse.report.figures import Plot
 from modelcollapse.report.style import RATE_CMAP
@@ -97,7 +97,7 @@ def answers_html(
     if ans is None:
         parts.append(f'<p class="muted">No answers: {escape(reason)}.</p>')
         return "\n".join(parts)
-    pct = ans.metric in PERCENT_METRICS
+    pct = metric_info(ans.metric).percent
     margin = f"±{_num(ans.margin, pct)}{' pp' if pct else ''}"
     parts.append(
         "<p>Test accuracy against the share of model-made labels, paired within seed group "
