@@ -76,6 +76,9 @@ def test_seed_pattern_keeps_what_the_original_keeps_for_every_code_point():
         + tok._SEED_STRIP.sub("", everything.lower())
         == kept
     )
+    # Lowercased ASCII text takes a narrower class: the same set there.
+    ascii_lower = "".join(map(chr, range(128))).lower()
+    assert tok._SEED_STRIP_ASCII.sub("", ascii_lower) == original_cleaning(ascii_lower)
     # And character by character: no code point is kept or dropped by context.
     singles = [
         c for c in everything if (tok._SEED_STRIP.sub("", c) == c) != (c.isalnum() or c.isspace())

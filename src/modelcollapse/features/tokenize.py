@@ -69,8 +69,12 @@ _NOT_FOUND = (
 # exactly the characters that expression drops, for every code point: Python's
 # \w is str.isalnum() plus "_" and \s is str.isspace() (tests check all 1,114,112
 # code points). \s is also what str.split() splits on, so a no-break space
-# separates words, as in the study.
+# separates words, as in the study. Lowercased ASCII text takes the narrower class,
+# the same set there (no capitals left; \s stays Unicode-aware, as it must for
+# \x1c-\x1f), which is about twice as fast as \w: seed tokenising stays as fast as
+# before on English reviews.
 _SEED_STRIP = re.compile(r"[^\w\s]|_")
+_SEED_STRIP_ASCII = re.compile(r"[^a-z0-9\s]")
 
 # Scripts written without spaces between words, whose characters are each one
 # token in `fast`: Han ideographs (CJK Unified Ideographs and extensions,
@@ -82,8 +86,8 @@ _UNSPACED = (
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003ffff"
 )
 _FAST_ASCII = re.compile(r"[a-z0-9]+")
-# Planes that hold combining marks (Unicode 15: 0, 1 and 14); scanning only them
-# keeps the one-off cost of building the pattern near 0.1 s.
+# The planes that hold combining marks (0, 1 and 14 up to Unicode 15); scanning
+# only them keeps the one-off cost of building the pattern to a fraction of a second.
 _MARK_PLANES = (range(0x20000), range(0xE0000, 0xE1000))
 
 
@@ -329,7 +333,9 @@ def seed_tokenize(text: str) -> list[str]:
     "dont", "geese" -> "goose", "café" stays "café").
     """
     lemmas, stop = _LEMMAS, _STOPWORDS
-    return [lemmas[w] for w in _SEED_STRIP.sub("", text.lower()).split() if w not in stop]
+    text = text.lower()
+    strip = _SEED_STRIP_ASCII if text.isascii() else _SEED_STRIP
+    return [lemmas[w] for w in strip.sub("", text).split() if w not in stop]
 
 
 # --------------------------------------------------------------------------- API
