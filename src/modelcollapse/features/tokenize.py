@@ -154,15 +154,22 @@ def fast_tokenize(text: str) -> list[str]:
     those scripts put no spaces between words. No stopwords and no lemmas:
     negations carry sentiment.
     """
-    if text.isascii():  # NFKC leaves ASCII as it is
-        pattern = _FAST_ASCII
-    else:
-        # Apostrophes go before NFKC too, which turns "´" into a space and a
-        # combining accent; NFKC goes before lower() as it can make capitals
-        # ("℡" -> "TEL") and apostrophes ("＇" -> "'").
-        text = unicodedata.normalize("NFKC", _drop_apostrophes(text))
-        pattern = _fast_unicode()
-    return pattern.findall(_drop_apostrophes(text.lower()))
+    if not text.isascii():
+        return _fast_unicode_tokens(text)
+    # ASCII text, most reviews: exactly 0.2's code, as fast (NFKC leaves ASCII as it is).
+    text = text.lower()
+    for mark in _APOSTROPHES:
+        if mark in text:
+            text = text.replace(mark, "")
+    return _FAST_ASCII.findall(text)
+
+
+def _fast_unicode_tokens(text: str) -> list[str]:
+    # Apostrophes go before NFKC too, which turns "´" into a space and a combining
+    # accent; NFKC goes before lower() as it can make capitals ("℡" -> "TEL") and
+    # apostrophes ("＇" -> "'").
+    text = unicodedata.normalize("NFKC", _drop_apostrophes(text))
+    return _fast_unicode().findall(_drop_apostrophes(text.lower()))
 
 
 def _drop_apostrophes(text: str) -> str:
