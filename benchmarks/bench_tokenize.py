@@ -10,7 +10,8 @@ of a long run in which most words have been seen.
 
 ``--against`` times another version's ``features/tokenize.py`` (e.g. from ``git
 archive``) and this one alternately in one process, ``--repeat`` rounds of one pass
-each, memos warm: on a shared machine, load changes then hit both alike. It prints
+each (alternating which goes first), memos warm: on a shared machine, load changes
+then hit both alike. It prints
 each one's reviews/s and the median ratio this/other per tokenizer.
 """
 
@@ -72,9 +73,13 @@ def against(other_path: Path, texts: list[str], rounds: int) -> dict:
             old(text)
             new(text)
     rates: dict[str, list[tuple[float, float]]] = {name: [] for name in pairs}
-    for _ in range(rounds):
+    for r in range(rounds):
         for name, (old, new) in pairs.items():
-            rates[name].append((one_pass(old, texts), one_pass(new, texts)))
+            if r % 2:  # alternate which goes first, so neither always runs warmer
+                n, o = one_pass(new, texts), one_pass(old, texts)
+            else:
+                o, n = one_pass(old, texts), one_pass(new, texts)
+            rates[name].append((o, n))
     return {
         name: {
             "other_reviews_per_s": [round(o) for o, _ in values],
