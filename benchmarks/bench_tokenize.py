@@ -1,19 +1,28 @@
 """Tokenizer throughput on real reviews, one process; prints JSON.
 
 Usage: python benchmarks/bench_tokenize.py [SAMPLE.ft.txt.bz2] [--repeat N]
+       python benchmarks/bench_tokenize.py [SAMPLE] --against OLD/tokenize.py [--repeat N]
 
 Reads fastText lines (``__label__N Title: text``) and tokenizes the text after
 the label. ``seed_cold`` starts with an empty lemma memo (WordNet already loaded,
 its load time is reported apart); ``seed_warm`` is a second pass, the steady state
 of a long run in which most words have been seen.
+
+``--against`` times another version's ``features/tokenize.py`` (e.g. from ``git
+archive``) and this one alternately in one process, ``--repeat`` rounds of one pass
+each (alternating which goes first), memos warm: on a shared machine, load changes
+then hit both alike. It prints
+each one's reviews/s and the median ratio this/other per tokenizer.
 """
 
 from __future__ import annotations
 
 import argparse
 import bz2
+import importlib.util
 import json
 import platform
+import statistics
 import time
 from pathlib import Path
 
@@ -42,13 +51,58 @@ def best_rate(fn, texts: list[str], repeat: int) -> float:
     return len(texts) / best
 
 
+def one_pass(fn, texts: list[str]) -> float:
+    start = time.perf_counter()
+    for text in texts:
+        fn(text)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def against(other_path: Path, texts: list[str], rounds: int) -> dict:
+    """This tokenize module and the one at ``other_path``, timed round by round."""
+    spec = importlib.util.spec_from_file_location(
+        "modelcollapse.features._tokenize_other", other_path
+    )
+    other = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(other)
+    other._reader = tok.wordnet_reader()  # one WordNet load for both
+    pairs = {name: (getattr(other, f"{name}_tokenize"), getattr(tok, f"{name}_tokenize"))
+             for name in ("fast", "seed")}  # fmt: skip
+    for old, new in pairs.values():
+        for text in texts:  # warm the lemma memos
+            old(text)
+            new(text)
+    rates: dict[str, list[tuple[float, float]]] = {name: [] for name in pairs}
+    for r in range(rounds):
+        for name, (old, new) in pairs.items():
+            if r % 2:  # alternate which goes first, so neither always runs warmer
+                n, o = one_pass(new, texts), one_pass(old, texts)
+            else:
+                o, n = one_pass(old, texts), one_pass(new, texts)
+            rates[name].append((o, n))
+    return {
+        name: {
+            "other_reviews_per_s": [round(o) for o, _ in values],
+            "this_reviews_per_s": [round(n) for _, n in values],
+            "median_ratio_this_over_other": round(statistics.median(n / o for o, n in values), 3),
+        }
+        for name, values in rates.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sample", nargs="?", type=Path, default=DEFAULT_SAMPLE)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--against", type=Path, help="another version's tokenize.py")
     args = parser.parse_args()
 
     texts = read_texts(args.sample)
+    if args.against is not None:
+        result = {"sample": str(args.sample), "rounds": args.repeat}
+        result.update(python=platform.python_version(), **against(args.against, texts, args.repeat))
+        print(json.dumps(result, indent=2))
+        return
     start = time.perf_counter()
     tok.wordnet_reader()
     wordnet_load_s = time.perf_counter() - start

@@ -2,39 +2,97 @@
 
 from __future__ import annotations
 
-import re
+from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from modelcollapse.cli import main
+from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.readers import read_corpus
 from modelcollapse.features import tokenize as tok
 
 pytestmark = pytest.mark.realdata
 
 
-def test_seed_tokenizer_is_the_original_preprocessing_on_real_reviews(
-    real_data_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The original study's code, written plainly with NLTK's own lemmatizer, on 2,000 reviews."""
+@pytest.fixture
+def original_documents(real_data_path: Path) -> tuple[Corpus, list[list[str]]]:
+    return _original_documents(real_data_path)
+
+
+@cache
+def _original_documents(path: Path) -> tuple[Corpus, list[list[str]]]:
+    """The original study's preprocessing, written plainly with NLTK's own lemmatizer,
+    applied to every review of the sample (once per session)."""
     import nltk.corpus
     import nltk.stem.wordnet
     from nltk.stem import WordNetLemmatizer
 
     wordnet = tok.wordnet_reader()
-    monkeypatch.setattr(nltk.corpus, "wordnet", wordnet)
-    monkeypatch.setattr(nltk.stem.wordnet, "wn", wordnet, raising=False)
-    lemmatizer = WordNetLemmatizer()
-    stop = tok.stopwords()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nltk.corpus, "wordnet", wordnet)
+        patch.setattr(nltk.stem.wordnet, "wn", wordnet, raising=False)
+        lemmatizer = WordNetLemmatizer()
+        stop = tok.stopwords()
 
-    def original(text: str) -> list[str]:
-        cleaned = re.sub(r"[^a-zA-Z0-9\s]", "", text.lower())
-        return [lemmatizer.lemmatize(w) for w in cleaned.split() if w not in stop]
+        lemmas: dict[str, str] = {}  # NLTK's answer for a word is fixed: ask once per word
 
-    texts = read_corpus(real_data_path).texts[:2000]
-    assert tok.tokenize(texts, "seed") == [original(t) for t in texts]
+        def lemmatize(word: str) -> str:
+            if word not in lemmas:
+                lemmas[word] = lemmatizer.lemmatize(word)
+            return lemmas[word]
+
+        def original(text: str) -> list[str]:
+            # The original study's cleaning, as quoted in issue #17 (Unicode-aware).
+            cleaned = "".join(c for c in text.lower() if c.isalnum() or c.isspace())
+            return [lemmatize(w) for w in cleaned.split() if w not in stop]
+
+        corpus = read_corpus(path)
+        return corpus, [original(t) for t in corpus.texts]
+
+
+def test_seed_tokenizer_is_the_original_preprocessing_on_real_reviews(original_documents) -> None:
+    corpus, expected = original_documents
+    assert len(corpus) == 15_980
+    assert tok.tokenize(corpus.texts, "seed") == expected
+    # The sample's non-ASCII words survive whole (0.2 made "méxico" "mxico").
+    assert sum(not "".join(tokens).isascii() for tokens in expected) > 50
+
+
+def test_seed_features_are_the_original_countvectorizer_on_real_reviews(
+    original_documents, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The original counted its joined tokens with CountVectorizer(min_df=1,
+    ngram_range=(1, 1)); the cached, chunked counts of `seed` are that matrix."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from modelcollapse.features.vectorize import featurize, load_features, restrict_to_vocabulary
+
+    monkeypatch.setenv("MODELCOLLAPSE_CACHE", str(tmp_path))
+    corpus, expected = original_documents
+    docs = [" ".join(tokens) for tokens in expected]
+    original = CountVectorizer(min_df=1, ngram_range=(1, 1))
+    X_original = original.fit_transform(docs)
+    terms = list(original.get_feature_names_out())
+
+    load_features.cache_clear()
+    features = featurize(corpus, "seed", (1, 1), chunk_size=4_000, jobs=1)
+    assert features.documents == docs
+    vocabulary = (features.path / "vocabulary.txt").read_text(encoding="utf-8").splitlines()
+    assert vocabulary == terms
+    assert len(terms) < len({t for tokens in expected for t in tokens})  # one-letter terms gone
+    assert features.X.shape == X_original.shape
+    assert (X_original != features.X).nnz == 0
+
+    # A training slice restricted to its own columns is the original refitted on it.
+    rows = np.random.default_rng(0).choice(len(docs), size=1_000, replace=False)
+    columns, (X_rows,) = restrict_to_vocabulary(features.X[rows])
+    refit = CountVectorizer(min_df=1, ngram_range=(1, 1))
+    X_refit = refit.fit_transform([docs[i] for i in rows])
+    assert [terms[c] for c in columns] == list(refit.get_feature_names_out())
+    assert (X_rows != X_refit).nnz == 0
 
 
 def test_a_paired_rate_study_on_real_reviews(real_data_path: Path, tmp_path: Path) -> None:

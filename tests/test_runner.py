@@ -119,6 +119,24 @@ def test_a_run_of_0_1_with_logreg_is_not_resumed_with_the_new_solver(
     assert len(list(store.results.glob("*.parquet"))) == 5
 
 
+def test_a_run_is_not_resumed_with_other_tokens_or_counts(
+    tmp_path, small_config, small_reviews, monkeypatch
+):
+    from modelcollapse.features import vectorize
+
+    config = config_for(small_config, small_reviews, repeats=1)
+    run_experiment(config, tmp_path / "run")
+    store = RunStore(tmp_path / "run")
+    next(store.results.glob("*.parquet")).unlink()
+    # As a run started before the features version changed (1 -> 2 did for #17).
+    monkeypatch.setattr(vectorize, "FEATURES_VERSION", vectorize.FEATURES_VERSION + 1)
+    with pytest.raises(UserError, match=r"was started with other tokens or counts"):
+        run_experiment(config, tmp_path / "run")
+    assert len(list(store.results.glob("*.parquet"))) == 5
+    monkeypatch.undo()
+    assert run_experiment(config, tmp_path / "run").n_skipped == 5
+
+
 def test_longest_trajectories_run_first(tmp_path, small_config, small_reviews):
     prepared = prepare_run(config_for(small_config, small_reviews), tmp_path / "run")
     done = [traj for traj, _ in execute(prepared.plan, prepared.features, prepared.model, "fast")]

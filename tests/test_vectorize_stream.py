@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer
 
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError
@@ -22,6 +23,7 @@ DOCS = [
     "é café naïve café",  # non-ASCII terms sort by code point, as sorted() does
     "b a b a c",
     "good",
+    "u good 3 bad",  # seed: one-character tokens go before n-grams form, so "good bad"
 ]
 
 TEXTS = [
@@ -39,8 +41,10 @@ TEXTS = [
 ]
 
 
-def one_shot(docs: list[str], ngram_range=(1, 1)) -> tuple[sp.csr_matrix, list[str]]:
-    vectorizer = vec.count_vectorizer(ngram_range)
+def one_shot(
+    docs: list[str], ngram_range=(1, 1), tokenizer="fast"
+) -> tuple[sp.csr_matrix, list[str]]:
+    vectorizer = vec.count_vectorizer(ngram_range, tokenizer)
     X = vectorizer.fit_transform(docs).tocsr()
     X.sort_indices()
     return X, list(vectorizer.get_feature_names_out())
@@ -56,25 +60,49 @@ def assert_same(X: sp.csr_matrix, Y: sp.csr_matrix) -> None:
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 3, 7, 10, 1000])
 @pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (2, 3)])
-def test_count_documents_equals_one_shot(chunk_size, ngram_range):
-    expected, terms = one_shot(DOCS, ngram_range)
-    X, got_terms = vec.count_documents(DOCS, ngram_range, chunk_size=chunk_size)
+@pytest.mark.parametrize("tokenizer", ["fast", "seed"])
+def test_count_documents_equals_one_shot(chunk_size, ngram_range, tokenizer):
+    expected, terms = one_shot(DOCS, ngram_range, tokenizer)
+    X, got_terms = vec.count_documents(DOCS, ngram_range, tokenizer, chunk_size=chunk_size)
     assert got_terms == terms
     assert_same(X, expected)
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2)])
+def test_seed_documents_are_counted_as_the_original_countvectorizer(ngram_range):
+    """The original counted its joined tokens with CountVectorizer(min_df=1, ngram_range):
+    one-character tokens ("a", "b", "c", "é") are no terms, and n-grams skip them."""
+    original = CountVectorizer(min_df=1, ngram_range=ngram_range)
+    expected = original.fit_transform(DOCS)
+    X, terms = vec.count_documents(DOCS, ngram_range, "seed", chunk_size=3)
+    assert terms == list(original.get_feature_names_out())
+    assert (expected != X).nnz == 0
+    assert not {"a", "b", "c", "é"} & set(terms)
+    assert ("good bad" in terms) == (ngram_range == (1, 2))
+    fast_terms = vec.count_documents(DOCS, ngram_range, "fast")[1]
+    assert {"a", "b", "c", "é", "u", "3"} <= set(fast_terms)
+    assert "good bad" not in fast_terms
 
 
 def test_count_documents_from_a_generator():
     expected, terms = one_shot(DOCS)
-    X, got_terms = vec.count_documents(iter(DOCS), chunk_size=4)
+    X, got_terms = vec.count_documents(iter(DOCS), (1, 1), "fast", chunk_size=4)
     assert got_terms == terms
     assert_same(X, expected)
+
+
+def test_unknown_tokenizer_is_refused_when_counting():
+    with pytest.raises(UserError, match="unknown tokenizer 'bpe'"):
+        vec.count_documents(DOCS, (1, 1), "bpe")
 
 
 def test_empty_vocabulary_is_refused_as_before():
     with pytest.raises(ValueError, match="empty vocabulary"):
         one_shot(["", " "])
     with pytest.raises(ValueError, match="empty vocabulary"):
-        vec.count_documents(["", " "], chunk_size=1)
+        vec.count_documents(["", " "], (1, 1), "fast", chunk_size=1)
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        vec.count_documents(["a b", "c"], (1, 1), "seed", chunk_size=1)
 
 
 def random_docs(seed: int, n: int = 300) -> list[str]:
@@ -91,7 +119,7 @@ def test_random_documents_any_chunking(seed):
     docs = random_docs(seed)
     expected, terms = one_shot(docs)
     for chunk_size in (1, 17, 64, 299, 300, 5000):
-        X, got_terms = vec.count_documents(docs, chunk_size=chunk_size)
+        X, got_terms = vec.count_documents(docs, (1, 1), "fast", chunk_size=chunk_size)
         assert got_terms == terms
         assert_same(X, expected)
 
@@ -99,7 +127,7 @@ def test_random_documents_any_chunking(seed):
 def test_two_jobs_equal_one_job():
     docs = random_docs(2, n=200)
     expected, terms = one_shot(docs)
-    X, got_terms = vec.count_documents(docs, chunk_size=25, jobs=2)
+    X, got_terms = vec.count_documents(docs, (1, 1), "fast", chunk_size=25, jobs=2)
     assert got_terms == terms
     assert_same(X, expected)
 
@@ -178,7 +206,8 @@ def test_seed_tokenizer_chunked_equals_one_shot(corpus, tmp_path, monkeypatch):
         pytest.skip(f"WordNet not installed ({err})")
     monkeypatch.setenv("MODELCOLLAPSE_CACHE", str(tmp_path))
     docs = [" ".join(tokens) for tokens in tokenize(corpus.texts, "seed")]
-    expected, terms = one_shot(docs)
+    expected, terms = one_shot(docs, tokenizer="seed")
+    assert "5stars" in terms and min(map(len, terms)) == 2
     for chunk_size in (1, 4, 1000):
         features = vec.featurize(corpus, "seed", use_cache=False, chunk_size=chunk_size, jobs=1)
         assert_same(features.X, expected)

@@ -349,7 +349,9 @@ class GenerativeLoop:
     to those the current corpus uses, as the labelling loop restricts counts to its
     training rows. Each text is counted once, however many generations reuse it.
     The random draws of generation g depend on (``random_state``, g) only, so both
-    regimes write the same first generation: they are paired.
+    regimes write the same first generation: they are paired. ``tokenizer`` names
+    whose documents the reviews are, which decides how they are counted (see
+    :func:`~modelcollapse.features.vectorize.count_vectorizer`).
     """
 
     def __init__(
@@ -358,11 +360,14 @@ class GenerativeLoop:
         generations: int,
         regime: GenerativeRegime = "replace",
         random_state: int = 0,
+        *,
+        tokenizer: str = "fast",
     ) -> None:
         self.model = model
         self.generations = generations
         self.regime = regime
         self.random_state = random_state
+        self.tokenizer = tokenizer
 
     def fit(
         self,
@@ -378,7 +383,8 @@ class GenerativeLoop:
         y_test = np.asarray(y_test)
         vocabulary = sorted({t for doc in real for t in doc.split()})
         rare = rare_words(real)
-        vectorizer = count_vectorizer(spec.ngram_range)  # the one behind the cached features
+        # The one behind the cached features: seed drops one-character tokens.
+        vectorizer = count_vectorizer(spec.ngram_range, self.tokenizer)
         X = vectorizer.fit_transform(real).tocsr()
         X_test = vectorizer.transform(test_docs).tocsr()
         docs, labels, newest = real, y_real, real

@@ -380,6 +380,22 @@ def _check_legacy_logreg(store: RunStore, spec: ModelSpec) -> None:
         )
 
 
+def _check_features(store: RunStore, key: str) -> None:
+    """The features key covers data, tokenizer, n-grams and the features version; with
+    the first three checked, a different key means tokens or counts changed since
+    the run started (e.g. 0.2's seed tokenizer, issue #17): its steps would not mix.
+    """
+    if not store.exists() or not store.manifest_path.exists():
+        return
+    recorded = store.read_manifest().get("features", {}).get("key")
+    if recorded is not None and recorded != key:
+        raise UserError(
+            "was started with other tokens or counts (they changed since; see CHANGELOG.md); "
+            "finish it with the version that started it or choose another --out",
+            str(store.root),
+        )
+
+
 def prepare_run(
     config: RunConfig,
     out: str | Path,
@@ -406,6 +422,7 @@ def prepare_run(
     store.check_resumable(resolved, corpus.fingerprint, estimator)
     _check_legacy_logreg(store, spec)
     features = featurize(corpus, config.tokenizer, spec.ngram_range, use_cache=use_cache)
+    _check_features(store, features.key)
     manifest = {
         "command": command or shlex.join(["modelcollapse", *sys.argv[1:]]),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -307,7 +307,9 @@ def _run_generative(traj: Trajectory, features: Features, model: ModelSpec) -> p
     pool, test, _ = split_rows(traj, features.n_rows, features.test_mask)
     docs, y = features.documents, features.labels
     regime = traj.setting("regime")
-    loop = GenerativeLoop(model, traj.setting("generations"), regime, traj.seed)
+    loop = GenerativeLoop(
+        model, traj.setting("generations"), regime, traj.seed, tokenizer=features.tokenizer
+    )
     loop.fit([docs[i] for i in pool], y[pool], [docs[i] for i in test], y[test])
     frame = pd.DataFrame(loop.history_records())
     frame["n_train"] = frame["train_size"]

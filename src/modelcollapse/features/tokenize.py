@@ -16,6 +16,7 @@ import io
 import os
 import re
 import threading
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -62,12 +63,61 @@ _NOT_FOUND = (
     f"or set {WORDNET_ENV} to a WordNet dict directory"
 )
 
-# The study did re.sub(r"[^a-zA-Z0-9\s]", "", text.lower()): after lower() no
-# ASCII capitals remain, so this is the same set. Letters are ASCII only ("café"
-# -> "caf"), while \s stays Unicode (no re.ASCII), exactly as in the study; it is
-# also the whitespace str.split() splits on, so a no-break space separates words.
-_SEED_STRIP = re.compile(r"[^a-z0-9\s]")
-_FAST_TOKEN = re.compile(r"[a-z0-9]+")
+# The study cleaned each review with
+#     "".join(c for c in text.lower() if c.isalnum() or c.isspace())
+# (Unicode-aware: "café", "señor" and "日本語" survive whole). This pattern removes
+# exactly the characters that expression drops, for every code point: Python's
+# \w is str.isalnum() plus "_" and \s is str.isspace() (tests check all 1,114,112
+# code points). \s is also what str.split() splits on, so a no-break space
+# separates words, as in the study. Lowercased ASCII text takes the narrower class,
+# the same set there (no capitals left; \s stays Unicode-aware, as it must for
+# \x1c-\x1f), which is about twice as fast as \w: seed tokenising stays as fast as
+# before on English reviews.
+_SEED_STRIP = re.compile(r"[^\w\s]|_")
+_SEED_STRIP_ASCII = re.compile(r"[^a-z0-9\s]")
+
+# Scripts written without spaces between words, whose characters are each one
+# token in `fast`: Han ideographs (CJK Unified Ideographs and extensions,
+# compatibility ideographs), Hiragana and Katakana (with the half-width forms
+# that NFKC leaves). Hangul is written with spaces and stays in runs; so do Thai,
+# Lao, Khmer and Myanmar, which need a dictionary to find word boundaries.
+_UNSPACED = (
+    "\u3005-\u3007\u3021-\u3029\u3038-\u303b\u3040-\u30ff\u31f0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003ffff"
+)
+_FAST_ASCII = re.compile(r"[a-z0-9]+")
+# The planes that hold combining marks (0, 1 and 14 up to Unicode 15); scanning
+# only them keeps the one-off cost of building the pattern to a fraction of a second.
+_MARK_PLANES = (range(0x20000), range(0xE0000, 0xE1000))
+
+
+@cache
+def _fast_unicode() -> re.Pattern[str]:
+    """Words of non-ASCII text, built on first use (it scans the Unicode tables).
+
+    A letter or digit of any script, then letters, digits and combining marks
+    (\\w leaves marks out, so "हिन्दी" would split at each vowel sign); or one
+    letter or digit of an unspaced script with the marks after it (the ranges
+    also hold symbols such as "・", which the look-ahead leaves out). "_"
+    separates, as it does in ASCII text.
+    """
+    marks: list[str] = []
+    for plane in _MARK_PLANES:
+        start = None
+        for code in plane:
+            is_mark = unicodedata.category(chr(code))[0] == "M"
+            if is_mark and start is None:
+                start = code
+            elif not is_mark and start is not None:
+                marks.append(f"{chr(start)}-{chr(code - 1)}")
+                start = None
+        if start is not None:
+            marks.append(f"{chr(start)}-{chr(plane[-1])}")
+    mark = "".join(marks)
+    word = f"[^\\W_{_UNSPACED}]"
+    return re.compile(f"{word}(?:{word}|[{mark}])*|(?=[^\\W_])[{_UNSPACED}][{mark}]*")
+
+
 # Apostrophes, straight and typographic, are dropped before splitting so that
 # "don't", "don\u2019t" and "don`t" all stay one token, "dont".
 _APOSTROPHES = ("'", "\u2019", "\u2018", "`", "\u00b4", "\u02bc")
@@ -94,15 +144,39 @@ def stopwords() -> frozenset[str]:
 
 
 def fast_tokenize(text: str) -> list[str]:
-    """ASCII alphanumeric runs of the lowercased text, apostrophes removed first.
+    """Words of the lowercased text, apostrophes removed first.
 
-    No stopwords and no lemmas: negations carry sentiment.
+    ASCII text: runs of ``[a-z0-9]``. Other text is NFKC-normalised first ("ﬁ"
+    -> "fi", "Ⅻ" -> "xii", "½" -> "1", "2", full-width letters -> ASCII, an "é"
+    typed as "e" + combining accent -> "é"), then split into runs of letters and
+    digits of any script with their combining marks; each Han, Hiragana or
+    Katakana character is a token of its own ("日本語" -> "日", "本", "語"), since
+    those scripts put no spaces between words. No stopwords and no lemmas:
+    negations carry sentiment.
     """
+    if not text.isascii():
+        return _fast_unicode_tokens(text)
+    # ASCII text, most reviews: exactly 0.2's code, as fast (NFKC leaves ASCII as it is).
     text = text.lower()
     for mark in _APOSTROPHES:
         if mark in text:
             text = text.replace(mark, "")
-    return _FAST_TOKEN.findall(text)
+    return _FAST_ASCII.findall(text)
+
+
+def _fast_unicode_tokens(text: str) -> list[str]:
+    # Apostrophes go before NFKC too, which turns "´" into a space and a combining
+    # accent; NFKC goes before lower() as it can make capitals ("℡" -> "TEL") and
+    # apostrophes ("＇" -> "'").
+    text = unicodedata.normalize("NFKC", _drop_apostrophes(text))
+    return _fast_unicode().findall(_drop_apostrophes(text.lower()))
+
+
+def _drop_apostrophes(text: str) -> str:
+    for mark in _APOSTROPHES:
+        if mark in text:
+            text = text.replace(mark, "")
+    return text
 
 
 # --------------------------------------------------------------------------- WordNet
@@ -261,11 +335,14 @@ def lemmatize(word: str) -> str:
 
 
 def seed_tokenize(text: str) -> list[str]:
-    """The original study: lowercase, strip non-[a-z0-9] characters, split,
-    drop NLTK stopwords, lemmatize as nouns ("don't" -> "dont", "geese" -> "goose").
+    """The original study: lowercase, keep only letters, digits (of any script)
+    and whitespace, split, drop NLTK stopwords, lemmatize as nouns ("don't" ->
+    "dont", "geese" -> "goose", "café" stays "café").
     """
     lemmas, stop = _LEMMAS, _STOPWORDS
-    return [lemmas[w] for w in _SEED_STRIP.sub("", text.lower()).split() if w not in stop]
+    text = text.lower()
+    strip = _SEED_STRIP_ASCII if text.isascii() else _SEED_STRIP
+    return [lemmas[w] for w in strip.sub("", text).split() if w not in stop]
 
 
 # --------------------------------------------------------------------------- API

@@ -38,10 +38,13 @@ from sklearn.feature_extraction.text import CountVectorizer
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError
 from modelcollapse.features.cache import cache_dir
-from modelcollapse.features.tokenize import get_tokenizer
+from modelcollapse.features.tokenize import TOKENIZERS, get_tokenizer
 
-# Bump when tokens or counts for the same settings would change.
-FEATURES_VERSION = 1
+# Bump when tokens or counts for the same settings would change: it is part of
+# every token-cache file name and features key. 2: seed keeps non-ASCII letters
+# and digits and counts as CountVectorizer's default token pattern; fast splits
+# Unicode text into words (issue #17).
+FEATURES_VERSION = 2
 
 #: Reviews tokenised and counted per chunk (per task when ``jobs > 1``).
 CHUNK_SIZE = 50_000
@@ -61,6 +64,7 @@ class Features:
     test_mask: np.ndarray | None = None  # rows of a fixed test split, if the corpus has one
     tokens_path: Path | None = None  # the cached tokens behind X, read by `documents`
     in_memory_documents: list[str] | None = field(default=None, repr=False)  # when uncached
+    tokenizer: str = "fast"  # whose documents these are: count them with count_vectorizer
 
     @property
     def n_rows(self) -> int:
@@ -86,8 +90,20 @@ def _split(doc: str) -> list[str]:
     return doc.split()
 
 
-def count_vectorizer(ngram_range: tuple[int, int]) -> CountVectorizer:
-    """The CountVectorizer whose ``fit_transform`` :func:`count_documents` reproduces."""
+def count_vectorizer(ngram_range: tuple[int, int], tokenizer: str) -> CountVectorizer:
+    """The CountVectorizer that counts ``tokenizer``'s documents (its tokens joined by
+    spaces), whose ``fit_transform`` :func:`count_documents` reproduces.
+
+    ``seed`` documents are counted as the original study counted them, by
+    ``CountVectorizer(min_df=1, ngram_range=...)``: its default token pattern
+    ``(?u)\\b\\w\\w+\\b`` drops one-character tokens ("u", "3", "é"), before
+    n-grams are formed. ``fast`` documents are counted token by token, one-character
+    tokens included.
+    """
+    if tokenizer not in TOKENIZERS:
+        get_tokenizer(tokenizer)  # raises the one-line error naming --tokenizer
+    if tokenizer == "seed":
+        return CountVectorizer(min_df=1, ngram_range=ngram_range, dtype=np.int32)
     return CountVectorizer(
         analyzer="word",
         tokenizer=_split,
@@ -100,8 +116,8 @@ def count_vectorizer(ngram_range: tuple[int, int]) -> CountVectorizer:
 
 
 @cache
-def _analyzer(ngram_range: tuple[int, int]) -> Callable[[str], list[str]]:
-    return count_vectorizer(tuple(ngram_range)).build_analyzer()
+def _analyzer(ngram_range: tuple[int, int], tokenizer: str) -> Callable[[str], list[str]]:
+    return count_vectorizer(tuple(ngram_range), tokenizer).build_analyzer()
 
 
 def token_cache_path(corpus: Corpus, tokenizer: str) -> Path:
@@ -164,13 +180,21 @@ def featurize(
         get_tokenizer(tokenizer)  # an unknown name or a missing WordNet fails here, once
         docs: list[str] = []
         counter = _Counter(None)
-        for piece in _pieces(_chunks(corpus.texts, chunk_size), tokenizer, ngram_range, jobs):
+        texts = _chunks(corpus.texts, chunk_size)
+        for piece in _pieces(texts, tokenizer, ngram_range, jobs, tokenize=True):
             assert piece.docs is not None
             docs.extend(piece.docs)
             counter.add(piece)
         terms, indptr, parts = counter.finish()
         X = _assemble(terms, indptr, parts)
-        return Features(X=X, labels=labels, key=key, test_mask=mask, in_memory_documents=docs)
+        return Features(
+            X=X,
+            labels=labels,
+            key=key,
+            test_mask=mask,
+            in_memory_documents=docs,
+            tokenizer=tokenizer,
+        )
 
     cached_tokens = token_path.exists()
     if not cached_tokens:
@@ -182,13 +206,13 @@ def featurize(
         with ExitStack() as stack:
             if cached_tokens:
                 source = _token_chunks(token_path, chunk_size, n)
-                pieces = _pieces(source, None, ngram_range, jobs)
+                pieces = _pieces(source, tokenizer, ngram_range, jobs, tokenize=False)
                 for piece in pieces:
                     counter.add(piece)
             else:
                 writer = stack.enter_context(_TokenWriter(token_path))
                 source = _chunks(corpus.texts, chunk_size)
-                for piece in _pieces(source, tokenizer, ngram_range, jobs):
+                for piece in _pieces(source, tokenizer, ngram_range, jobs, tokenize=True):
                     assert piece.docs is not None
                     writer.write(piece.docs)
                     counter.add(piece)
@@ -225,19 +249,23 @@ def featurize(
 
 def count_documents(
     docs: Iterable[str],
-    ngram_range: tuple[int, int] = (1, 1),
+    ngram_range: tuple[int, int],
+    tokenizer: str,
     *,
     chunk_size: int = CHUNK_SIZE,
     jobs: int = 1,
 ) -> tuple[sp.csr_matrix, list[str]]:
-    """``CountVectorizer`` counts of space-separated token ``docs`` and its sorted terms.
+    """``CountVectorizer`` counts of ``tokenizer``'s documents and its sorted terms.
 
     The same matrix (values, dtypes, sorted indices) and vocabulary as
-    ``fit_transform`` of the vectorizer :func:`featurize` uses, counted in chunks.
+    ``fit_transform`` of :func:`count_vectorizer`, which :func:`featurize` uses,
+    counted in chunks.
     """
     counter = _Counter(None)
     chunks = _chunks(docs, max(1, int(chunk_size)))
-    for piece in _pieces(chunks, None, (int(ngram_range[0]), int(ngram_range[1])), jobs):
+    ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+    count_vectorizer(ngram_range, tokenizer)  # an unknown name fails here, once
+    for piece in _pieces(chunks, tokenizer, ngram_range, jobs, tokenize=False):
         counter.add(piece)
     terms, indptr, parts = counter.finish()
     return _assemble(terms, indptr, parts), terms
@@ -289,14 +317,18 @@ class _Piece:
     counts: np.ndarray
 
 
-def _count_chunk(chunk: list[str], tokenizer: str | None, ngram_range: tuple[int, int]) -> _Piece:
-    """Tokenise ``chunk`` (unless ``tokenizer`` is None: it holds documents) and count it."""
-    if tokenizer is not None:
+def _count_chunk(
+    chunk: list[str], tokenizer: str, ngram_range: tuple[int, int], tokenize: bool
+) -> _Piece:
+    """Count ``chunk``'s documents as ``tokenizer``'s (see :func:`count_vectorizer`),
+    tokenising its texts first if ``tokenize``, else it holds the documents.
+    """
+    if tokenize:
         fn = get_tokenizer(tokenizer)
         docs = [" ".join(fn(text)) for text in chunk]
     else:
         docs = chunk
-    analyze = _analyzer(ngram_range)
+    analyze = _analyzer(ngram_range, tokenizer)
     vocab: defaultdict[str, int] = defaultdict()
     vocab.default_factory = vocab.__len__  # a new term gets the next id
     lookup = vocab.__getitem__
@@ -319,7 +351,7 @@ def _count_chunk(chunk: list[str], tokenizer: str | None, ngram_range: tuple[int
         counts = np.zeros(0, dtype=np.int64)
         row_nnz = np.zeros(n, dtype=np.int64)
     return _Piece(
-        docs if tokenizer is not None else None,
+        docs if tokenize else None,
         list(vocab),
         row_nnz,
         cols,
@@ -328,10 +360,15 @@ def _count_chunk(chunk: list[str], tokenizer: str | None, ngram_range: tuple[int
 
 
 def _pieces(
-    chunks: Iterator[list[str]], tokenizer: str | None, ngram_range: tuple[int, int], jobs: int
+    chunks: Iterator[list[str]],
+    tokenizer: str,
+    ngram_range: tuple[int, int],
+    jobs: int,
+    *,
+    tokenize: bool,
 ) -> Iterator[_Piece]:
     """Counted chunks, in order: here, or on ``jobs`` worker processes."""
-    task = partial(_count_chunk, tokenizer=tokenizer, ngram_range=ngram_range)
+    task = partial(_count_chunk, tokenizer=tokenizer, ngram_range=ngram_range, tokenize=tokenize)
     if jobs == 1:
         yield from map(task, chunks)
         return
@@ -536,7 +573,13 @@ def load_features(folder: Path) -> Features:
     mask = np.load(mask_path) if mask_path.exists() else None
     tokens = _token_path(meta["corpus_fingerprint"], meta["tokenizer"])
     return Features(
-        X=X, labels=labels, key=meta["key"], path=folder, test_mask=mask, tokens_path=tokens
+        X=X,
+        labels=labels,
+        key=meta["key"],
+        path=folder,
+        test_mask=mask,
+        tokens_path=tokens,
+        tokenizer=meta["tokenizer"],
     )
 
 
