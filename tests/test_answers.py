@@ -247,6 +247,17 @@ def test_answer_command_on_a_demo_run(tmp_path, capsys):
     html = build_report(run).read_text(encoding="utf-8")
     assert html.index('id="answers"') < html.index('id="summary"')
     assert "Worth of a model label" in html and "answers-worth.png" in html
+    capsys.readouterr()
+    # compare leads with the answers (trend, tolerable rate, worth), then its per-rate table
+    assert main(["compare", str(run)]) == 0
+    text = capsys.readouterr().out
+    assert text.index("Dose–response") < text.index("Tolerable") < text.index("Worth")
+    assert text.index("Worth") < text.index("paired difference to rate=0")
+    assert "Learning curves:" not in text and "modelcollapse answer" in text
+    assert main(["compare", str(run), "--baseline", "rate=0.5"]) == 0
+    assert "Dose–response" not in capsys.readouterr().out
+    assert main(["compare", str(run), "--metric", "predicted_positive_rate"]) == 0
+    assert "answers: none for this run" in capsys.readouterr().out
     assert main(["answer", str(run), "--metric", "nope"]) == 2
     assert "--metric" in capsys.readouterr().err
     assert main(["answer", str(run), "--study", "nope"]) == 2

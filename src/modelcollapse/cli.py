@@ -508,7 +508,11 @@ def compare_command(
         test=test,  # type: ignore[arg-type]
         study=study,
     )
-    _wide().print(format_compare_table(frame))
+    wide = _wide()
+    if baseline.replace(" ", "") in ("rate=0", "rate=0.0"):
+        for part in _leading_answers(run_dir, metric, margin, study):
+            wide.print(part)
+    wide.print(format_compare_table(frame))
     attrs = frame.attrs
     if test == "wilcoxon" and attrs.get("wilcoxon_floor", 0.0) > attrs.get("alpha", 0.05):
         console.print(
@@ -524,6 +528,26 @@ def compare_command(
         except OSError as err:
             raise UserError(f"cannot write: {err.strerror}", str(out)) from None
         console.print(f"saved: {out}")
+
+
+def _leading_answers(
+    run_dir: Path, metric: str, margin: float | None, study: str | None
+) -> list[object]:
+    """The answers compare opens with (trend, tolerable rate, worth at the last size), or one
+    line saying why there are none; learning curves are left to ``modelcollapse answer``."""
+    from dataclasses import replace
+
+    from modelcollapse.answers import answer, format_answers
+
+    try:
+        found = answer(run_dir, metric, margin, study=study)
+    except UserError as err:
+        return [f"answers: none for this run ({err.message})"]
+    if found.trend.empty:
+        return ["answers: none for this run (no study with several rates and a rate-0 twin)"]
+    brief = replace(found, curves=found.curves.iloc[:0], effects=found.effects.iloc[:0])
+    parts = format_answers(brief)
+    return [*parts, f"Learning curves and worth at every size: modelcollapse answer {run_dir}", ""]
 
 
 @app.command("power")
