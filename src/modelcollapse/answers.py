@@ -960,8 +960,10 @@ def format_answers(ans: Answers, all_steps: bool = False) -> list[object]:
         t.caption = (
             f"n_eff: the size at which {ans.dose} 0 reaches this {ans.metric} (its "
             "mean curve, isotonic in log size); worth = (n_eff − human) / model rows. "
-            "≥/≤: beyond the sizes measured at dose 0, a bound. Interval: jackknife "
-            "over repeats, t quantile."
+            f"Past {ans.dose} 0's last point it is read off {ans.dose} 0's power law "
+            f"continued from there; ≥/≤: a bound, the whole interval beyond the sizes "
+            f"measured at {ans.dose} 0. "
+            "Interval: jackknife over repeats, t quantile."
         )
         t.caption_justify = "left"
         out.append(t)
