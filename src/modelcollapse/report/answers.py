@@ -82,7 +82,8 @@ def worth_plot(ans: Answers | None) -> Plot | None:
         title="Worth of a model label against training size",
         caption="1 (dashed): as good as a human label; 0: adds nothing; below 0: harmful. "
         "Lines: estimate; bands: 95 % jackknife interval over repeats; triangles: only a bound "
-        "(▲ at least, ▼ at most) because the rate reaches an accuracy rate 0 never measured. "
+        "(▲ at least, ▼ at most) because even the interval lies beyond the sizes rate 0 was "
+        "measured at. "
         "The axis is cut at −3 and 2: with few model rows (the first sizes) worth swings wider.",
         section="Answers",
         figure=fig,
