@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from scipy import stats as st
 
 try:  # scipy >= 1.12: no input validation per call, which the jackknife makes many of
@@ -46,12 +45,11 @@ from modelcollapse.compare import (
     comparable_rows,
     expression,
     metric_info,
-    seed_groups_from_config,
+    read_run,
     with_seed_groups,
 )
 from modelcollapse.errors import UserError
 from modelcollapse.stats import holm, min_detectable_difference
-from modelcollapse.store import RunStore
 
 ALPHA = 0.05
 POWER = 0.8
@@ -781,25 +779,9 @@ def answer(
     dose: str = "rate",
     extrapolate: float | None = None,
 ) -> Answers:
-    """:func:`answers` for a stored run (``study``: one study of it)."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UserError("not a directory (expected a run directory with results/)", str(run_dir))
-    store = RunStore(run_dir)
-    try:
-        results = store.read_results()
-    except (OSError, ValueError, pa.ArrowException) as err:
-        raise UserError(f"cannot read results/: {err}", str(run_dir)) from None
-    if study is not None:
-        names = sorted(results["experiment"].astype(str).unique())
-        if study not in names:
-            raise UserError(
-                f"no study {study!r} in {run_dir} (studies: {', '.join(names)})", "--study"
-            )
-        results = results.loc[results["experiment"].astype(str) == study]
-    groups = None
-    if store.config_path.is_file():
-        groups = seed_groups_from_config(store.config_path.read_text(encoding="utf-8"))
+    """:func:`answers` for a stored run (``study``: one study of it), read as ``compare``
+    reads it (:func:`modelcollapse.compare.read_run`)."""
+    results, groups = read_run(run_dir, study)
     return answers(results, metric, margin, dose=dose, extrapolate=extrapolate, seed_groups=groups)
 
 

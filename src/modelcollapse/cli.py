@@ -484,7 +484,7 @@ def compare_command(
     out: Annotated[Path | None, typer.Option(help="Also save the table as a CSV file.")] = None,
 ) -> None:
     """Paired differences to a baseline, with tests, equivalence and a verdict per group."""
-    from modelcollapse.compare import compare, format_compare_table
+    from modelcollapse.compare import compare_results, format_compare_table, read_run
 
     if test not in ("wilcoxon", "t"):
         raise UserError(f"expected wilcoxon or t, got '{test}'", "--test")
@@ -499,18 +499,19 @@ def compare_command(
         (run_dir / "config.toml").is_file() or (run_dir / "results").is_dir()
     ):
         raise UserError("is not a run directory (no config.toml, no results/)", str(run_dir))
-    frame = compare(
-        run_dir,
+    results, groups = read_run(run_dir, study)  # once: the answers read the same table
+    frame = compare_results(
+        results,
         baseline=baseline,
         margin=margin,
         metric=metric,
         at="all" if all_steps else "last",
+        seed_groups=groups,
         test=test,  # type: ignore[arg-type]
-        study=study,
     )
     wide = _wide()
     if baseline.replace(" ", "") in ("rate=0", "rate=0.0"):
-        for part in _leading_answers(run_dir, metric, margin, study):
+        for part in _leading_answers(results, groups, metric, margin, run_dir):
             wide.print(part)
     wide.print(format_compare_table(frame))
     attrs = frame.attrs
@@ -531,16 +532,16 @@ def compare_command(
 
 
 def _leading_answers(
-    run_dir: Path, metric: str, margin: float | None, study: str | None
+    results, groups: dict[str, str], metric: str, margin: float | None, run_dir: Path
 ) -> list[object]:
     """The answers compare opens with (trend, tolerable rate, worth at the last size), or one
     line saying why there are none; learning curves are left to ``modelcollapse answer``."""
     from dataclasses import replace
 
-    from modelcollapse.answers import answer, format_answers
+    from modelcollapse.answers import answers, format_answers
 
     try:
-        found = answer(run_dir, metric, margin, study=study)
+        found = answers(results, metric, margin, seed_groups=groups)
     except UserError as err:
         return [f"answers: none for this run ({err.message})"]
     if found.trend.empty:

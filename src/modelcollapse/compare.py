@@ -166,6 +166,26 @@ def compare(
     ``study`` keeps one study (experiment) of the run. Raises :class:`UserError` for a
     directory without results, or a study the run does not hold.
     """
+    results, groups = read_run(run_dir, study)
+    return compare_results(
+        results,
+        baseline,
+        margin,
+        metric,
+        at,
+        by,
+        seed_groups=groups,
+        test=test,
+        alpha=alpha,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
+
+
+def read_run(run_dir: str | Path, study: str | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A stored run's results (``study``: one study of it) and its seed groups, as ``compare``
+    and ``answer`` read them. Raises :class:`UserError` for a directory without readable
+    results, or a study the run does not hold."""
     run_dir = Path(run_dir)
     where = str(run_dir)
     if not run_dir.is_dir():
@@ -185,19 +205,7 @@ def compare(
     groups: dict[str, str] = {}
     if store.config_path.is_file():
         groups = seed_groups_from_config(store.config_path.read_text(encoding="utf-8"))
-    return compare_results(
-        results,
-        baseline,
-        margin,
-        metric,
-        at,
-        by,
-        seed_groups=groups,
-        test=test,
-        alpha=alpha,
-        n_resamples=n_resamples,
-        seed=seed,
-    )
+    return results, groups
 
 
 def compare_results(
@@ -870,6 +878,7 @@ __all__ = [
     "format_number",
     "metric_info",
     "power_questions",
+    "read_run",
     "seed_groups_from_config",
     "verdicts",
     "wilcoxon_floor",
