@@ -103,7 +103,7 @@ NOTES = (
     "shown by finitely many steps: it is tested as a fitted increase of at most "
     f"{CHANGE_TOLERANCE * 100:g} pp over the last half of the steps. Their synthetic data are "
     "samples from the model; argmax labels are not.",
-    "Intervals are t-intervals over repeats (one number per repeat); with 5 repeats they rest "
+    "Intervals are t-intervals over repeats (one number per repeat); with few repeats they rest "
     "on near-normal per-repeat values. 'cannot tell' means the interval straddles the "
     "prediction: more repeats, not a different reading, would settle it.",
 )
