@@ -195,6 +195,11 @@ def test_absent_designs_are_listed_as_not_run():
     }
     assert not_run["note"].str.startswith("needs ").all()
     assert "keep_wrong" in not_run.loc[not_run["check"].str.startswith("Feng"), "note"].iloc[0]
+    # One step (a total-collapse start at the largest size): no change to fit, not a family.
+    one_step = trajectories(rng, "short", error=flat(0.2)).query("step == 0")
+    short = theory(one_step).table
+    assert (short["verdict"] == "not run").all()
+    assert "3 steps" in short["note"].iloc[-1]
     empty = theory(pd.DataFrame({"experiment": [], "kind": []})).table
     assert (empty["verdict"] == "not run").all() and len(empty) == 4
 

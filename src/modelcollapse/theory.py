@@ -206,9 +206,13 @@ def _family_label(key: tuple) -> str:
     return f"{values['experiment']} · rate {float(values['rate']):g}"
 
 
-def _families(data: pd.DataFrame, where: pd.Series):
+def _families(data: pd.DataFrame, where: pd.Series, min_steps: int = 2):
+    """(key, rows) of each family at rate > 0 matching ``where`` with at least ``min_steps``
+    steps (a start of ``total-collapse`` near its largest size may have only one)."""
     part = data.loc[where & (data["rate"] > 0)]
-    yield from part.groupby(list(_FAMILY), sort=False, dropna=False)
+    for key, rows in part.groupby(list(_FAMILY), sort=False, dropna=False):
+        if rows["step"].nunique() >= min_steps:
+            yield key, rows
 
 
 def _row(check, reference, family, values, quantity, prediction, verdict_of, note) -> dict:
@@ -216,7 +220,7 @@ def _row(check, reference, family, values, quantity, prediction, verdict_of, not
     n = int(np.isfinite(np.asarray(values, dtype=float)).sum())
     verdict = verdict_of(low, high) if n >= 2 else "cannot tell"
     if n < 2:
-        note = f"{note}; fewer than 2 repeats: no interval".lstrip("; ")
+        note = f"{note}; fewer than 2 repeats with a value: no interval".lstrip("; ")
     return dict(
         check=check,
         reference=reference,
@@ -481,7 +485,7 @@ def check_gerstgrasser(data: pd.DataFrame) -> list[dict]:
             )
         )
     accumulate = (data["regime"] == "accumulate") & (data["mixture"] == "batch")
-    rows_accumulate = list(_families(data, accumulate))
+    rows_accumulate = list(_families(data, accumulate, min_steps=3))  # 2 points in a half
     for key, rows in rows_accumulate:
         labels = rows["label_policy"].iloc[0]
         out.append(
@@ -502,7 +506,8 @@ def check_gerstgrasser(data: pd.DataFrame) -> list[dict]:
             _not_run(
                 "Gerstgrasser: accumulate, error bounded",
                 GERSTGRASSER,
-                'a study with regime = "accumulate" (mixture = "batch") at rate > 0',
+                'a study with regime = "accumulate" (mixture = "batch") at rate > 0 and '
+                "3 steps or more",
             )
         )
     return out
