@@ -904,6 +904,24 @@ def presets_command() -> None:
     console.print(table)
 
 
+@app.command("theory")
+def theory_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by 'modelcollapse run'.")
+    ],
+    study: Annotated[
+        str | None, typer.Option(help="Only this study (experiment) of the run.")
+    ] = None,
+) -> None:
+    """Feng et al.'s breakdown point, Dey & Donoho's pi^2/6 bound and Gerstgrasser et al.'s
+    replace/accumulate result, each checked on the run: holds / violated / cannot tell."""
+    from modelcollapse.report.theory import theory_of_run
+    from modelcollapse.theory import format_theory
+
+    for line in format_theory(theory_of_run(run_dir, study)):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     if issubclass(category, ModelCollapseWarning):
         print(f"modelcollapse: warning: {message}", file=sys.stderr)

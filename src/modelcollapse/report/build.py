@@ -20,6 +20,7 @@ from modelcollapse.report.html import Embedded, render_html
 from modelcollapse.report.load import StoredRun, load_run
 from modelcollapse.report.style import PRINT_DPI, RC
 from modelcollapse.report.tables import statistics_tables, summary_table
+from modelcollapse.report.theory import report_theory, theory_html
 
 Format = Literal["png", "svg", "pdf"]
 MARGIN = 0.005  # equivalence margin of the Statistics section: half a percentage point
@@ -65,12 +66,14 @@ def build_report(run_dir: Path, fmt: Format = "png") -> Path:
             answered, reason, worth_fig.png if worth_fig else None,
             worth_fig.width_px if worth_fig else 0,
         )  # fmt: skip
+        theory = theory_html(report_theory(run.results, seed_groups))
         tables = {s.slug: summary_table(s) for s in studies}
         statistics = statistics_tables(run.results, seed_groups, MARGIN)
         notes = _notes(run, studies)
         html = render_html(
-            run, studies, figures, tables, notes, statistics, MARGIN, answers=answers
-        )
+            run, studies, figures, tables, notes, statistics, MARGIN, answers=answers,
+            theory=theory,
+        )  # fmt: skip
         (staging / "report.html").write_text(html, encoding="utf-8")
         _swap_into_place(staging, run_dir / "report")
     except BaseException:

@@ -72,9 +72,11 @@ def render_html(
     statistics: Sequence[StatisticsTable] = (),
     margin: float = 0.005,
     answers: str = "",
+    theory: str = "",
 ) -> str:
-    """The whole page as a string; ``answers`` (an HTML section) first, ``statistics`` (tests at
-    ±``margin``) after the summaries."""
+    """The whole page as a string; ``answers`` (an HTML section) first, then ``theory`` (the
+    "Theory beside the data" section), ``statistics`` (tests at ±``margin``) after the
+    summaries."""
     results = run.results
     title = f"Model collapse report: {run.run_dir.name}"
     sections = ["Overview", *(s.name for s in studies)]
@@ -90,6 +92,7 @@ def render_html(
         _headline(run),
         "<nav><strong>Contents</strong><ul>",
         *(['<li><a href="#answers">Answers</a></li>'] if answers else []),
+        *(['<li><a href="#theory">Theory beside the data</a></li>'] if theory else []),
         '<li><a href="#summary">Summary tables</a></li>',
         '<li><a href="#statistics">Statistics</a></li>',
         *(
@@ -102,6 +105,7 @@ def render_html(
         "</ul></nav>",
         *(f'<p class="note">{escape(n)}</p>' for n in notes),
         answers,
+        theory,
         '<h2 id="summary">Summary tables</h2>',
         "<p>Accuracy on the held-out test reviews in %, mean across repeats with the 95 % "
         "t-interval of the mean in brackets. Δ is the paired difference to rate 0 % at the last "
