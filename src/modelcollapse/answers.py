@@ -526,6 +526,7 @@ def answers(
     extrapolate: float | None = None,
     seed_groups: dict[str, str] | None = None,
     alpha: float = ALPHA,
+    curves: bool = True,
 ) -> Answers:
     """The answers for every family of ``results`` (a table as :class:`RunStore` reads it).
 
@@ -533,7 +534,8 @@ def answers(
     size, loop options) except ``dose``; its dose-0 trajectories are the baseline, paired by
     repeat and training size. ``margin`` is in the metric's units (default 0.005 for
     fractions). ``extrapolate``: the size the learning curves are extrapolated to (default ten
-    times the largest size). Raises :class:`UserError` for an unknown metric or dose column.
+    times the largest size). ``curves=False`` leaves the learning curves out (``compare``
+    shows none). Raises :class:`UserError` for an unknown metric or dose column.
     """
     if metric not in results.columns:
         raise UserError(f"no column {metric!r} in the results", "--metric")
@@ -563,7 +565,7 @@ def answers(
     data = data.drop_duplicates([*family_cols, dose, "repeat", "train_size"])
 
     notes: list[str] = []
-    trend, tolerable, effects, worth, curves = [], [], [], [], []
+    trend, tolerable, effects, worth, fits = [], [], [], [], []
     families = list(data.groupby(family_cols, dropna=False, sort=True))
     n_tests = sum(1 for _, f in families if np.isclose(f[dose], 0).any() and (f[dose] > 0).any())
     for key, fam in families:
@@ -573,9 +575,8 @@ def answers(
             label += " · " + expression({c: values[c] for c in varying})
         doses = np.sort(fam[dose].unique())
         has_base = bool(np.isclose(doses, 0).any())
-        wide = fam.pivot_table(
-            index="repeat", columns=[dose, "train_size"], values=metric, aggfunc="first"
-        )
+        # One value per repeat, dose and size (duplicates were dropped above).
+        wide = fam.set_index(["repeat", dose, "train_size"])[metric].unstack([dose, "train_size"])
         repeats = wide.index.to_numpy()
         # Sizes every dose reached in every repeat: what pairs.
         complete = wide.notna().all(axis=0)
@@ -643,7 +644,9 @@ def answers(
                 f"{label}: no {dose} 0 trajectories in this seed group and design; "
                 "nothing to pair with (no trend, tolerable dose or worth)."
             )
-        if _bounded_error(metric) and len(common) >= 4:
+        if not curves:
+            pass
+        elif _bounded_error(metric) and len(common) >= 4:
             errors = {}
             for i, d in enumerate(doses):
                 errors[float(d)] = 1 - values[:, i] if sign > 0 else values[:, i]
@@ -663,7 +666,7 @@ def answers(
                     + " has its exponent or plateau at a bound of the fit: the sizes measured "
                     "do not pin that curve down (its extrapolation is not a forecast)."
                 )
-            curves.append(frame)
+            fits.append(frame)
         elif not _bounded_error(metric):
             notes.append(
                 f"{label}: learning curves need a metric in [0, 1]; {metric!r} is not one."
@@ -696,7 +699,7 @@ def answers(
         tolerable=tol_frame,
         effects=pd.DataFrame(effects),
         worth=pd.concat(worth, ignore_index=True) if worth else pd.DataFrame(),
-        curves=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(),
+        curves=pd.concat(fits, ignore_index=True) if fits else pd.DataFrame(),
         notes=notes,
     )
 
@@ -726,7 +729,7 @@ def _family_worth(
         return []
 
     def grid(column: str) -> np.ndarray:  # [dose, size], mean over repeats
-        table = fam.pivot_table(index=dose, columns="train_size", values=column, aggfunc="mean")
+        table = fam.groupby([dose, "train_size"])[column].mean().unstack("train_size")
         return table.reindex(index=doses, columns=common).to_numpy(float)
 
     n_train, share = grid("n_train"), grid("model_labelled_share")

@@ -541,13 +541,12 @@ def _leading_answers(
     from modelcollapse.answers import answers, format_answers
 
     try:
-        found = answers(results, metric, margin, seed_groups=groups)
+        found = answers(results, metric, margin, seed_groups=groups, curves=False)
     except UserError as err:
         return [f"answers: none for this run ({err.message})"]
     if found.trend.empty:
         return ["answers: none for this run (no study with several rates and a rate-0 twin)"]
-    brief = replace(found, curves=found.curves.iloc[:0], effects=found.effects.iloc[:0])
-    parts = format_answers(brief)
+    parts = format_answers(replace(found, effects=found.effects.iloc[:0]))
     return [*parts, f"Learning curves and worth at every size: modelcollapse answer {run_dir}", ""]
 
 
