@@ -44,7 +44,8 @@ app.add_typer(data_app, name="data")
 console = Console()
 EXPERIMENT_HELP = (
     "A preset (demo, learning-curve, total-collapse, collapse-rates, lower-rates, "
-    "lower-rates-detail, seed-study, designs, generations, generative) or a TOML config file."
+    "lower-rates-detail, seed-study, designs, theory, generations, generative) or a TOML config "
+    "file."
 )
 LOOP_PANEL = "Loop design (every study with a size grid; see docs/methods.md)"
 

@@ -277,6 +277,7 @@ PRESETS = (
     "generations",
     "generative",
     "designs",
+    "theory",
 )
 
 
