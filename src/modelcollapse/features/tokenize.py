@@ -156,12 +156,8 @@ def fast_tokenize(text: str) -> list[str]:
     """
     if not text.isascii():
         return _fast_unicode_tokens(text)
-    # ASCII text, most reviews: exactly 0.2's code, as fast (NFKC leaves ASCII as it is).
-    text = text.lower()
-    for mark in _APOSTROPHES:
-        if mark in text:
-            text = text.replace(mark, "")
-    return _FAST_ASCII.findall(text)
+    # ASCII text, most reviews: 0.2's rule, as fast (NFKC leaves ASCII as it is).
+    return _FAST_ASCII.findall(_drop_apostrophes(text.lower()))
 
 
 def _fast_unicode_tokens(text: str) -> list[str]:

@@ -9,36 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from modelcollapse.compare import seed_groups_from_config
-from modelcollapse.errors import UserError
-from modelcollapse.store import RunStore
+from modelcollapse.compare import read_run
 from modelcollapse.theory import Theory, theory
 
 _VERDICT_CLASS = {"cannot tell": "muted", "not run": "muted"}
 
 
 def theory_of_run(run_dir: str | Path, study: str | None = None) -> Theory:
-    """:func:`modelcollapse.theory.theory` for a stored run (``study``: one study of it)."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UserError("not a directory (expected a run directory with results/)", str(run_dir))
-    store = RunStore(run_dir)
-    try:
-        results = store.read_results()
-    except (OSError, ValueError, pa.ArrowException) as err:
-        raise UserError(f"cannot read results/: {err}", str(run_dir)) from None
-    if study is not None:
-        names = sorted(results["experiment"].astype(str).unique())
-        if study not in names:
-            raise UserError(
-                f"no study {study!r} in {run_dir} (studies: {', '.join(names)})", "--study"
-            )
-        results = results.loc[results["experiment"].astype(str) == study]
-    groups = None
-    if store.config_path.is_file():
-        groups = seed_groups_from_config(store.config_path.read_text(encoding="utf-8"))
+    """:func:`modelcollapse.theory.theory` for a stored run (``study``: one study of it), read
+    as ``compare`` reads it."""
+    results, groups = read_run(run_dir, study)
     return theory(results, groups)
 
 
