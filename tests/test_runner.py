@@ -218,3 +218,28 @@ def test_a_run_written_before_the_mixture_option_resumes_as_one_design(
     results = store.read_results()
     assert results.loc[results["kind"] == "rates", "mixture"].eq("batch").all()
     pd.testing.assert_frame_equal(comparable(full), comparable(results), check_like=True)
+
+
+@pytest.mark.parametrize(
+    ("option", "changed"),
+    [
+        ({"regime": "fresh", "fresh_share": 0.5}, "regime 'fresh'"),
+        ({"verified_share": 0.5}, "verified_share"),
+        ({"model_weight": 0.0}, "model_weight 0"),
+    ],
+)
+def test_a_run_whose_design_changed_meaning_is_not_resumed(
+    tmp_path, small_config, small_reviews, option, changed
+):
+    config = config_for(small_config, small_reviews)
+    study = config.study[0]
+    loop = study.loop.model_copy(update=option)
+    config = config.model_copy(update={"study": [study.model_copy(update={"loop": loop})]})
+    run_experiment(config, tmp_path / "run")
+    store = RunStore(tmp_path / "run")
+    # As 0.2.0.dev0 wrote it, before fresh, verified_share and model_weight 0 changed meaning.
+    store.config_path.write_text(store.config_path.read_text().replace('mixture = "batch"\n', ""))
+    before = sorted(p.name for p in store.results.glob("*.parquet"))
+    with pytest.raises(UserError, match=f"before study .*{changed} changed meaning"):
+        run_experiment(config, tmp_path / "run")
+    assert sorted(p.name for p in store.results.glob("*.parquet")) == before

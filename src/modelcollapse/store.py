@@ -73,6 +73,14 @@ class RunStore:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise UserError(f"unreadable config.toml ({exc})", str(self.root)) from None
         if stored != config:
+            changed = _changed_meaning(stored)
+            if changed:
+                raise UserError(
+                    f"was started before {changed} changed meaning (see CHANGELOG.md); its "
+                    "results would not mix: finish it with the version that started it or "
+                    "choose another --out",
+                    str(self.root),
+                )
             stored = _with_new_defaults(stored)
         if stored != config:
             key = _first_difference(stored, config)
@@ -162,6 +170,33 @@ def _with_new_defaults(stored: dict[str, Any]) -> dict[str, Any]:
         return dump_config(validate_config(stored, "config.toml"))
     except UserError:
         return stored
+
+
+def _changed_meaning(stored: dict[str, Any]) -> str | None:
+    """The loop option of a config written before 0.2's ``mixture`` option whose results that
+    change altered (issue #10): ``fresh`` became a fixed real set beside a refreshed
+    model-labelled set, ``verified_share`` is decided per row, ``model_weight = 0`` drops rows
+    from the vocabulary too. None when the config has none of them, or is a newer one."""
+    studies = stored.get("study", [])
+    for study in studies if isinstance(studies, list) else []:
+        loop = study.get("loop") if isinstance(study, dict) else None
+        if not isinstance(loop, dict) or "mixture" in loop:
+            continue
+        name = study.get("name", "?")
+        if loop.get("regime") == "fresh":
+            return f"study {name!r}'s regime 'fresh'"
+        if _number(loop.get("verified_share", 0.0)) > 0:
+            return f"study {name!r}'s verified_share"
+        if _number(loop.get("model_weight", 1.0)) == 0:
+            return f"study {name!r}'s model_weight 0"
+    return None
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _with_loop_defaults(frame: pd.DataFrame) -> pd.DataFrame:
