@@ -32,12 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats as st
-
-try:  # scipy >= 1.12: no input validation per call, which the jackknife makes many of
-    from scipy.optimize import isotonic_regression as _scipy_isotonic
-except ImportError:  # pragma: no cover - older scipy
-    _scipy_isotonic = None
-from sklearn.isotonic import isotonic_regression
+from scipy.optimize import isotonic_regression  # scipy >= 1.12 (pyproject asks 1.15)
 
 from modelcollapse.compare import (
     DESIGN_COLUMNS,
@@ -242,10 +237,7 @@ def _inverse(x: np.ndarray, y: np.ndarray, targets: np.ndarray) -> tuple:
     """x (increasing) at which the isotonic fit of y reaches each target; -1/+1 flags a
     target below the fit's first value or above its last (the x returned is then the end).
     Also the fit's first and last points, (x, level)."""
-    if _scipy_isotonic is not None:
-        fit = _scipy_isotonic(y, increasing=True).x
-    else:  # pragma: no cover - older scipy
-        fit = isotonic_regression(y, increasing=True)
+    fit = isotonic_regression(y, increasing=True).x
     levels, block = np.unique(fit, return_inverse=True)
     # A flat stretch of the fit: take the middle of its x range.
     xs = np.bincount(block, weights=x) / np.bincount(block)
