@@ -816,6 +816,18 @@ def _p(value: float) -> str:
     return "–" if pd.isna(value) else "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def curve_cells(row: dict, percent: bool) -> list[str]:
+    """One learning curve's cells, as the text and the HTML tables show them: exponent b, its
+    interval and p against dose 0; plateau c, likewise; the extrapolated error, likewise."""
+    cells = [f"{row['b']:.3g}", _ci(row["b_low"], row["b_high"], False)]
+    cells.append(_p(row.get("p_b_vs_0", np.nan)))
+    for name in ("c", "err_extrapolated"):
+        cells.append(_num(row[name], percent))
+        cells.append(_ci(row[f"{name}_low"], row[f"{name}_high"], percent))
+        cells.append(_p(row.get(f"p_{name}_vs_0", np.nan)))
+    return cells
+
+
 def format_answers(ans: Answers, all_steps: bool = False) -> list[object]:
     """The answers as rich renderables, in the order a reader needs them: trend, tolerable
     dose, worth (last size; every size with ``all_steps``), learning curves, the per-dose
@@ -966,19 +978,7 @@ def format_answers(ans: Answers, all_steps: bool = False) -> list[object]:
         ):
             t.add_column(col, justify="left" if col == "family" else "right")
         for r in ans.curves.to_dict("records"):
-            t.add_row(
-                r["family"],
-                f"{r['dose']:.3g}",
-                f"{r['b']:.3g}",
-                _ci(r["b_low"], r["b_high"], False),
-                _p(r.get("p_b_vs_0", np.nan)),
-                _num(r["c"], percent),
-                _ci(r["c_low"], r["c_high"], percent),
-                _p(r.get("p_c_vs_0", np.nan)),
-                _num(r["err_extrapolated"], percent),
-                _ci(r["err_extrapolated_low"], r["err_extrapolated_high"], percent),
-                _p(r.get("p_err_extrapolated_vs_0", np.nan)),
-            )
+            t.add_row(r["family"], f"{r['dose']:.3g}", *curve_cells(r, percent))
         t.caption = (
             "Least squares with 0 < b ≤ 5, c ≥ 0; intervals and the tests "
             "against dose 0 (paired) by the jackknife over repeats. A plateau or "

@@ -7,11 +7,19 @@ import base64
 from collections.abc import Mapping
 from html import escape
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from modelcollapse.answers import Answers, _ci, _dose_text, _num, _p, answers, worth_text
+from modelcollapse.answers import (
+    Answers,
+    _ci,
+    _dose_text,
+    _num,
+    _p,
+    answers,
+    curve_cells,
+    worth_text,
+)
 from modelcollapse.compare import metric_info
 from modelcollapse.errors import UserError
 from modelcollapse.report.figures import Plot
@@ -178,18 +186,7 @@ def answers_html(
     if not ans.curves.empty:
         extra = ans.curves["extrapolate"].iloc[0]
         rows = [
-            [
-                r["family"],
-                _dose_text(r["dose"]),
-                f"{r['b']:.3g}",
-                _ci(r["b_low"], r["b_high"], False),
-                _p(r.get("p_b_vs_0", np.nan)),
-                _num(r["c"], pct),
-                _ci(r["c_low"], r["c_high"], pct),
-                _p(r.get("p_c_vs_0", np.nan)),
-                _num(r["err_extrapolated"], pct),
-                _ci(r["err_extrapolated_low"], r["err_extrapolated_high"], pct),
-            ]
+            [r["family"], _dose_text(r["dose"]), *curve_cells(r, pct)]
             for r in ans.curves.to_dict("records")
         ]
         parts.append("<h3>Learning curves: error(n) = a·(n/n₀)<sup>−b</sup> + c</h3>")
@@ -206,6 +203,7 @@ def answers_html(
                     "p vs 0",
                     f"Error at {extra:,.0f} (%)",
                     "95 % CI",
+                    "p vs 0",
                 ],
                 rows,
             )
