@@ -39,6 +39,7 @@ from modelcollapse.compare import (
     GROUP,
     comparable_rows,
     expression,
+    format_p,
     metric_info,
     read_run,
     with_seed_groups,
@@ -812,19 +813,15 @@ def _dose_text(value: float) -> str:
     return "∞" if np.isinf(value) else f"{value:.3g}"
 
 
-def _p(value: float) -> str:
-    return "–" if pd.isna(value) else "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
 def curve_cells(row: dict, percent: bool) -> list[str]:
     """One learning curve's cells, as the text and the HTML tables show them: exponent b, its
     interval and p against dose 0; plateau c, likewise; the extrapolated error, likewise."""
     cells = [f"{row['b']:.3g}", _ci(row["b_low"], row["b_high"], False)]
-    cells.append(_p(row.get("p_b_vs_0", np.nan)))
+    cells.append(format_p(row.get("p_b_vs_0", np.nan)))
     for name in ("c", "err_extrapolated"):
         cells.append(_num(row[name], percent))
         cells.append(_ci(row[f"{name}_low"], row[f"{name}_high"], percent))
-        cells.append(_p(row.get(f"p_{name}_vs_0", np.nan)))
+        cells.append(format_p(row.get(f"p_{name}_vs_0", np.nan)))
     return cells
 
 
@@ -862,8 +859,8 @@ def format_answers(ans: Answers, all_steps: bool = False) -> list[object]:
             str(r["n_repeats"]),
             _num(r["slope"] * step, percent, True),
             _ci(r["low"] * step, r["high"] * step, percent, True),
-            _p(r["p"]),
-            _p(r["p_holm"]),
+            format_p(r["p"]),
+            format_p(r["p_holm"]),
             _num(r["mde"] * step, percent),
             r["verdict"],
         )

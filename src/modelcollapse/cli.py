@@ -491,11 +491,7 @@ def compare_command(
         raise UserError(f"expected wilcoxon or t, got '{test}'", "--test")
     if margin is not None and not margin >= 0:
         raise UserError(f"must be 0 or more, got {margin:g}", "--margin")
-    if out is not None:
-        if out.suffix.lower() != ".csv":
-            raise UserError("expected a file name ending in .csv", "--out")
-        if not out.parent.is_dir():
-            raise UserError(f"no such directory: {out.parent}", "--out")
+    _check_csv_out(out)
     if run_dir.is_dir() and not (
         (run_dir / "config.toml").is_file() or (run_dir / "results").is_dir()
     ):
@@ -525,11 +521,25 @@ def compare_command(
         )
     console.print(attrs["detectable"], soft_wrap=True)
     if out is not None:
-        try:
-            frame.to_csv(out, index=False)
-        except OSError as err:
-            raise UserError(f"cannot write: {err.strerror}", str(out)) from None
-        console.print(f"saved: {out}")
+        _save_csv(frame, out)
+
+
+def _check_csv_out(out: Path | None) -> None:
+    """``--out``: a .csv file in an existing folder (checked before any work is done)."""
+    if out is None:
+        return
+    if out.suffix.lower() != ".csv":
+        raise UserError("expected a file name ending in .csv", "--out")
+    if not out.parent.is_dir():
+        raise UserError(f"no such directory: {out.parent}", "--out")
+
+
+def _save_csv(frame, out: Path) -> None:
+    try:
+        frame.to_csv(out, index=False)
+    except OSError as err:
+        raise UserError(f"cannot write: {err.strerror}", str(out)) from None
+    console.print(f"saved: {out}")
 
 
 def _leading_answers(
@@ -636,21 +646,13 @@ def answer_command(
     """Trend with the rate, tolerable rate, worth of a model label and learning curves."""
     from modelcollapse.answers import answer, format_answers
 
-    if out is not None:
-        if out.suffix.lower() != ".csv":
-            raise UserError("expected a file name ending in .csv", "--out")
-        if not out.parent.is_dir():
-            raise UserError(f"no such directory: {out.parent}", "--out")
+    _check_csv_out(out)
     result = answer(run_dir, metric, margin, study=study, dose=dose, extrapolate=extrapolate)
     wide = _wide()
     for part in format_answers(result, all_steps=all_steps):
         wide.print(part)
     if out is not None:
-        try:
-            result.long().to_csv(out, index=False)
-        except OSError as err:
-            raise UserError(f"cannot write: {err.strerror}", str(out)) from None
-        console.print(f"saved: {out}")
+        _save_csv(result.long(), out)
 
 
 @data_app.command("info")

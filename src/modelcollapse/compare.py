@@ -770,10 +770,10 @@ def format_compare_table(frame: pd.DataFrame) -> Table:
         if all_steps:
             cells.append(format_interval(r["ci_low_band"], r["ci_high_band"], percent))
         cells += [
-            _p(r["p_wilcoxon"]),
-            _p(r["p_t"]),
-            _p(r["p_holm"]),
-            _p(r["p_tost"]),
+            format_p(r["p_wilcoxon"]),
+            format_p(r["p_t"]),
+            format_p(r["p_holm"]),
+            format_p(r["p_tost"]),
             format_number(r["mde"], percent),
         ]
         style = _VERDICT_STYLE.get(str(r["verdict"]).split(" ")[0], "")
@@ -852,7 +852,8 @@ def format_interval(low: float, high: float, percent: bool) -> str:
     return f"[{format_number(low, percent, True)}, {format_number(high, percent, True)}]"
 
 
-def _p(value: float) -> str:
+def format_p(value: float) -> str:
+    """A p-value for a table: three decimals, "<0.001" below, "–" if missing."""
     if pd.isna(value):
         return "–"
     return "<0.001" if value < 0.001 else f"{value:.3f}"
@@ -876,6 +877,7 @@ __all__ = [
     "format_compare_table",
     "format_interval",
     "format_number",
+    "format_p",
     "metric_info",
     "power_questions",
     "read_run",

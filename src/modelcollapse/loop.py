@@ -214,7 +214,7 @@ class SelfLabellingLoop:
         # as it was before the per-row check existed.
         u_check = rng.random(n)
         window = opts.window or sizes[0]
-        fresh_rows = _fresh_rows(window, opts.fresh_share) if opts.regime == "fresh" else 0
+        fresh_rows = refreshed_rows(window, opts.fresh_share) if opts.regime == "fresh" else 0
 
         # Columns from here on: those the n drawn rows use at all, a superset of every step's
         # vocabulary, renumbered in order; the test set sheds the terms no fit can see.
@@ -452,7 +452,7 @@ def _pick_labeller(
     return fitted[-1]
 
 
-def _fresh_rows(window: int, share: float) -> int:
+def refreshed_rows(window: int, share: float) -> int:
     """Rows in the refreshed set beside a real set of ``window`` rows: share λ of the fit."""
     return model_labelled_count(share / (1.0 - share), window)
 
@@ -716,4 +716,5 @@ __all__ = [
     "ece_bins",
     "model_labelled_count",
     "model_seed",
+    "refreshed_rows",
 ]

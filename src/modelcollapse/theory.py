@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from modelcollapse import stats
 from modelcollapse.compare import GROUP, with_seed_groups
 
 ALPHA = 0.05
@@ -124,20 +125,15 @@ class Theory:
 def t_interval(
     values: np.ndarray | list[float], alpha: float = ALPHA
 ) -> tuple[float, float, float]:
-    """Mean and two-sided (1 − alpha) Student t-interval of per-repeat values (NaN dropped).
-
-    One value gives no interval (NaN ends); values all equal give the point as interval."""
+    """Mean and two-sided (1 − alpha) Student t-interval of per-repeat values (non-finite
+    dropped; :func:`modelcollapse.stats.t_interval`). One value gives no interval (NaN ends);
+    values all equal give the point as interval."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     if len(x) == 0:
         return math.nan, math.nan, math.nan
-    mean = float(np.mean(x))
-    if len(x) < 2:
-        return mean, math.nan, math.nan
-    if np.ptp(x) == 0:
-        return mean, mean, mean
-    ci = st.ttest_1samp(x, 0.0).confidence_interval(1 - alpha)
-    return mean, float(ci.low), float(ci.high)
+    low, high = stats.t_interval(x, 1 - alpha)
+    return float(np.mean(x)), low, high
 
 
 def bound_verdict(low: float, high: float, prediction: float, side: str) -> str:

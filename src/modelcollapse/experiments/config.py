@@ -204,7 +204,8 @@ class StudyConfig(BaseModel):
         """
         if self.generational or self.spacing != "linear" or len(self.rates) < 2:
             return []
-        from modelcollapse.loop import model_labelled_count  # here: the loop imports sklearn
+        # Imported here: the loop imports sklearn.
+        from modelcollapse.loop import model_labelled_count, refreshed_rows
 
         assert self.increment is not None
         batch = _scaled(self.increment, scale)
@@ -215,7 +216,7 @@ class StudyConfig(BaseModel):
             counted = sizes[1:]
         elif self.loop.regime == "fresh":
             window = self.loop.window or sizes[0]
-            m = model_labelled_count(self.loop.fresh_share / (1 - self.loop.fresh_share), window)
+            m = refreshed_rows(window, self.loop.fresh_share)
             counted = [size - max(window, size - m) for size in sizes[1:]]
         else:
             counted = [batch]

@@ -15,12 +15,11 @@ from modelcollapse.answers import (
     _ci,
     _dose_text,
     _num,
-    _p,
     answers,
     curve_cells,
     worth_text,
 )
-from modelcollapse.compare import metric_info
+from modelcollapse.compare import format_p, metric_info
 from modelcollapse.errors import UserError
 from modelcollapse.report.figures import Plot
 from modelcollapse.report.style import RATE_CMAP
@@ -120,7 +119,7 @@ def answers_html(
             str(r["n_repeats"]),
             _num(r["slope"] * 0.1, pct, True),
             _ci(r["low"] * 0.1, r["high"] * 0.1, pct, True),
-            _p(r["p_holm"]),
+            format_p(r["p_holm"]),
             _num(r["mde"] * 0.1, pct),
             r["verdict"],
         ]
