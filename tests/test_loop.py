@@ -10,8 +10,9 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import MultinomialNB
 
+from modelcollapse.core.training import model_labelled_count
 from modelcollapse.features.vectorize import restrict_to_vocabulary
-from modelcollapse.loop import SelfLabellingLoop, _take_columns, model_labelled_count
+from modelcollapse.loop import SelfLabellingLoop, _take_columns
 from modelcollapse.models import ModelSpec
 
 
@@ -171,7 +172,7 @@ def test_each_step_equals_a_plain_fit_on_the_rows_vocabulary(model):
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.metrics import brier_score_loss
 
-    from modelcollapse.loop import model_seed
+    from modelcollapse.core.seeds import model_seed
     from modelcollapse.models import get_model
 
     if model == "forest":

@@ -1,10 +1,13 @@
-"""The loop's test-set metrics agree with scikit-learn, and the ECE bins with exact arithmetic."""
+"""The test-set metrics every engine records agree with scikit-learn, the ECE with hand
+computation and exact arithmetic, and every engine stores every metric column."""
 
 import warnings
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
@@ -12,8 +15,15 @@ from sklearn.metrics import (
     f1_score,
     log_loss,
 )
+from sklearn.svm import LinearSVC
 
-from modelcollapse.loop import _metrics, ece_bins
+from modelcollapse.compare import compare
+from modelcollapse.core.metrics import METRIC_COLUMNS, ece_bins, predictions, score
+from modelcollapse.core.training import fresh_model
+from modelcollapse.experiments.config import apply_overrides, load_config
+from modelcollapse.models import get_model
+from modelcollapse.runner import run_experiment
+from modelcollapse.store import RunStore
 
 
 def decimal_bin(confidence: float) -> int:
@@ -37,7 +47,7 @@ def cases():
 @pytest.mark.parametrize(("name", "y", "p"), list(cases()), ids=[c[0] for c in cases()])
 def test_metrics_agree_with_scikit_learn(name, y, p):
     predicted = (p >= 0.5).astype(int)
-    got = _metrics(p, predicted, y)
+    got = score(p, predicted, y)
     assert got["accuracy"] == pytest.approx(accuracy_score(y, predicted))
     assert got["macro_f1"] == pytest.approx(f1_score(y, predicted, average="macro"))
     with warnings.catch_warnings():  # one class: "y_pred contains classes not in y_true"
@@ -63,7 +73,7 @@ def test_metrics_agree_with_scikit_learn(name, y, p):
 def test_one_class_test_set_macro_f1_is_one():
     # Issue #10, defect 8: 0.5 here, where scikit-learn gives 1.0.
     y = np.ones(20, int)
-    assert _metrics(np.full(20, 0.9), y, y)["macro_f1"] == 1.0
+    assert score(np.full(20, 0.9), y, y)["macro_f1"] == 1.0
 
 
 def test_ece_bins_are_closed_on_the_left_at_every_edge():
@@ -79,3 +89,128 @@ def test_ece_bins_are_closed_on_the_left_at_every_edge():
     rng = np.random.default_rng(1)
     confidence = rng.uniform(0.5, 1.0, 10_000)
     assert ece_bins(confidence).tolist() == [decimal_bin(c) for c in confidence]
+
+
+def test_ece_by_hand_on_purpose_built_predictions():
+    # Four confidence bins, two of them (0.55 and 0.6 = 1 − 0.4) on an edge; the bins' gaps
+    # have opposite signs, so a row in the wrong bin changes the sum.
+    p = np.r_[np.full(4, 0.9), np.full(4, 0.3), np.full(2, 0.55), np.full(2, 0.4)]
+    y = np.r_[1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0]
+    predicted = (p >= 0.5).astype(int)
+    assert ece_bins(np.maximum(p, 1 - p)).tolist() == [8] * 4 + [4] * 4 + [1, 1, 2, 2]
+    # ECE = Σ share × |accuracy − confidence|, bin by bin:
+    #   0.9: 4/12 × |3/4 − 0.9| = 0.05;   0.7: 4/12 × |1 − 0.7| = 0.1;
+    #   0.55: 2/12 × |1/2 − 0.55| = 1/120; 0.6: 2/12 × |1 − 0.6| = 1/15.
+    got = score(p, predicted, y)
+    assert got["ece"] == pytest.approx(0.05 + 0.1 + 1 / 120 + 1 / 15, abs=1e-12)
+    assert got["ece"] == pytest.approx(0.225, abs=1e-12)
+    assert got["accuracy"] == pytest.approx(10 / 12)
+    assert got["log_loss"] == pytest.approx(log_loss(y, p))
+    assert got["brier"] == pytest.approx(brier_score_loss(y, p))
+    assert got["macro_f1"] == pytest.approx(f1_score(y, predicted, average="macro"))
+    assert got["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, predicted))
+
+
+def test_every_metric_column_is_scored_and_described():
+    y = np.r_[0, 1, 1, 0]
+    assert list(score(np.r_[0.2, 0.8, 0.4, 0.1], np.r_[0, 1, 0, 0], y)) == list(METRIC_COLUMNS)
+    assert all(meaning for meaning in METRIC_COLUMNS.values())
+    methods = (Path(__file__).parents[1] / "docs" / "methods.md").read_text(encoding="utf-8")
+    for name in METRIC_COLUMNS:
+        assert f"`{name}`" in methods, name
+
+
+def small_problem(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 400)
+    lam = np.where(y[:, None] == 1, np.r_[[0.5] * 10, [0.2] * 10], np.r_[[0.2] * 10, [0.5] * 10])
+    X = sp.csr_matrix(rng.poisson(lam))
+    return X[:300], y[:300], X[300:], y[300:]
+
+
+def test_predictions_are_the_models_own():
+    X, y, X_test, _ = small_problem()
+    for name in ("logreg", "nb", "fast-rf"):
+        est = get_model(name).make(0).fit(X, y)
+        p_pos, predicted = predictions(est, X_test)
+        assert np.array_equal(predicted, est.predict(X_test)), name
+        assert np.allclose(p_pos, est.predict_proba(X_test)[:, 1], rtol=0, atol=1e-15), name
+    # One class seen: P(positive) is 0 without class 1, 1 with only class 1.
+    for cls in (0, 1):
+        constant = fresh_model(get_model("logreg"), np.full(300, cls), 0).fit(X, np.full(300, cls))
+        p_pos, predicted = predictions(constant, X_test)
+        assert (predicted == cls).all() and (p_pos == cls).all()
+
+
+def test_a_model_without_probabilities_scores_its_labels_as_certain():
+    X, y, X_test, y_test = small_problem()
+    est = LinearSVC().fit(X, y)
+    p_pos, predicted = predictions(est, X_test)
+    assert np.array_equal(p_pos, predicted.astype(float))
+    got = score(p_pos, predicted, y_test)
+    wrong = 1 - accuracy_score(y_test, predicted)
+    assert 0 < wrong < 0.5
+    # Every confidence is 1 (the last bin): the ECE and the Brier score are the error rate.
+    assert got["ece"] == pytest.approx(wrong) and got["brier"] == pytest.approx(wrong)
+    assert got["log_loss"] == pytest.approx(log_loss(y_test, np.clip(p_pos, 1e-15, 1 - 1e-15)))
+
+
+ENGINES = """
+name = "engines"
+model = "logreg"
+tokenizer = "fast"
+
+[[study]]
+name = "rates"
+kind = "rates"
+initial_size = 150
+increment = 150
+max_size = 450
+rates = [0.0, 1.0]
+test_size = 300
+repeats = 2
+
+[[study]]
+name = "breed"
+kind = "generations"
+sample_size = 150
+validation_size = 150
+population = 3
+keep = 1
+max_generations = 2
+rates = [0.0, 1.0]
+test_size = 150
+repeats = 2
+
+[[study]]
+name = "write"
+kind = "generative"
+sample_size = 150
+generations = 1
+regimes = ["replace", "accumulate"]
+test_size = 150
+repeats = 2
+"""
+
+
+def test_every_engine_stores_every_metric_column(tmp_path, small_reviews):
+    config = tmp_path / "engines.toml"
+    config.write_text(ENGINES)
+    out = tmp_path / "run"
+    run_experiment(apply_overrides(load_config(config), data=str(small_reviews)), out)
+    table = RunStore(out).read_results()
+    assert set(table["kind"]) == {"rates", "generations", "generative"}
+    for kind, rows in table.groupby("kind"):
+        for name in METRIC_COLUMNS:
+            values = rows[name].to_numpy(float)
+            assert np.isfinite(values).all(), (kind, name)
+        assert ((rows["ece"] >= 0) & (rows["ece"] <= 1)).all(), kind
+        assert ((rows["brier"] >= 0) & (rows["brier"] <= 1)).all(), kind
+        assert (rows["log_loss"] > 0).all() and (rows["balanced_accuracy"] <= 1).all(), kind
+        # Balanced accuracy and macro-F1 are not accuracy under another name.
+        assert (rows["balanced_accuracy"] != rows["accuracy"]).any(), kind
+    # compare takes the calibration columns of the generational kinds like any other metric.
+    for study, baseline, metric in (("breed", "rate=0", "log_loss"),
+                                    ("write", "regime=accumulate", "ece")):  # fmt: skip
+        result = compare(out, baseline=baseline, metric=metric, study=study)
+        assert len(result) and np.isfinite(result["mean_diff"]).all(), (study, metric)

@@ -24,8 +24,10 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
+from modelcollapse.core.metrics import evaluate
+from modelcollapse.core.seeds import model_seed
+from modelcollapse.core.training import fresh_model
 from modelcollapse.features.vectorize import count_vectorizer, restrict_to_vocabulary
-from modelcollapse.loop import fresh_model, model_seed
 from modelcollapse.models import ModelSpec, get_model
 
 GenerativeRegime = Literal["replace", "accumulate"]
@@ -324,7 +326,12 @@ class GenerationRecord:
     train_size: int  # reviews the classifier and the generator were fitted on
     model_labelled_share: float  # of those, the share a model wrote
     n_texts: int  # reviews this generation added
-    accuracy: float  # on real test reviews
+    accuracy: float  # on real test reviews, as every metric
+    balanced_accuracy: float
+    macro_f1: float
+    log_loss: float
+    brier: float
+    ece: float
     predicted_positive_rate: float
     test_positive_rate: float
     n_test: int
@@ -390,7 +397,7 @@ class GenerativeLoop:
         docs, labels, newest = real, y_real, real
         history = []
         for g in range(self.generations + 1):
-            accuracy, positive, fit_seconds = _classify(
+            metrics, fit_seconds = _classify(
                 spec, X, labels, X_test, y_test, model_seed(self.random_state, g, 1)
             )
             generator = ClassConditionalLM(vocabulary).fit(docs, labels)
@@ -399,8 +406,7 @@ class GenerativeLoop:
                 train_size=len(docs),
                 model_labelled_share=1.0 - _real_share(g, len(real), len(docs), self.regime),
                 n_texts=len(newest),
-                accuracy=accuracy,
-                predicted_positive_rate=positive,
+                **metrics,
                 test_positive_rate=float(np.mean(y_test)),
                 n_test=len(y_test),
                 perplexity=generator.perplexity(test_docs, y_test),
@@ -454,15 +460,14 @@ def _classify(
     X_test: sp.csr_matrix,
     y_test: np.ndarray,
     seed: int,
-) -> tuple[float, float, float]:
-    """Accuracy and predicted-positive rate on the test reviews, and the fit's seconds."""
+) -> tuple[dict[str, float], float]:
+    """The metrics on the test reviews (``core.metrics.METRIC_COLUMNS``) and the fit's seconds."""
     _, (X, X_test) = restrict_to_vocabulary(X, X_test)
     est = fresh_model(spec, labels, seed)
     start = time.perf_counter()
     est.fit(X, labels)
     fit_seconds = time.perf_counter() - start
-    predicted = est.predict(X_test)
-    return float(np.mean(predicted == y_test)), float(np.mean(predicted == 1)), fit_seconds
+    return evaluate(est, X_test, y_test), fit_seconds
 
 
 __all__ = [

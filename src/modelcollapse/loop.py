@@ -27,12 +27,14 @@ import scipy.sparse as sp
 from scipy.special import expit
 from sklearn import config_context
 from sklearn.base import BaseEstimator
-from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from modelcollapse.core.metrics import score as _metrics
+from modelcollapse.core.seeds import model_seed
+from modelcollapse.core.training import fresh_model, model_labelled_count
 from modelcollapse.models import ModelSpec, get_model
 
 Regime = Literal["accumulate", "replace", "accumulate-subsample", "fresh"]
@@ -144,18 +146,6 @@ class StepRecord:
     accuracy_real_only: float  # human-labelled rows only (arms only)
     fit_seconds: float
     predict_seconds: float
-
-
-def model_labelled_count(rate: float, batch_size: int) -> int:
-    """round(rate × batch) with halves rounded up (Python's round() rounds to even)."""
-    return int(np.floor(rate * batch_size + 0.5))
-
-
-def model_seed(base_seed: int, *parts: int) -> int:
-    """A model's random_state from a base seed and what identifies its fit: here the training
-    size, so every trajectory of a repeat shares it at that size; the generational studies
-    add the generation and the child."""
-    return int(np.random.SeedSequence([base_seed, *parts]).generate_state(1)[0] >> 1)
 
 
 class SelfLabellingLoop:
@@ -653,68 +643,10 @@ def _is_tfidf_logreg(est: BaseEstimator) -> bool:
     )
 
 
-# Confidence bins of the ECE: [0.5, 0.55), [0.55, 0.6), …, [0.95, 1], closed on the left (the
-# last on both sides). Each edge is the double nearest k/20, the same double as the literal.
-ECE_EDGES = np.arange(10, 21) / 20
-# Confidences are rounded to this many decimals before binning: a forest's k/n_trees or 1 − p
-# lands a rounding error away from an edge, far below any model's resolution.
-ECE_DECIMALS = 12
-
-
-def ece_bins(confidence: np.ndarray) -> np.ndarray:
-    """The ECE bin (0-9) of each confidence in [0.5, 1]; see :data:`ECE_EDGES`."""
-    return np.digitize(np.round(confidence, ECE_DECIMALS), ECE_EDGES[1:-1], right=False)
-
-
-def _metrics(p_pos: np.ndarray, predicted: np.ndarray, y_test: np.ndarray) -> dict[str, float]:
-    """Accuracy, balance and calibration on the test set (as scikit-learn computes them)."""
-    y = y_test.astype(bool)
-    hit = predicted == y_test
-    tpr = float(np.mean(hit[y])) if y.any() else float("nan")
-    tnr = float(np.mean(hit[~y])) if (~y).any() else float("nan")
-    # Macro-F1 over the classes present in the truth or the predictions, as f1_score does:
-    # on a test set of one class predicted perfectly it is 1, not 0.5.
-    f1 = []
-    for cls in (0, 1):
-        tp = np.sum((predicted == cls) & (y_test == cls))
-        denom = np.sum(predicted == cls) + np.sum(y_test == cls)
-        if denom:
-            f1.append(2 * tp / denom)
-    eps = 1e-15
-    p = np.clip(p_pos, eps, 1 - eps)
-    confidence = np.maximum(p_pos, 1 - p_pos)
-    bins = ece_bins(confidence)
-    # Σ_bins share × |accuracy − confidence| = Σ_bins |Σ hits − Σ confidence| / n
-    gap = np.bincount(bins, weights=hit, minlength=10) - np.bincount(
-        bins, weights=confidence, minlength=10
-    )
-    ece = np.abs(gap).sum() / max(len(hit), 1)
-    return {
-        "accuracy": float(np.mean(hit)),
-        "balanced_accuracy": float(np.nanmean([tpr, tnr])),
-        "macro_f1": float(np.mean(f1)) if f1 else float("nan"),
-        "log_loss": float(-np.mean(np.where(y, np.log(p), np.log(1 - p)))),
-        "brier": float(np.mean((p_pos - y) ** 2)),
-        "ece": float(ece),
-        "predicted_positive_rate": float(np.mean(predicted == 1)),
-    }
-
-
-def fresh_model(spec: ModelSpec, y_train: np.ndarray, random_state: int) -> BaseEstimator:
-    # A training set with one class cannot fit most classifiers; predict that class.
-    if np.unique(y_train).size < 2:
-        return DummyClassifier(strategy="most_frequent")
-    return spec.make(random_state)
-
-
 __all__ = [
-    "ECE_EDGES",
     "OPTION_NAMES",
     "LoopOptions",
     "SelfLabellingLoop",
     "StepRecord",
-    "ece_bins",
-    "model_labelled_count",
-    "model_seed",
     "refreshed_rows",
 ]

@@ -205,7 +205,8 @@ class StudyConfig(BaseModel):
         if self.generational or self.spacing != "linear" or len(self.rates) < 2:
             return []
         # Imported here: the loop imports sklearn.
-        from modelcollapse.loop import model_labelled_count, refreshed_rows
+        from modelcollapse.core.training import model_labelled_count
+        from modelcollapse.loop import refreshed_rows
 
         assert self.increment is not None
         batch = _scaled(self.increment, scale)

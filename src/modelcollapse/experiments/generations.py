@@ -31,15 +31,16 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline
 
+from modelcollapse.core.metrics import evaluate
+from modelcollapse.core.seeds import model_seed
+from modelcollapse.core.training import fresh_model, model_labelled_count
 from modelcollapse.errors import UserError
 from modelcollapse.features.vectorize import restrict_to_vocabulary
-from modelcollapse.loop import model_labelled_count, model_seed
 from modelcollapse.models import ModelSpec
 
 
@@ -275,23 +276,17 @@ class GenerationalSearch:
         y_test: np.ndarray,
         seed: int,
     ) -> _Member:
-        # A one-class training set fits no classifier; predict that class.
-        if np.unique(labels).size < 2:
-            est: BaseEstimator = DummyClassifier(strategy="most_frequent")
-        else:
-            est = self.model.make(seed).set_params(**params)
+        est = fresh_model(self.model, labels, seed, params)
         start = time.perf_counter()
         est.fit(X_train, labels)
         fit_seconds = time.perf_counter() - start
         validation_accuracy = float(np.mean(est.predict(X_val) == y_val))
-        predicted = est.predict(X_test)
         record = {
             "child_id": child_id,
             "hyperparameters": json.dumps(params, sort_keys=True),
             "validation_accuracy": validation_accuracy,
             "n_validation": len(y_val),
-            "accuracy": float(np.mean(predicted == y_test)),
-            "predicted_positive_rate": float(np.mean(predicted == 1)),
+            **evaluate(est, X_test, y_test),
             "test_positive_rate": float(np.mean(y_test)),
             "n_test": len(y_test),
             "stopped": False,

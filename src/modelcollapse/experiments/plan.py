@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelcollapse.core.metrics import METRIC_COLUMNS
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import RunConfig, StudyConfig
 from modelcollapse.features.vectorize import Features
@@ -218,9 +219,8 @@ def split_rows(
 RESULT_COLUMNS = [
     "experiment", "kind", "trajectory", "repeat", "seed", "seed_group", "model", "tokenizer",
     "rate", "initial_size", "step", "train_size", "n_train", "n_model_labelled",
-    "model_labelled_share", "n_dropped", "model_label_accuracy", "kept_label_accuracy", "accuracy",
-    "balanced_accuracy", "macro_f1", "log_loss", "brier", "ece", "predicted_positive_rate",
-    "test_positive_rate", "n_test", "accuracy_gold", "accuracy_real_only",
+    "model_labelled_share", "n_dropped", "model_label_accuracy", "kept_label_accuracy",
+    *METRIC_COLUMNS, "test_positive_rate", "n_test", "accuracy_gold", "accuracy_real_only",
     "fit_seconds", "predict_seconds", *OPTION_NAMES,
 ]  # fmt: skip
 
