@@ -1,13 +1,26 @@
 """Loop designs from the literature reproduce their known outcomes on a purpose-built problem."""
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+)
 
+from modelcollapse.core.seeds import model_seed
+from modelcollapse.features.vectorize import restrict_to_vocabulary
 from modelcollapse.loop import HUMAN, MODEL, LoopOptions, SelfLabellingLoop
+from modelcollapse.models import get_model
 
 SIZES = list(range(200, 3001, 200))
 SEEDS = (0, 1, 2)
+LABELLERS = ("current", "previous", "generation0")
 
 
 def make_problem(seed: int, positive_share: float = 0.5, n: int = 5000, n_features: int = 200):
@@ -150,23 +163,63 @@ def test_verified_share_keeps_human_labels_and_weights_apply():
     assert abs(final_accuracy(muted) - first_accuracy(muted)) < 0.03
 
 
-@pytest.mark.parametrize("labeller", ["previous", "generation0"])
-def test_older_labellers_run_and_differ_from_the_current_model(labeller):
-    current = histories(LoopOptions())[0]
-    other = histories(LoopOptions(labeller=labeller))[0]
-    assert other.history_[1].accuracy == current.history_[1].accuracy or labeller == "previous"
-    assert not np.array_equal(other.training_labels_, current.training_labels_)
+def test_each_labeller_labels_with_its_own_model():
+    runs = {name: one_run(LoopOptions(labeller=name), 1.0) for name in LABELLERS}
+    batch = [slice(a, b) for a, b in itertools.pairwise(SIZES)]
+
+    def labels(name: str, k: int) -> np.ndarray:
+        return runs[name].training_labels_[batch[k]]
+
+    # Batch 0 (step 1): the first model is the only one, so every labeller is that model.
+    for name in LABELLERS:
+        assert runs[name].history_[1].accuracy == runs["current"].history_[1].accuracy, name
+        assert np.array_equal(labels(name, 0), labels("current", 0)), name
+    # Batch 1: "previous" and "generation0" both label with the first model, "current" with
+    # the second, fitted on batch 0's labels as well.
+    assert np.array_equal(labels("previous", 1), labels("generation0", 1))
+    assert not np.array_equal(labels("previous", 1), labels("current", 1))
+    # From batch 2 on, "previous" labels with the model before the current one (fitted on its
+    # own earlier labels), "generation0" still with the first: their labels part.
+    assert not np.array_equal(labels("previous", 2), labels("generation0", 2))
+    # The first model, refitted, makes every label "generation0" gives, batch after batch.
+    first = runs["generation0"]
+    Xp, yp, _, _ = make_problem(0)
+    rows = np.arange(SIZES[0])
+    _, (X_first, X_rest) = restrict_to_vocabulary(Xp[rows], Xp[SIZES[0] : SIZES[-1]])
+    model = get_model("logreg").make(model_seed(0, SIZES[0])).fit(X_first, yp[rows])
+    model_rows = first.row_state_[SIZES[0] :] == MODEL
+    made = model.predict(X_rest)
+    assert model_rows.sum() == SIZES[-1] - SIZES[0]
+    assert np.array_equal(first.training_labels_[SIZES[0] :], made)
 
 
 def test_three_arms_and_metrics():
-    run = histories(LoopOptions(arms=True))[0]
+    run = one_run(LoopOptions(arms=True), 1.0)
     last = run.history_[-1]
     assert last.accuracy_gold > last.accuracy  # gold: same rows, true labels
     assert 0.5 < last.accuracy_real_only < 1.0  # the human rows alone
-    for name in ("balanced_accuracy", "macro_f1", "brier", "ece", "log_loss"):
-        assert np.isfinite(getattr(last, name)), name
-    assert 0 <= last.ece <= 1 and 0 <= last.brier <= 1
     assert last.model_labelled_share == pytest.approx(1 - SIZES[0] / SIZES[-1])
+    # The last step's metrics are scikit-learn's for the last model on the test set (nothing
+    # dropped: it was fitted on the vocabulary of every row drawn).
+    Xp, _, Xt, yt = make_problem(0)
+    _, (_, X_test) = restrict_to_vocabulary(Xp[: SIZES[-1]], Xt)
+    p = run.estimator_.predict_proba(X_test)[:, 1]
+    predicted = run.estimator_.predict(X_test)
+    assert last.accuracy == accuracy_score(yt, predicted)
+    assert last.balanced_accuracy == pytest.approx(balanced_accuracy_score(yt, predicted))
+    assert last.macro_f1 == pytest.approx(f1_score(yt, predicted, average="macro"))
+    assert last.log_loss == pytest.approx(log_loss(yt, p), rel=1e-9)
+    assert last.brier == pytest.approx(brier_score_loss(yt, p), rel=1e-9)
+    # ECE by hand: 10 bins of width 0.05 over the confidence max(p, 1 − p).
+    confidence = np.maximum(p, 1 - p)
+    bins = np.minimum(np.floor((confidence - 0.5) * 20), 9)
+    ece = sum(
+        np.mean(bins == b) * abs(np.mean(predicted[bins == b] == yt[bins == b])
+                                 - np.mean(confidence[bins == b]))
+        for b in np.unique(bins)
+    )  # fmt: skip
+    assert last.ece == pytest.approx(ece, rel=1e-9)
+    assert 0.005 < last.ece < 0.5 and last.log_loss > 0.1  # not a degenerate case
 
 
 def test_options_are_validated():
