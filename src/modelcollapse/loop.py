@@ -375,11 +375,18 @@ def refreshed_rows(window: int, share: float) -> int:
 
 
 def _training_rows(
-    regime: str, state: np.ndarray, size: int, window: int, seed: int, fresh_rows: int = 0
+    regime: str,
+    state: np.ndarray,
+    size: int,
+    window: int,
+    seed: int,
+    fresh_rows: int = 0,
+    options: LoopOptions | None = None,
 ) -> np.ndarray:
-    """Rows (of those drawn so far) the next model is fitted on."""
+    """Rows (of those drawn so far) the next model is fitted on; ``options`` reach the regime."""
     rows = np.flatnonzero(state != DROPPED)
-    return REGIMES[regime].training_rows(rows, RegimeStep(size, window, seed, fresh_rows))
+    step = RegimeStep(size, window, seed, fresh_rows, options=options)
+    return REGIMES[regime].training_rows(rows, step)
 
 
 def _used_columns(X: sp.csr_matrix) -> np.ndarray:

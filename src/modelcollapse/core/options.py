@@ -15,15 +15,16 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from pydantic import ConfigDict, ValidationError, create_model, model_validator
-from pydantic_core import core_schema
+from typing import TYPE_CHECKING, Any
 
 from modelcollapse.core.parameters import Option
 from modelcollapse.core.policies import LABEL_POLICIES
 from modelcollapse.core.regimes import REGIMES
 from modelcollapse.registry import Registry
+
+if TYPE_CHECKING:  # pydantic is imported where a value is validated: `--help` lists the table
+    from pydantic import ValidationError
+    from pydantic_core import core_schema
 
 CORE: tuple[Option, ...] = (
     Option("regime", str, "accumulate", "Which rows each model is fitted on.", choices=REGIMES),
@@ -138,6 +139,8 @@ def config_model() -> type:
 
 
 def _make_model(entries: tuple[Entry, ...]) -> type:
+    from pydantic import ConfigDict, create_model, model_validator
+
     def check(self: Any) -> Any:
         for e in entries:
             if e.applies is None:
@@ -183,6 +186,8 @@ class LoopOptions:
     __slots__ = ("_values",)
 
     def __init__(self, **values: Any) -> None:
+        from pydantic import ValidationError
+
         try:
             checked = validate_options(values)
         except ValidationError as exc:
@@ -236,6 +241,8 @@ class LoopOptions:
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
         # In a config, [study.loop] is validated by the table's model: its errors keep their
         # location (study.0.loop.threshold).
+        from pydantic_core import core_schema
+
         return core_schema.no_info_plain_validator_function(
             cls._from_config,
             serialization=core_schema.plain_serializer_function_ser_schema(cls.asdict),

@@ -10,8 +10,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
-
 
 @dataclass(frozen=True)
 class Option:
@@ -44,6 +42,8 @@ class Option:
 
     def annotation(self) -> Any:
         """The pydantic type of a value: its type, bounds and choices."""
+        from pydantic import Field  # here: the CLI lists options without importing pydantic
+
         if self.choices is not None:
             base: Any = Literal[self.choice_names()]  # type: ignore[valid-type]
         else:

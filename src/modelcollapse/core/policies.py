@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal
 
 from modelcollapse.core.parameters import Option
 from modelcollapse.registry import Registry
+
+if TYPE_CHECKING:  # numpy is imported in the functions: `--help` lists parts without it
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def label_policy(
 
 def make_labels(name: str, request: LabelRequest) -> Labels:
     """Run the policy ``name``; a bare array of labels keeps every row."""
+    import numpy as np
+
     made = LABEL_POLICIES[name].make(request)
     return made if isinstance(made, Labels) else Labels(np.asarray(made))
 
@@ -102,6 +105,8 @@ def argmax(request: LabelRequest) -> np.ndarray:
 
 @label_policy("sample", help="A label drawn from the labeller's predicted probabilities.")
 def sample(request: LabelRequest) -> np.ndarray:
+    import numpy as np
+
     return (request.uniforms < request.p_positive).astype(np.int64)
 
 
@@ -121,6 +126,8 @@ def sample(request: LabelRequest) -> np.ndarray:
     ],
 )
 def threshold(request: LabelRequest) -> Labels:
+    import numpy as np
+
     p_pos = request.p_positive
     confident = np.maximum(p_pos, 1.0 - p_pos) >= request.options.threshold
     return Labels((p_pos >= 0.5).astype(np.int64), confident, request.options.below_threshold)
@@ -132,6 +139,8 @@ def threshold(request: LabelRequest) -> Labels:
     "most confident first.",
 )
 def balanced(request: LabelRequest) -> np.ndarray:
+    import numpy as np
+
     from modelcollapse.loop import model_labelled_count  # the loop imports this module
 
     n_pos = model_labelled_count(request.human_positive_share, len(request))

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from modelcollapse.core.parameters import Option
 from modelcollapse.registry import Registry
+
+if TYPE_CHECKING:  # numpy is imported in the functions: `--help` lists parts without it
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class RegimeStep:
 
 
 def newest_batch(step: RegimeStep) -> np.ndarray:
+    import numpy as np
+
     return np.arange(step.done, step.size)
 
 
@@ -101,6 +104,8 @@ def replace(rows: np.ndarray, step: RegimeStep) -> np.ndarray:
     parameters=[WINDOW],
 )
 def accumulate_subsample(rows: np.ndarray, step: RegimeStep) -> np.ndarray:
+    import numpy as np
+
     if len(rows) <= step.window:
         return rows
     rng = np.random.default_rng([step.seed, step.size, 1])  # the same budget draw for every rate
@@ -108,10 +113,14 @@ def accumulate_subsample(rows: np.ndarray, step: RegimeStep) -> np.ndarray:
 
 
 def _refreshed_set(step: RegimeStep) -> np.ndarray:
+    import numpy as np
+
     return np.arange(max(step.window, step.size - step.fresh_rows), step.size)
 
 
 def _older_model_rows(step: RegimeStep) -> np.ndarray:
+    import numpy as np
+
     return np.arange(step.window, step.done)
 
 
