@@ -222,7 +222,7 @@ def test_only_the_loop_flags_given_override_the_file(tmp_path, capsys, small_rev
         (["--model-weight", "-0.5"], ["--model-weight", "-0.5"]),
         (["--mixture", "drift"], ["--mixture", "'fixed'", "drift"]),
         (["--mixture", "fixed", "--regime", "replace"], ["--mixture", "regime = 'accumulate'"]),
-        (["--fresh-share", "1", "--regime", "fresh"], ["--fresh-share", "below 1"]),
+        (["--fresh-share", "1", "--regime", "fresh"], ["--fresh-share", "less than 1"]),
     ],
 )
 def test_bad_loop_flags(tmp_path, capsys, small_config, small_reviews, args, fragments):

@@ -227,7 +227,7 @@ def test_options_are_validated():
         LoopOptions(keep_wrong=1.5)
     with pytest.raises(ValueError, match="fresh"):
         LoopOptions(fresh_share=0.5)
-    with pytest.raises(ValueError, match="below 1"):
+    with pytest.raises(ValueError, match="less than 1"):
         LoopOptions(regime="fresh", fresh_share=1.0)
     with pytest.raises(ValueError, match="accumulate"):
         LoopOptions(regime="replace", mixture="fixed")

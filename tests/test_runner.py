@@ -233,7 +233,7 @@ def test_a_run_whose_design_changed_meaning_is_not_resumed(
 ):
     config = config_for(small_config, small_reviews)
     study = config.study[0]
-    loop = study.loop.model_copy(update=option)
+    loop = study.loop.replace(**option)
     config = config.model_copy(update={"study": [study.model_copy(update={"loop": loop})]})
     run_experiment(config, tmp_path / "run")
     store = RunStore(tmp_path / "run")

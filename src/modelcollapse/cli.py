@@ -6,6 +6,7 @@ user can fix print as one line on stderr with exit status 2.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import warnings
 from pathlib import Path
@@ -47,7 +48,7 @@ EXPERIMENT_HELP = (
     "lower-rates-detail, seed-study, designs, theory, generations, generative) or a TOML config "
     "file."
 )
-LOOP_PANEL = "Loop design (every study with a size grid; see docs/methods.md)"
+LOOP_PANEL = "Loop design (every study with a size grid; see docs/options.md)"
 
 
 def _parse_rates(text: str | None) -> list[float] | None:
@@ -61,10 +62,12 @@ def _parse_rates(text: str | None) -> list[float] | None:
         ) from None
     if not rates:
         raise UserError("expected at least one rate", "--rates")
-    for rate in rates:
-        if not 0.0 <= rate <= 1.0:
-            raise UserError(f"rate {rate:g} is outside [0, 1]", "--rates")
-    return rates
+    from modelcollapse.core.options import check_rate
+
+    try:
+        return [check_rate(rate) for rate in rates]
+    except ValueError as exc:
+        raise UserError(str(exc), "--rates") from None
 
 
 def _parse_test_size(text: str | None) -> str | float | int | None:
@@ -146,46 +149,85 @@ def summary_tables(results, name: str) -> list[Table]:
     return tables
 
 
-def _loop_flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+def _loop_overrides(config, flags: dict[str, object]) -> dict[str, object]:
+    """The loop options set on the command line, checked against the options table: each on
+    its own, then whether it applies to every study with a size grid, then each study's
+    options as they would be (the file's and the flags')."""
+    from pydantic import TypeAdapter, ValidationError
 
+    from modelcollapse.core.options import loop_options, one_line_error
 
-def _loop_overrides(**values: object) -> dict[str, object]:
-    """The loop options the user set, each checked on its own against ``LoopConfig``."""
-    from pydantic import ValidationError
-
-    from modelcollapse.experiments.config import LoopConfig
-
-    loop = {name: value for name, value in values.items() if value is not None}
+    entries = {e.name: e for e in loop_options()}
+    loop = {name: value for name, value in flags.items() if value is not None}
     for name, value in loop.items():
-        probe = {name: value, **({"regime": "fresh"} if name == "fresh_share" else {})}
         try:
-            LoopConfig.model_validate(probe)
+            TypeAdapter(entries[name].option.annotation()).validate_python(value)
         except ValidationError as exc:
-            message = " ".join(exc.errors()[0]["msg"].removeprefix("Value error, ").split())
-            message = message[:1].lower() + message[1:]
-            raise UserError(f"{message}, got {value!r}", _loop_flag(name)) from None
-    return loop
-
-
-def _check_loop_applies(config, loop: dict[str, object]) -> None:
-    """Loop options set on the command line must reach a study, and fit its regime."""
+            message = one_line_error(exc)
+            raise UserError(f"{message[:1].lower()}{message[1:]}, got {value!r}",
+                            entries[name].option.flag) from None  # fmt: skip
     if not loop:
-        return
+        return loop
     gridded = [s for s in config.study if not s.generational]
     if not gridded:
         raise UserError(
             "loop options do not apply to generative or generations studies",
-            _loop_flag(next(iter(loop))),
+            entries[next(iter(loop))].option.flag,
         )
-    if loop.get("fresh_share"):
-        regimes = {loop.get("regime", s.loop.regime) for s in gridded}
-        if regimes != {"fresh"}:
-            other = sorted(regimes - {"fresh"})[0]
+    for name, value in loop.items():
+        entry = entries[name]
+        if entry.applies is None or value == entry.option.default:
+            continue
+        chooser, parts = entry.applies
+        for study in gridded:
+            chosen = loop.get(chooser, getattr(study.loop, chooser))
+            if chosen not in parts:
+                flag = entries[chooser].option.flag
+                raise UserError(
+                    f"applies to {flag} {' or '.join(parts)} only "
+                    f"(a study here uses {chooser} '{chosen}')",
+                    entry.option.flag,
+                )
+    for study in gridded:  # combinations, with the file's options
+        try:
+            study.loop.replace(**loop)
+        except ValueError as exc:
             raise UserError(
-                f"applies to --regime fresh only (a study here uses regime '{other}')",
-                "--fresh-share",
+                f"study '{study.name}': {exc}", ", ".join(entries[n].option.flag for n in loop)
+            ) from None
+    return loop
+
+
+def _loop_parameters() -> list[inspect.Parameter]:
+    """``run``'s loop flags, one per row of the options table as it stands."""
+    from modelcollapse.core.options import loop_options
+
+    params = []
+    for entry in loop_options():
+        option = entry.option
+        where = ""
+        if entry.applies is not None:
+            chooser, parts = entry.applies
+            where = f"; --{chooser.replace('_', '-')} {', '.join(parts)} only"
+        help = f"{option.help} ({option.allowed()}{where})"
+        decls = [f"{option.flag}/--no-{option.flag[2:]}" if option.type is bool else option.flag]
+        info = typer.Option(*decls, help=help, rich_help_panel=LOOP_PANEL, show_default=False)
+        params.append(
+            inspect.Parameter(
+                option.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[option.type | None, info],
             )
+        )
+    return params
+
+
+def _install_loop_flags() -> None:
+    """Give ``run`` a flag per loop option; at every call, so that a part registered after
+    import (a plug-in's label policy) brings its options' flags."""
+    fixed = [p for p in _RUN_SIGNATURE.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    run.__signature__ = _RUN_SIGNATURE.replace(parameters=fixed + _loop_parameters())  # type: ignore[attr-defined]
 
 
 def _positive(value: float | int | None, option: str) -> None:
@@ -248,97 +290,7 @@ def run(
             "--report/--no-report", help="Build the HTML report at the end (default: on for demo)."
         ),
     ] = None,
-    regime: Annotated[
-        str | None,
-        typer.Option(
-            help="accumulate, replace, accumulate-subsample or fresh.", rich_help_panel=LOOP_PANEL
-        ),
-    ] = None,
-    window: Annotated[
-        int | None,
-        typer.Option(
-            help="Rows trained on by the replace regimes (default: the first size).",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
-    fresh_share: Annotated[
-        float | None,
-        typer.Option(
-            help="λ: share of every fit taken by the refreshed set, beside the fixed real "
-            "set of --window rows (--regime fresh; below 1).",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
-    mixture: Annotated[
-        str | None,
-        typer.Option(
-            help="batch (the rate is the model-labelled share of every batch) or fixed (the "
-            "rate is the model-labelled share of the data at every size; accumulate only).",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
-    labeller: Annotated[
-        str | None,
-        typer.Option(
-            help="Which model labels: current, previous or generation0.",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
-    label_policy: Annotated[
-        str | None,
-        typer.Option(help="argmax, sample, threshold or balanced.", rich_help_panel=LOOP_PANEL),
-    ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            help="Confidence a label needs under --label-policy threshold (0.5-1).",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
-    below_threshold: Annotated[
-        str | None,
-        typer.Option(
-            help="Rows below the threshold: drop, or keep their human label (human).",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
-    verified_share: Annotated[
-        float | None,
-        typer.Option(
-            help="Probability that a row chosen for a model label is checked by a person "
-            "(keeps the human label).",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
-    keep_correct: Annotated[
-        float | None,
-        typer.Option(
-            help="Simulated verifier: probability of keeping a correct model label.",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
-    keep_wrong: Annotated[
-        float | None,
-        typer.Option(
-            help="Simulated verifier: probability of keeping a wrong model label.",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
-    model_weight: Annotated[
-        float | None,
-        typer.Option(
-            help="Sample weight of model-labelled rows (0 leaves them out of the fit).",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
-    arms: Annotated[
-        bool | None,
-        typer.Option(
-            "--arms/--no-arms",
-            help="Also fit gold (true labels) and real-only references at every step.",
-            rich_help_panel=LOOP_PANEL,
-        ),
-    ] = None,
+    **loop_flags: object,
 ) -> None:
     """Run (or resume) a study and store its results in a run directory."""
     from modelcollapse.experiments.config import apply_overrides, load_config
@@ -352,27 +304,15 @@ def run(
     if seed is not None and seed < 0:
         raise UserError(f"must be 0 or more, got {seed}", "--seed")
     check_backend(backend, scheduler, jobs)
-    loop = _loop_overrides(
-        regime=regime, window=window, fresh_share=fresh_share, mixture=mixture,
-        labeller=labeller,
-        label_policy=label_policy, threshold=threshold, below_threshold=below_threshold,
-        verified_share=verified_share, keep_correct=keep_correct, keep_wrong=keep_wrong,
-        model_weight=model_weight, arms=arms,
-    )  # fmt: skip
     config = load_config(experiment)
-    _check_loop_applies(config, loop)
-    try:
-        config = apply_overrides(
-            config,
-            data=data, model=model, tokenizer=tokenizer, seed=seed, scale=scale,
-            rates=_parse_rates(rates), repeats=repeats, initial_size=initial_size,
-            increment=increment, max_size=max_size, test_size=_parse_test_size(test_size),
-            loop=loop or None,
-        )  # fmt: skip
-    except UserError as err:
-        if loop and ".loop" in err.message:  # a combination of loop options (and the file's)
-            raise UserError(err.message, ", ".join(_loop_flag(n) for n in loop)) from None
-        raise
+    loop = _loop_overrides(config, loop_flags)
+    config = apply_overrides(
+        config,
+        data=data, model=model, tokenizer=tokenizer, seed=seed, scale=scale,
+        rates=_parse_rates(rates), repeats=repeats, initial_size=initial_size,
+        increment=increment, max_size=max_size, test_size=_parse_test_size(test_size),
+        loop=loop or None,
+    )  # fmt: skip
     from modelcollapse.features.tokenize import TOKENIZERS
     from modelcollapse.models import get_model
 
@@ -426,6 +366,10 @@ def run(
         from modelcollapse.report import build_report
 
         console.print(f"report: {build_report(result.run_dir)}")
+
+
+_RUN_SIGNATURE = inspect.signature(run, eval_str=True)
+_install_loop_flags()
 
 
 @app.command("report")
@@ -937,6 +881,7 @@ _python_show_warning = warnings.showwarning
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one-line errors with exit status 2 instead of tracebacks."""
     try:
+        _install_loop_flags()
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             status = app(args=argv, prog_name="modelcollapse", standalone_mode=False)

@@ -41,8 +41,8 @@ import pandas as pd
 import pyarrow as pa
 from rich.table import Table
 
+from modelcollapse.core.options import option_names
 from modelcollapse.errors import UserError
-from modelcollapse.experiments.config import LoopConfig
 from modelcollapse.stats import (
     N_RESAMPLES,
     detectable_effect,
@@ -58,7 +58,7 @@ from modelcollapse.stats import (
 from modelcollapse.store import RunStore
 
 GROUP = "seed_group"  # the experiment's name when the study has no seed group, as in the plan
-LOOP_COLUMNS = tuple(LoopConfig.model_fields)
+LOOP_COLUMNS = option_names()
 # Columns that tell trajectories apart by design (not by chance): candidates for grouping.
 DESIGN_COLUMNS = ("experiment", "kind", "model", "tokenizer", "initial_size", "rate", *LOOP_COLUMNS)
 

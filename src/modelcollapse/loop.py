@@ -6,7 +6,9 @@ label sampling, the verifier's coin flips, the model's own seed) is fixed by the
 arguments and drawn per row, so trajectories of one repeat differ only in which
 labels came from a model: the paired design.
 
-The loop designs of the literature are options of one loop (:class:`LoopOptions`):
+The loop designs of the literature are options of one loop (:class:`LoopOptions`, whose
+table is ``docs/options.md``; label policies and regimes are registered parts,
+:mod:`modelcollapse.core.policies` and :mod:`modelcollapse.core.regimes`):
 the data regime (accumulate, replace, a fixed budget, a fixed real set beside a refreshed
 model-labelled set), a fixed model-labelled share at every size, who labels
 (the current model, the previous generation, the frozen first model), how labels
@@ -18,9 +20,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from itertools import pairwise
-from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,92 +34,18 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from modelcollapse.core.metrics import score as _metrics
+from modelcollapse.core.options import LoopOptions, option_names
+from modelcollapse.core.policies import LabelRequest, make_labels
+from modelcollapse.core.regimes import REGIMES, RegimeStep
 from modelcollapse.core.seeds import model_seed
 from modelcollapse.core.training import fresh_model, model_labelled_count
 from modelcollapse.models import ModelSpec, get_model
 
-Regime = Literal["accumulate", "replace", "accumulate-subsample", "fresh"]
-Labeller = Literal["current", "previous", "generation0"]
-LabelPolicy = Literal["argmax", "sample", "threshold", "balanced"]
-Mixture = Literal["batch", "fixed"]
-
 # Row states in the pool.
 HUMAN, MODEL, DROPPED = 0, 1, 2
 
-
-@dataclass(frozen=True)
-class LoopOptions:
-    """How the loop grows its training set and makes labels (defaults: the original study).
-
-    - ``regime``: ``accumulate`` trains on every row so far; ``replace`` only on the
-      newest ``window`` rows; ``accumulate-subsample`` on a random ``window``-row
-      subsample of all rows so far (a fixed training budget); ``fresh`` on a fixed real
-      set (the first ``window`` rows, human-labelled) plus the newest m rows, a refreshed
-      set of which the share ``rate`` is labelled by the current labeller at every step
-      (older model labels are discarded); m = round(λ/(1 − λ) × window), so that the
-      refreshed set is the share λ = ``fresh_share`` of every fit once m rows have been drawn
-      after the real set. ``window`` defaults to the trajectory's first size.
-    - ``mixture``: ``batch`` model-labels the share ``rate`` of every batch added (the
-      model-labelled share of the data drifts with the size); ``fixed`` (accumulate only)
-      holds the share π = ``rate`` of the rows drawn so far model-labelled at every size
-      after the first: the round(π × size) rows of lowest priority.
-    - ``labeller``: the model that labels a batch: the one just fitted (``current``),
-      the one before it (``previous``) or the first one, frozen (``generation0``).
-    - ``label_policy``: ``argmax``; ``sample`` (a label drawn from ``predict_proba``);
-      ``threshold`` (rows whose confidence is below ``threshold`` are dropped, or keep
-      their human label with ``below_threshold="human"``); ``balanced`` (the batch's
-      model labels follow the class shares of the human-labelled start, most confident first).
-    - ``verified_share``: probability that a row chosen for a model label is checked by a
-      person and keeps its human label instead, decided per row (a higher rate still
-      model-labels a superset of a lower rate's rows).
-    - ``keep_correct``/``keep_wrong``: a simulated verifier keeps a correct model label
-      with probability ϕ and a wrong one with probability ψ; rejected rows are dropped.
-    - ``model_weight``: sample weight of model-labelled rows in every fit; 0 leaves them
-      out of the fit (vocabulary and term weights included), exactly as if dropped.
-    - ``arms``: also fit, at every step, the same rows with their true labels (gold) and
-      the human-labelled rows alone (real-only).
-    """
-
-    regime: Regime = "accumulate"
-    window: int | None = None
-    fresh_share: float = 0.0
-    mixture: Mixture = "batch"
-    labeller: Labeller = "current"
-    label_policy: LabelPolicy = "argmax"
-    threshold: float = 0.9
-    below_threshold: Literal["drop", "human"] = "drop"
-    verified_share: float = 0.0
-    keep_correct: float = 1.0
-    keep_wrong: float = 1.0
-    model_weight: float = 1.0
-    arms: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("fresh_share", "verified_share", "keep_correct", "keep_wrong"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be within [0, 1], got {value}")
-        if not 0.5 <= self.threshold <= 1.0:
-            raise ValueError(f"threshold must be within [0.5, 1], got {self.threshold}")
-        if self.model_weight < 0:
-            raise ValueError(f"model_weight must be 0 or more, got {self.model_weight}")
-        if self.window is not None and self.window < 1:
-            raise ValueError(f"window must be at least 1, got {self.window}")
-        if self.fresh_share and self.regime != "fresh":
-            raise ValueError("fresh_share applies to the 'fresh' regime only")
-        if self.regime == "fresh" and self.fresh_share >= 1:
-            raise ValueError(f"fresh_share must be below 1, got {self.fresh_share}")
-        if self.mixture == "fixed" and self.regime != "accumulate":
-            raise ValueError("mixture 'fixed' applies to the 'accumulate' regime only")
-
-    def record(self) -> dict[str, object]:
-        """The options as result columns (the window as -1 when it is the first size)."""
-        out = asdict(self)
-        out["window"] = -1 if self.window is None else self.window
-        return out
-
-
-OPTION_NAMES = tuple(f.name for f in fields(LoopOptions))
+# The result columns of the options (the table's built-in rows; a plug-in's options follow).
+OPTION_NAMES = option_names()
 
 
 @dataclass(frozen=True)
@@ -325,13 +252,12 @@ class SelfLabellingLoop:
             new = np.flatnonzero(target & ~decided[:size])
             decided[new] = True
             return new[np.argsort(priority[new], kind="stable")]
-        if opts.regime == "fresh":
-            # The refreshed set: every model label made before this step is discarded.
-            old = np.arange(window, done)
+        regime = REGIMES[opts.regime]
+        step = RegimeStep(size, window, self.random_state, fresh_rows, done, opts)
+        if regime.restored_rows is not None:
+            old = regime.restored_rows(step)
             labels[old], state[old] = y_true[old], HUMAN
-            rows = np.arange(max(window, size - fresh_rows), size)
-        else:
-            rows = np.arange(done, size)
+        rows = regime.labelled_rows(step)
         chosen = rows[np.argsort(priority[rows], kind="stable")]
         return chosen[: model_labelled_count(self.rate, len(rows))]
 
@@ -352,22 +278,13 @@ class SelfLabellingLoop:
         (above the threshold) and of those kept (by the threshold and the verifier)."""
         est, columns = labeller
         X = _take_columns(X_pool[chosen], columns)
-        if opts.label_policy == "argmax":
-            made = est.predict(X)
+        request = LabelRequest(
+            est, X, u_sample[chosen], human_positive_share, opts, lambda: _positive_proba(est, X)
+        )
+        made_by_policy = make_labels(opts.label_policy, request)
+        made, keep = made_by_policy.made, made_by_policy.keep
+        if keep is None:
             keep = np.ones(len(chosen), dtype=bool)
-        else:
-            p_pos = _positive_proba(est, X)
-            if opts.label_policy == "sample":
-                made = (u_sample[chosen] < p_pos).astype(labels.dtype)
-                keep = np.ones(len(chosen), dtype=bool)
-            elif opts.label_policy == "threshold":
-                made = (p_pos >= 0.5).astype(labels.dtype)
-                keep = np.maximum(p_pos, 1.0 - p_pos) >= opts.threshold
-            else:  # balanced: positives for the most positive share, by rank
-                n_pos = model_labelled_count(human_positive_share, len(chosen))
-                made = np.zeros(len(chosen), dtype=labels.dtype)
-                made[np.argsort(-p_pos, kind="stable")[:n_pos]] = 1
-                keep = np.ones(len(chosen), dtype=bool)
         made = np.asarray(made, dtype=labels.dtype)
         correct = made == y_true[chosen]
         accuracy = float(np.mean(correct[keep])) if keep.any() else float("nan")
@@ -380,7 +297,7 @@ class SelfLabellingLoop:
         labels[labelled] = made[kept]
         state[labelled] = MODEL
         rejected = chosen[~(keep & verified)]
-        if opts.label_policy == "threshold" and opts.below_threshold == "human":
+        if made_by_policy.unsure == "human":
             unsure = chosen[~keep]
             state[unsure] = HUMAN  # the human label stays
             rejected = np.setdiff1d(rejected, unsure)
@@ -433,7 +350,7 @@ class SelfLabellingLoop:
 
 
 def _pick_labeller(
-    fitted: list[tuple[BaseEstimator, np.ndarray]], labeller: Labeller
+    fitted: list[tuple[BaseEstimator, np.ndarray]], labeller: str
 ) -> tuple[BaseEstimator, np.ndarray]:
     if labeller == "generation0":
         return fitted[0]
@@ -448,18 +365,18 @@ def refreshed_rows(window: int, share: float) -> int:
 
 
 def _training_rows(
-    regime: Regime, state: np.ndarray, size: int, window: int, seed: int, fresh_rows: int = 0
+    regime: str,
+    state: np.ndarray,
+    size: int,
+    window: int,
+    seed: int,
+    fresh_rows: int = 0,
+    options: LoopOptions | None = None,
 ) -> np.ndarray:
-    """Rows (of those drawn so far) the next model is fitted on."""
+    """Rows (of those drawn so far) the next model is fitted on; ``options`` reach the regime."""
     rows = np.flatnonzero(state != DROPPED)
-    if regime == "replace":
-        rows = rows[rows >= size - window]
-    elif regime == "fresh":  # the real set, then the refreshed set of the newest rows
-        rows = rows[(rows < window) | (rows >= max(window, size - fresh_rows))]
-    elif regime == "accumulate-subsample" and len(rows) > window:
-        rng = np.random.default_rng([seed, size, 1])  # the same budget draw for every rate
-        rows = np.sort(rng.choice(rows, window, replace=False))
-    return rows
+    step = RegimeStep(size, window, seed, fresh_rows, options=options)
+    return REGIMES[regime].training_rows(rows, step)
 
 
 def _used_columns(X: sp.csr_matrix) -> np.ndarray:

@@ -202,12 +202,13 @@ def _number(value: Any) -> float:
 def _with_loop_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     """A loop trajectory's results written before a loop option existed: the option's column at
     its default, so that old and new trajectories of one run stay one design."""
-    from modelcollapse.experiments.config import GENERATIONAL_FIELDS, LoopConfig
+    from modelcollapse.core.options import LoopOptions
+    from modelcollapse.experiments.config import GENERATIONAL_FIELDS
 
     generational = list(GENERATIONAL_FIELDS)
     if "regime" not in frame or "kind" not in frame or frame["kind"].isin(generational).any():
         return frame
-    for name, value in LoopConfig().model_dump().items():
+    for name, value in LoopOptions().asdict().items():
         if name not in frame:
             frame[name] = -1 if value is None else value  # window: -1, the first size
     return frame

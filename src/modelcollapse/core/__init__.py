@@ -1,1 +1,3 @@
-"""What every engine shares: the metrics it records, its models' seeds, the models it fits."""
+"""What every engine shares, each defined once: the loop's options (:mod:`.options`), label
+policies (:mod:`.policies`) and data regimes (:mod:`.regimes`); the metrics every engine
+records (:mod:`.metrics`), its models' seeds (:mod:`.seeds`) and fits (:mod:`.training`)."""

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from modelcollapse.core.options import LoopOptions, check_rate
 from modelcollapse.errors import UserError
 
 Kind = Literal["learning-curve", "total-collapse", "rates", "generations", "generative"]
@@ -22,41 +23,6 @@ _GRID_FIELDS = ("initial_size", "increment", "max_size", "ratio", "n_sizes")
 MAX_SIZES = 100_000  # training sizes per study: more is a typo, and would exhaust memory
 MAX_REPEATS = 10_000  # likewise for repeats and rates: a plan holds one object per trajectory
 MAX_RATES = 1_000
-
-
-class LoopConfig(BaseModel):
-    """The loop design of a study (see :class:`modelcollapse.loop.LoopOptions`)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    regime: Literal["accumulate", "replace", "accumulate-subsample", "fresh"] = "accumulate"
-    window: int | None = Field(default=None, ge=1)
-    fresh_share: float = Field(default=0.0, ge=0, le=1)
-    mixture: Literal["batch", "fixed"] = "batch"
-    labeller: Literal["current", "previous", "generation0"] = "current"
-    label_policy: Literal["argmax", "sample", "threshold", "balanced"] = "argmax"
-    threshold: float = Field(default=0.9, ge=0.5, le=1)
-    below_threshold: Literal["drop", "human"] = "drop"
-    verified_share: float = Field(default=0.0, ge=0, le=1)
-    keep_correct: float = Field(default=1.0, ge=0, le=1)
-    keep_wrong: float = Field(default=1.0, ge=0, le=1)
-    model_weight: float = Field(default=1.0, ge=0)
-    arms: bool = False
-
-    @model_validator(mode="after")
-    def _fresh_share_needs_fresh(self) -> LoopConfig:
-        if self.fresh_share and self.regime != "fresh":
-            raise ValueError("fresh_share applies to regime = 'fresh' only")
-        if self.regime == "fresh" and self.fresh_share >= 1:
-            raise ValueError("fresh_share must be below 1 under regime = 'fresh'")
-        if self.mixture == "fixed" and self.regime != "accumulate":
-            raise ValueError("mixture = 'fixed' applies to regime = 'accumulate' only")
-        return self
-
-    def options(self):  # -> LoopOptions; imported lazily to keep config free of sklearn
-        from modelcollapse.loop import LoopOptions
-
-        return LoopOptions(**self.model_dump())
 
 
 class StudyConfig(BaseModel):
@@ -91,7 +57,8 @@ class StudyConfig(BaseModel):
     max_size: int | None = Field(default=None, ge=1)
     ratio: float | None = Field(default=None, gt=0, lt=1)
     n_sizes: int | None = Field(default=None, ge=1, le=MAX_SIZES)
-    loop: LoopConfig = Field(default_factory=LoopConfig)
+    # [study.loop]: validated by the loop options table (modelcollapse.core.options)
+    loop: LoopOptions = Field(default_factory=LoopOptions)
     # Generational kinds only. None elsewhere, so other studies' resolved configs are unchanged.
     sample_size: int | None = Field(default=None, ge=1)
     validation_size: int | None = Field(default=None, ge=1)
@@ -108,8 +75,7 @@ class StudyConfig(BaseModel):
     @classmethod
     def _rates_in_unit_interval(cls, rates: list[float]) -> list[float]:
         for r in rates:
-            if not 0.0 <= r <= 1.0:
-                raise ValueError(f"rate {r:g} is outside [0, 1]")
+            check_rate(r)
         if len(set(rates)) != len(rates):
             raise ValueError("rates repeat")
         return rates
@@ -156,7 +122,7 @@ class StudyConfig(BaseModel):
                 raise ValueError(f"{name} does not apply to kind = '{self.kind}' (use sample_size)")
         if self.sample_size is None:
             raise ValueError(f"kind = '{self.kind}' needs sample_size")
-        if self.loop != LoopConfig():
+        if self.loop != LoopOptions():
             raise ValueError(f"loop options do not apply to kind = '{self.kind}'")
         if self.kind == "generative":
             if self.rates != [0.0]:
@@ -364,7 +330,7 @@ def apply_overrides(
 ) -> RunConfig:
     """Command-line flags over the file's values; the result is validated again.
 
-    ``loop`` sets loop-design options (``LoopConfig`` fields) in every study.
+    ``loop`` sets loop-design options (rows of the loop options table) in every study.
     """
     raw = config.model_dump()
     top = {"data": data, "model": model, "tokenizer": tokenizer, "seed": seed, "scale": scale}

@@ -74,7 +74,7 @@ def study_trajectories(study: StudyConfig, run_seed: int, scale: float) -> list[
     else:
         shapes = [(r, sizes) for r in study.rates]
     plan = []
-    options = study.loop.options()
+    options = study.loop
     group = study.seed_group or study.name
     for repeat in range(study.repeats):
         seed = derive_seed(run_seed, f"{group}/repeat={repeat}")
