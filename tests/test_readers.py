@@ -275,7 +275,8 @@ def test_fmt_overrides_suffix(tmp_path: Path) -> None:
 def test_unknown_fmt(tmp_path: Path) -> None:
     path = write(tmp_path / "r.ft.txt", FT)
     assert error(path, fmt="xml") == (
-        "unknown format 'xml' (expected one of fasttext, amazon-csv, csv, tsv, parquet, jsonl)"
+        "--format: unknown data format 'xml' (expected one of: fasttext, amazon-csv, csv, tsv,"
+        " parquet, jsonl)"
     )
 
 
