@@ -500,7 +500,7 @@ def _resolve_format(source: Source, fmt: str | None, compression: str | None) ->
             return claims[0][0]
         try:
             head = _head(source, compression)
-        except (csv.Error, *_READ_ERRORS):
+        except _READ_ERRORS:
             head = b""  # the full read reports the problem with a line number
         for name, spec in claims:
             if spec.sniff is not None and spec.sniff(head):
