@@ -263,6 +263,8 @@ def _check_on_error(on_error: str) -> None:
 
 @dataclass(frozen=True)
 class Columns:
+    """The columns (or keys) a format with named columns reads: ``--text-column`` and co."""
+
     text: str
     label: str
     title: str | None
