@@ -7,7 +7,7 @@ import pytest
 from modelcollapse.cli import main
 from modelcollapse.data.demo import make_demo_corpus
 from modelcollapse.features.tokenize import tokenize
-from modelcollapse.features.vectorize import featurize, tokenized_documents
+from modelcollapse.features.vectorize import featurize
 from modelcollapse.generative import (
     UNK,
     ClassConditionalLM,
@@ -26,17 +26,25 @@ def demo_docs():
     return [" ".join(t) for t in tokenize(corpus.texts, "fast")], corpus.labels
 
 
+def next_word_probabilities(lm: TrigramLM, context: tuple[str, ...]) -> np.ndarray:
+    """P(w | context) for every w of the vocabulary, read off ``token_log_probs``: the last
+    token of ``context + w`` (a context of fewer than two words starts at the review start)."""
+    docs = [" ".join([*context, w]) for w in lm.vocabulary_]
+    last = np.cumsum([len(d.split()) for d in docs]) - 1
+    return np.exp(lm.token_log_probs(docs)[last])
+
+
 def test_probabilities_sum_to_one_in_every_context():
     words = {t for doc in TINY for t in doc.split()}
     lm = TrigramLM(vocabulary=[*words, "zebra"]).fit(TINY)  # zebra: only the floor covers it
     assert lm.vocabulary_[-1] == UNK and "zebra" in lm.vocabulary_ and "cat" in lm.vocabulary_
     # a seen trigram context, a seen bigram only, the review start, unseen words
-    for context in [("the", "cat"), ("dog", "cat"), ("", ""), ("", "a"), ("zebra", "moon")]:
-        p = lm.next_distribution(context)
+    for context in [("the", "cat"), ("dog", "cat"), (), ("a",), ("zebra", "moon")]:
+        p = next_word_probabilities(lm, context)
         assert p.shape == (len(lm.vocabulary_),)
         assert p.sum() == pytest.approx(1.0, abs=1e-12)
         assert (p > 0).all()
-    seen = lm.next_distribution(("the", "cat"))
+    seen = next_word_probabilities(lm, ("the", "cat"))
     words = lm.vocabulary_
     assert seen[words.index("sat")] > seen[words.index("dog")]  # what followed beats what did not
 
@@ -45,7 +53,7 @@ def test_samples_follow_the_model():
     lm = TrigramLM().fit(TINY)
     rng = np.random.default_rng(0)
     first = [doc for doc in lm.generate([1] * 40_000, rng)]
-    p = np.where(lm.seen_, lm.next_distribution(("", "")), 0.0)
+    p = np.where(lm.seen_, next_word_probabilities(lm, ()), 0.0)
     p /= p.sum()  # generation is the model conditioned on words seen in training
     counts = pd.Series(first).value_counts(normalize=True)
     observed = np.array([counts.get(w, 0.0) for w in lm.vocabulary_])
@@ -93,7 +101,7 @@ def test_diversity_metrics_on_hand_made_text():
 
 def test_features_hand_out_the_tokens_cached_or_not():
     corpus = make_demo_corpus(n=60, seed=3)
-    expected = tokenized_documents(corpus, "fast", use_cache=False)
+    expected = [" ".join(tokens) for tokens in tokenize(corpus.texts, "fast")]
     assert featurize(corpus, "fast", use_cache=False).documents == expected
     assert featurize(corpus, "fast").documents == expected  # read back from the token cache
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.info import DataInfo, data_info
-from modelcollapse.data.readers import read_corpus
+from modelcollapse.data.readers import DATA_FORMATS, DataFormat, read_corpus, text_lines
 from modelcollapse.errors import UserError
 
 FT = (
@@ -275,8 +275,37 @@ def test_fmt_overrides_suffix(tmp_path: Path) -> None:
 def test_unknown_fmt(tmp_path: Path) -> None:
     path = write(tmp_path / "r.ft.txt", FT)
     assert error(path, fmt="xml") == (
-        "unknown format 'xml' (expected one of fasttext, amazon-csv, csv, tsv, parquet, jsonl)"
+        "--format: unknown data format 'xml' (expected one of: fasttext, amazon-csv, csv, tsv,"
+        " parquet, jsonl)"
     )
+
+
+def test_a_sniffed_format_wins_a_shared_suffix_when_its_sniff_accepts(tmp_path: Path) -> None:
+    """How formats sharing a suffix are told apart, with a registered rival of CSV."""
+
+    def read_semicolons(source, compression, rows, columns):
+        for number, line in text_lines(source, compression, rows):
+            label, text = line.split(";", 1)
+            rows.add(number, text, label)
+        yield
+
+    rival = DataFormat(
+        read_semicolons, (".csv",), "label;text", sniff=lambda head: b";" in head.split(b"\n")[0]
+    )
+    DATA_FORMATS.register("semicolons", rival)
+    try:
+        ours = read_corpus(write(tmp_path / "a.csv", "pos;good\nneg;bad\n"))
+        assert ours.meta["format"] == "semicolons" and ours.labels.tolist() == [1, 0]
+        theirs = read_corpus(write(tmp_path / "b.csv.gz", "text,label\ngood,pos\nbad,neg\n"))
+        assert theirs.meta["format"] == "csv"  # sniff refused: the format without a sniff
+        amazon = read_corpus(write(tmp_path / "c.csv", '"2","Good","fine"\n"1","Bad","no"\n'))
+        assert amazon.meta["format"] == "amazon-csv"  # the earlier accepting sniff
+        with pytest.raises(UserError, match="cannot tell the format"):
+            read_corpus(write(tmp_path / "d.dat", "pos;good\nneg;bad\n"))  # not sniff_any_name
+    finally:
+        DATA_FORMATS.unregister("semicolons")
+    with pytest.raises(UserError, match="missing columns 'text', 'label'"):
+        read_corpus(tmp_path / "a.csv")  # unregistered: CSV with a header again
 
 
 # --------------------------------------------------------------------------- original CSV

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.home import import_corpus, load_imported
-from modelcollapse.data.readers import FORMATS, ReviewStream, Source, read_corpus
+from modelcollapse.data.readers import DATA_FORMATS, ReviewStream, Source, read_corpus
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import load_config, validate_config
 from modelcollapse.experiments.plan import build_plan
@@ -123,7 +123,7 @@ NAMES = [
 @given(
     data=review_bytes(),
     name=st.sampled_from(NAMES),
-    fmt=st.sampled_from([None, *FORMATS]),
+    fmt=st.sampled_from([None, *DATA_FORMATS.names()]),
     on_error=st.sampled_from(["raise", "skip"]),
 )
 def test_any_bytes_any_reader(tmp_path: Path, data: bytes, name: str, fmt, on_error) -> None:

@@ -11,8 +11,8 @@ from scipy import stats
 
 from modelcollapse import stats as mcstats
 from modelcollapse.stats import (
+    N_RESAMPLES,
     _bootstrap_bounds,
-    bootstrap_interval,
     detectable_effect,
     hodges_lehmann,
     holm,
@@ -27,7 +27,6 @@ from modelcollapse.stats import (
     signed_rank_null,
     simultaneous_band,
     summarize,
-    summarize_bootstrap,
     t_interval,
     tost_p,
     wilcoxon_p,
@@ -110,6 +109,13 @@ def test_paired_differences_drop_rows_without_a_partner() -> None:
 # --- bootstrap, paired tests against a baseline, Holm, TOST, minimum detectable effect -----
 
 
+def bootstrap_of_mean(values, confidence=0.95, n_resamples=N_RESAMPLES, seed=0):
+    """``paired_summary``'s percentile bootstrap interval for one group of repeats."""
+    pairs = pd.DataFrame({"g": 0, "repeat": range(len(values)), "difference": values})
+    row = paired_summary(pairs, ["g"], confidence=confidence, n_resamples=n_resamples, seed=seed)
+    return (row["ci_low_boot"].iloc[0], row["ci_high_boot"].iloc[0])
+
+
 def test_bootstrap_interval_matches_scipy() -> None:
     for seed in (0, 7):
         for confidence in (0.95, 0.9):
@@ -121,30 +127,11 @@ def test_bootstrap_interval_matches_scipy() -> None:
                 n_resamples=2000,
                 rng=np.random.default_rng(seed),
             ).confidence_interval
-            got = bootstrap_interval(TEN, confidence, n_resamples=2000, seed=seed)
+            got = bootstrap_of_mean(TEN, confidence, n_resamples=2000, seed=seed)
             assert got == pytest.approx((expected.low, expected.high), abs=1e-12)
     # Below 10 repeats the percentile bootstrap covers far less than it says: not given.
-    assert all(np.isnan(bootstrap_interval(VALUES)))
-    assert all(np.isnan(bootstrap_interval([*TEN[:9], np.nan])))
-
-
-def test_summarize_bootstrap_is_per_group_and_order_free() -> None:
-    df = pd.DataFrame(
-        {
-            "rate": [0.0] * 5 + [0.5] * 3 + [1.0],
-            "accuracy": [*VALUES, 0.6, 0.65, 0.55, 0.5],
-        }
-    )
-    out = summarize_bootstrap(df, ["rate"], seed=3).set_index("rate")
-    pd.testing.assert_frame_equal(
-        out.drop(columns=["ci_low_boot", "ci_high_boot"]), summarize(df, ["rate"]).set_index("rate")
-    )
-    for rate, values in df.groupby("rate")["accuracy"]:
-        expected = bootstrap_interval(values.to_numpy(), seed=3)
-        got = (out.loc[rate, "ci_low_boot"], out.loc[rate, "ci_high_boot"])
-        assert got == pytest.approx(expected, abs=1e-12, nan_ok=True)
-    shuffled = summarize_bootstrap(df.sample(frac=1, random_state=1), ["rate"], seed=3)
-    pd.testing.assert_frame_equal(shuffled.set_index("rate"), out)
+    assert all(np.isnan(bootstrap_of_mean(VALUES)))
+    assert all(np.isnan(bootstrap_of_mean([*TEN[:9], np.nan])))
 
 
 def test_holm_hand_computed() -> None:
@@ -380,8 +367,8 @@ def test_percentile_bootstrap_coverage_and_its_minimum() -> None:
         lo, hi = _bootstrap_bounds(samples, 0.95, 2000, 0)
         coverage = np.mean((lo <= 0) & (hi >= 0))
         assert low <= coverage <= high, (n, coverage)  # 5 repeats: ~83 %, far below 95 %
-    assert all(np.isnan(bootstrap_interval(rng.normal(size=9))))
-    assert not any(np.isnan(bootstrap_interval(rng.normal(size=10))))
+    assert all(np.isnan(bootstrap_of_mean(rng.normal(size=9))))
+    assert not any(np.isnan(bootstrap_of_mean(rng.normal(size=10))))
 
 
 def test_simultaneous_band_covers_every_step_at_once() -> None:

@@ -182,7 +182,6 @@ def test_token_cache_written_by_pandas_still_reads(corpus, tmp_path, monkeypatch
     path = vec.token_cache_path(corpus, "fast")
     path.parent.mkdir(parents=True)
     pd.DataFrame({"tokens": docs}).to_parquet(path)
-    assert vec.tokenized_documents(corpus, "fast") == docs
     features = vec.featurize(corpus, "fast", chunk_size=5, jobs=1)
     assert_same(features.X, one_shot(docs)[0])
     assert features.documents == docs

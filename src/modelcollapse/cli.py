@@ -25,7 +25,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from modelcollapse.data.readers import DATA_FORMATS
 from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.models import MODELS
 
 try:  # recent Typer releases vendor their own copy of click
     from typer._click import exceptions as click_errors
@@ -243,10 +245,13 @@ def run(
     ],
     data: Annotated[
         str | None,
-        typer.Option(help="Reviews to use: a file path, or 'demo' for the built-in corpus."),
+        typer.Option(
+            help="Reviews to use: a file path, the name of an imported corpus (see 'modelcollapse"
+            " data list'), or 'demo' for the built-in corpus."
+        ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="seed-rf, fast-rf, logreg, logreg-primal or nb.")
+        str | None, typer.Option(help=f"{', '.join(MODELS.names())} (the README's models table).")
     ] = None,
     tokenizer: Annotated[str | None, typer.Option(help="seed (the original's) or fast.")] = None,
     scale: Annotated[
@@ -746,7 +751,11 @@ def data_import_command(
         float, typer.Option(help="Refuse the import when a larger share of lines is bad.")
     ] = 0.01,
     format: Annotated[
-        str | None, typer.Option("--format", help="Reader format, when the name does not tell.")
+        str | None,
+        typer.Option(
+            "--format",
+            help=f"Reader format, when the name does not tell: {', '.join(DATA_FORMATS.names())}.",
+        ),
     ] = None,
     text_column: Annotated[str, typer.Option(help="Text column (CSV, Parquet, JSONL).")] = "text",
     label_column: Annotated[

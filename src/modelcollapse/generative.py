@@ -181,16 +181,6 @@ class TrigramLM:
         p3 = np.maximum(c3 - d3, 0.0) / self._total3[i3] + self._lam3[i3] * p
         return np.where(has3, p3, p)
 
-    def next_distribution(self, context: tuple[str, str]) -> np.ndarray:
-        """P(w | context) for every w in ``vocabulary_``; ``""`` is the start-of-review pad."""
-        u, v = (self._bos if t == "" else self._word_id(t) for t in context)
-        w = np.arange(len(self.vocabulary_))
-        return self._prob(np.full_like(w, u), np.full_like(w, v), w)
-
-    def _word_id(self, word: str) -> int:
-        i = int(self._index.get_indexer([word])[0])
-        return self._unk if i < 0 else i
-
     def token_log_probs(self, docs: Sequence[str]) -> np.ndarray:
         """Natural log-probability of every token of ``docs`` (concatenated)."""
         ids, lengths = _encode(docs, self._index)
@@ -348,8 +338,8 @@ class GenerativeLoop:
     """Generations of reviews written by class-conditional trigram models.
 
     :meth:`fit` takes the real training reviews and real test reviews and sets
-    ``history_`` (one :class:`GenerationRecord` per generation, 0 = real) and
-    ``texts_`` (the last generation's reviews). At every generation the run's
+    ``history_`` (one :class:`GenerationRecord` per generation, 0 = real). At every
+    generation the run's
     classifier is fitted on the current corpus and scored on the real test reviews.
     It counts the n-grams of the real training reviews (generated reviews hold only
     their words; word pairs that only generated text has are not counted), restricted
@@ -428,7 +418,6 @@ class GenerativeLoop:
                     X = sp.vstack([X, X_new], format="csr")
             history.append(GenerationRecord(**record))
         self.history_ = history
-        self.texts_ = newest
         return self
 
     def history_records(self) -> list[dict[str, object]]:

@@ -1,19 +1,25 @@
-"""Named models: a classifier over the term-count matrix plus the n-grams it counts."""
+"""Named models: a classifier over the term-count matrix plus the n-grams it counts.
+
+:data:`MODELS` is their registry: ``--model``, its help, the error for an unknown name and the
+models table of the README all read it, so a new model is one registration::
+
+    MODELS.register("svm", ModelSpec("svm", make_svm, (1, 2), "a linear SVM"))
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import MultinomialNB
-from sklearn.pipeline import make_pipeline
+from modelcollapse.registry import Registry
 
-from modelcollapse.errors import UserError
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
+
+# scikit-learn is imported inside the functions: the CLI reads this registry for its help,
+# and importing scikit-learn would add seconds to every command.
 
 
 @dataclass(frozen=True)
@@ -22,12 +28,14 @@ class ModelSpec:
 
     ``make(random_state)`` returns an estimator that takes the term-count matrix
     (rows = reviews, columns = the training rows' vocabulary). ``ngram_range``
-    says which n-grams the count matrix holds.
+    says which n-grams the count matrix holds; ``description`` is its one line in the
+    models table and the ``--model`` help.
     """
 
     name: str
     make: Callable[[int], BaseEstimator]
     ngram_range: tuple[int, int] = (1, 1)
+    description: str = ""
 
     @classmethod
     def from_estimator(
@@ -37,6 +45,8 @@ class ModelSpec:
         ngram_range: tuple[int, int] = (1, 1),
     ) -> ModelSpec:
         """Wrap any scikit-learn classifier or pipeline that accepts a sparse count matrix."""
+        from sklearn.base import clone
+
         template = clone(estimator)
 
         def make(random_state: int) -> BaseEstimator:
@@ -49,6 +59,8 @@ class ModelSpec:
 
 def _seed_rf(random_state: int, n_estimators: int = 1000) -> BaseEstimator:
     # The original study's forest; n_jobs=1 because the runner parallelises trajectories.
+    from sklearn.ensemble import RandomForestClassifier
+
     return RandomForestClassifier(
         n_estimators=n_estimators,
         max_depth=20,
@@ -65,6 +77,10 @@ def _logreg(random_state: int, dual: bool = True) -> BaseEstimator:
     # liblinear's dual coordinate descent: the solver LIBLINEAR recommends for documents, where
     # the n-grams outnumber the reviews. Twice as fast here as the primal Newton solver
     # (docs/benchmarks.md); both solve the same problem to liblinear's tolerance.
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
     return make_pipeline(
         TfidfTransformer(sublinear_tf=True),
         LogisticRegression(C=1.0, solver="liblinear", dual=dual, random_state=random_state),
@@ -76,7 +92,9 @@ def _logreg_primal(random_state: int) -> BaseEstimator:
     return _logreg(random_state, dual=False)
 
 
-def _nb(random_state: int) -> ClassifierMixin:
+def _nb(random_state: int) -> BaseEstimator:
+    from sklearn.naive_bayes import MultinomialNB
+
     return MultinomialNB()
 
 
@@ -85,13 +103,59 @@ def _fast_rf(random_state: int) -> BaseEstimator:
     return _seed_rf(random_state, n_estimators=300)
 
 
-MODELS: dict[str, ModelSpec] = {
-    "seed-rf": ModelSpec("seed-rf", _seed_rf, (1, 1)),
-    "fast-rf": ModelSpec("fast-rf", _fast_rf, (1, 1)),
-    "logreg": ModelSpec("logreg", _logreg, (1, 2)),
-    "logreg-primal": ModelSpec("logreg-primal", _logreg_primal, (1, 2)),
-    "nb": ModelSpec("nb", _nb, (1, 1)),
-}
+MODELS: Registry[ModelSpec] = Registry("models", "model", "--model")
+MODELS.register(
+    "seed-rf",
+    ModelSpec(
+        "seed-rf",
+        _seed_rf,
+        (1, 1),
+        "the original study's random forest: 1,000 trees, depth 20, no bootstrap",
+    ),
+)
+MODELS.register(
+    "fast-rf",
+    ModelSpec(
+        "fast-rf",
+        _fast_rf,
+        (1, 1),
+        "seed-rf with 300 trees (within 0.5 points of seed-rf, docs/benchmarks.md)",
+    ),
+)
+MODELS.register(
+    "logreg",
+    ModelSpec(
+        "logreg",
+        _logreg,
+        (1, 2),
+        "sublinear TF-IDF + L2 logistic regression (C = 1), liblinear's dual solver, the one"
+        " LIBLINEAR recommends when terms outnumber documents",
+    ),
+)
+MODELS.register(
+    "logreg-primal",
+    ModelSpec(
+        "logreg-primal",
+        _logreg_primal,
+        (1, 2),
+        "logreg solved by liblinear's primal Newton method, 2x slower: logreg of 0.1.0"
+        " (accuracies differ by a test review or two)",
+    ),
+)
+MODELS.register(
+    "nb",
+    ModelSpec("nb", _nb, (1, 1), "multinomial naive Bayes"),
+)
+
+
+def models_table() -> str:
+    """The registered models as a Markdown table (README.md holds it between markers)."""
+    lines = ["| `--model` | n-grams | what it is |", "|---|---|---|"]
+    for name, spec in MODELS.items():
+        low, high = spec.ngram_range
+        grams = f"{low}" if low == high else f"{low}-{high}"
+        lines.append(f"| `{name}` | {grams} | {spec.description} |")
+    return "\n".join(lines) + "\n"
 
 
 def describe_model(spec: ModelSpec) -> str:
@@ -106,12 +170,10 @@ def describe_model(spec: ModelSpec) -> str:
 
 def get_model(model: str | ModelSpec | BaseEstimator) -> ModelSpec:
     """A registered name, a ready spec, or any scikit-learn classifier."""
+    from sklearn.base import BaseEstimator
+
     if isinstance(model, ModelSpec):
         return model
     if isinstance(model, BaseEstimator):
         return ModelSpec.from_estimator(model)
-    try:
-        return MODELS[model]
-    except KeyError:
-        names = ", ".join(MODELS)
-        raise UserError(f"unknown model '{model}' (expected one of: {names})", "--model") from None
+    return MODELS.get(model)

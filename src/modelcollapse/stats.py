@@ -128,46 +128,6 @@ _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
 
 
-def bootstrap_interval(
-    values: Sequence[float] | np.ndarray,
-    confidence: float = 0.95,
-    n_resamples: int = N_RESAMPLES,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval for the mean of ``values`` (NaNs dropped); NaN below
-    :data:`MIN_BOOTSTRAP_REPEATS` values, where it covers far less than ``confidence``.
-
-    Draws exactly as ``scipy.stats.bootstrap((values,), np.mean, method="percentile",
-    rng=np.random.default_rng(seed))`` does, so the two agree.
-    """
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    if x.size < MIN_BOOTSTRAP_REPEATS:
-        return (float("nan"), float("nan"))
-    low, high = _bootstrap_bounds(x[None, :], confidence, n_resamples, seed)
-    return (float(low[0]), float(high[0]))
-
-
-def summarize_bootstrap(
-    df: pd.DataFrame,
-    by: Sequence[str],
-    value: str = "accuracy",
-    confidence: float = 0.95,
-    n_resamples: int = N_RESAMPLES,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """:func:`summarize` plus ``ci_low_boot``/``ci_high_boot``: percentile bootstrap bounds.
-
-    Each row of ``df`` is one repeat's value (e.g. one step of one trajectory), so the
-    bootstrap resamples repeats. Groups of equal size share their resampling indices
-    (drawn from ``default_rng(seed)``), which makes one group's interval independent of
-    the other groups in the frame, and lets one array operation serve them all.
-    """
-    out = summarize(df, by, value, confidence)
-    boot = _grouped_bootstrap(df, list(by), value, confidence, n_resamples, seed)
-    return out.merge(boot, on=list(by), how="left")
-
-
 def parse_conditions(
     expression: str, frame: pd.DataFrame, columns: Sequence[str] | None = None
 ) -> dict[str, object]:

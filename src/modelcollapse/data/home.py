@@ -33,7 +33,7 @@ from typing import IO, Any
 import numpy as np
 
 from modelcollapse.data.corpus import Corpus
-from modelcollapse.data.readers import ReviewStream, Source
+from modelcollapse.data.readers import DATA_FORMATS, ReviewStream, Source
 from modelcollapse.errors import UserError, one_line
 
 __all__ = [
@@ -59,10 +59,8 @@ _RESERVED = {"demo"}  # ``--data demo`` is the built-in corpus
 # train-00000-of-00004.parquet (Hugging Face shards), with an optional hash suffix
 _SHARD = re.compile(r"(train|test)-(\d+)-of-(\d+)(?:-[0-9a-f]+)?\.parquet", re.IGNORECASE)
 _SPLIT_WORDS = {"train": "train", "training": "train", "test": "test", "testing": "test"}
-_DATA_SUFFIXES = (
-    ".bz2", ".gz", ".gzip", ".xz", ".zip", ".tgz", ".tar", ".txt", ".ft", ".csv", ".tsv",
-    ".tab", ".parquet", ".pq", ".jsonl", ".ndjson", ".json",
-)  # fmt: skip
+# Besides these, the suffixes of every registered data format (DATA_FORMATS).
+_CONTAINER_SUFFIXES = (".bz2", ".gz", ".gzip", ".xz", ".zip", ".tgz", ".tar")
 _TAR_SUFFIXES = (".tgz", ".tar", ".tar.gz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
 
@@ -638,8 +636,10 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 def _stem(filename: str) -> str:
     """``train.ft.txt.bz2`` -> ``train``: the name without any data suffix."""
     stem = filename.lower()
+    formats = (x for _, spec in DATA_FORMATS.items() for x in spec.suffixes)
+    suffixes = (*_CONTAINER_SUFFIXES, *formats)
     while True:
-        for suffix in _DATA_SUFFIXES:
+        for suffix in suffixes:
             if stem.endswith(suffix) and len(stem) > len(suffix):
                 stem = stem[: -len(suffix)]
                 break

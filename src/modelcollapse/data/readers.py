@@ -7,6 +7,11 @@ member. Labels become 0 = negative, 1 = positive. Bad input raises :class:`UserE
 the file, the line and what was expected, so a broken line in a huge file is found without a
 debugger; ``on_error="skip"`` drops such lines instead and counts them in
 ``meta["skipped"]``.
+
+Each format is one reader registered in :data:`DATA_FORMATS` with how it is recognised
+(:class:`DataFormat`: suffixes, a sniff of the first bytes); :func:`read_corpus`, imports, the
+``--format`` help and the formats table of docs/data.md all read that registry, so a new format
+is one reader function and one registration (docs/extending.md, "A data format").
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import bz2
 import contextlib
 import csv
 import gzip
+import io
 import json
 import sys
 import tarfile
@@ -29,20 +35,22 @@ import numpy as np
 
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError, one_line
+from modelcollapse.registry import Registry
 
 __all__ = [
+    "DATA_FORMATS",
     "EMPTY_TEXT",
-    "FORMATS",
     "INVALID_UTF8",
     "MALFORMED",
     "UNKNOWN_LABEL",
+    "Columns",
+    "DataFormat",
     "ReviewStream",
+    "Rows",
     "Source",
     "read_corpus",
+    "text_lines",
 ]
-
-FORMATS = ("fasttext", "amazon-csv", "csv", "tsv", "parquet", "jsonl")
-_ALIASES = {"ft": "fasttext", "amazon_csv": "amazon-csv", "json": "jsonl", "ndjson": "jsonl"}
 
 # Reasons a line is bad: the keys of ``corpus.meta["skipped"]``.
 MALFORMED = "malformed"
@@ -53,20 +61,6 @@ INVALID_UTF8 = "invalid_utf8"
 _FIRST_BAD = 5  # how many bad line numbers meta["first_bad_lines"] keeps
 _BOM = b"\xef\xbb\xbf"
 
-# Longest suffix first: ".ft.txt" must win over ".txt".
-_SUFFIXES = (
-    (".ft.txt", "fasttext"),
-    (".txt", "fasttext"),
-    (".ft", "fasttext"),
-    (".csv", "csv"),
-    (".tsv", "tsv"),
-    (".tab", "tsv"),
-    (".parquet", "parquet"),
-    (".pq", "parquet"),
-    (".jsonl", "jsonl"),
-    (".ndjson", "jsonl"),
-    (".json", "jsonl"),
-)
 _COMPRESSION_SUFFIXES = {".bz2": "bz2", ".gz": "gzip", ".gzip": "gzip"}
 
 # What corrupt or truncated input raises mid-stream, besides OSError: zlib (a damaged .gz),
@@ -76,6 +70,41 @@ _READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarEr
 _FT_NEG = "__label__1 "
 _FT_POS = "__label__2 "
 _FT_HEAD = len(_FT_NEG)
+_SNIFF_BYTES = 65_536  # of decompressed input, handed to the formats' sniffs
+
+
+Reader = Callable[["Source", "str | None", "Rows", "Columns"], Iterator[None]]
+
+
+@dataclass(frozen=True)
+class DataFormat:
+    """One way labelled reviews are written in a file, and how a file is recognised as it.
+
+    ``read(source, compression, rows, columns)`` is a generator: it opens the source
+    (:func:`text_lines` does the decoding and line bookkeeping for line-based formats), hands
+    each review to ``rows.add`` (or a bad line to ``rows.bad``) and yields whenever
+    ``rows.full``. ``columns`` names the text, label and title columns for formats that have
+    named columns (``named_columns``: ``--text-column``/``--label-column`` apply, and
+    ``meta["columns"]`` records them).
+
+    Recognition, when no format is given: a file whose name (less ``.bz2``/``.gz``) ends
+    with one of ``suffixes`` is of this format. When several formats claim the same suffix,
+    one whose ``sniff`` accepts the file's first bytes (decompressed, at most 64 KiB, BOM
+    dropped) wins, else one without a sniff (so the original Amazon CSV, sniffed, beats
+    CSV with a header). ``sniff_any_name``: the sniff alone recognises the format, whatever
+    the name (fastText lines are unmistakable). ``aliases`` are other names for ``fmt``.
+    """
+
+    read: Reader
+    suffixes: tuple[str, ...] = ()
+    description: str = ""
+    sniff: Callable[[bytes], bool] | None = None
+    sniff_any_name: bool = False
+    aliases: tuple[str, ...] = ()
+    named_columns: bool = False
+
+
+DATA_FORMATS: Registry[DataFormat] = Registry("data_formats", "data format", "--format")
 
 
 def read_corpus(
@@ -89,9 +118,9 @@ def read_corpus(
 ) -> Corpus:
     """Read a labelled review file; the format comes from the suffix unless ``fmt`` is given.
 
-    Formats: ``fasttext`` (Kaggle ``__label__N Title: text`` lines), ``amazon-csv`` (the
-    original headerless ``polarity,title,text`` CSV), and ``csv``/``tsv``/``parquet``/``jsonl``
-    with named columns. Text formats may be ``.bz2``/``.gz`` compressed. Labels become
+    Formats are those of :data:`DATA_FORMATS` (``fasttext``, ``amazon-csv``, and
+    ``csv``/``tsv``/``parquet``/``jsonl`` with named columns, unless more are registered).
+    Text formats may be ``.bz2``/``.gz`` compressed. Labels become
     0 = negative, 1 = positive; ``label_names`` keeps how the file spelled them.
 
     ``meta`` records ``format``, ``path``, ``compression``, ``skipped`` (reason -> count),
@@ -106,8 +135,8 @@ def read_corpus(
         raise UserError("no such file", where=name)
     if path.is_dir():
         raise UserError("is a directory, expected a file of reviews", where=name)
-    rows = _Rows(name, on_error)
-    columns = _Columns(text_column, label_column, title_column)
+    rows = Rows(name, on_error)
+    columns = Columns(text_column, label_column, title_column)
     reader = _read_source(Source.file(path), rows, fmt, columns)
     for _ in reader:  # chunk_size is unlimited: runs to the end without pausing
         pass
@@ -169,11 +198,11 @@ class ReviewStream:
         self.fmt = fmt
         self.chunk_size = max(1, int(chunk_size))
         self.on_error = on_error
-        self.columns = _Columns(text_column, label_column, title_column)
+        self.columns = Columns(text_column, label_column, title_column)
         self.label_names: tuple[str, str] | None = None
         self.meta: dict[str, object] = {}
         self._done = 0  # bytes of the sources already finished
-        self._reading: _Rows | None = None
+        self._reading: Rows | None = None
         self._started = False
 
     @property
@@ -191,7 +220,7 @@ class ReviewStream:
         if self._started:
             raise RuntimeError("a ReviewStream can be read once")
         self._started = True
-        rows = self._reading = _Rows(self.name, self.on_error, self.chunk_size)
+        rows = self._reading = Rows(self.name, self.on_error, self.chunk_size)
         hashes: list[np.ndarray] = []
         labels: list[np.ndarray] = []
 
@@ -233,14 +262,16 @@ def _check_on_error(on_error: str) -> None:
 
 
 @dataclass(frozen=True)
-class _Columns:
+class Columns:
+    """The columns (or keys) a format with named columns reads: ``--text-column`` and co."""
+
     text: str
     label: str
     title: str | None
 
 
 def _read_source(
-    source: Source, rows: _Rows, fmt: str | None, columns: _Columns
+    source: Source, rows: Rows, fmt: str | None, columns: Columns
 ) -> Generator[None, None, None]:
     """Read one source into ``rows``, pausing (yielding) whenever a chunk is full."""
     name = source.name
@@ -252,24 +283,12 @@ def _read_source(
     except _READ_ERRORS as exc:
         raise UserError(f"cannot read ({one_line(exc)})", where=name) from None
 
-    rows.unit = "row " if fmt == "parquet" else ""
+    rows.unit = ""
     rows.meta.update(format=fmt, path=name, compression=compression)
+    spec = DATA_FORMATS.get(fmt)
     try:
-        if fmt == "fasttext":
-            yield from _read_fasttext(source, compression, rows)
-        elif fmt == "amazon-csv":
-            yield from _read_amazon_csv(source, compression, rows)
-        elif fmt == "parquet":
-            if compression:
-                raise UserError(
-                    f"Parquet is compressed internally; {compression} around it is not supported",
-                    where=name,
-                )
-            yield from _read_parquet(source, rows, columns)
-            rows.meta["columns"] = vars(columns).copy()
-        else:
-            reader = _read_jsonl if fmt == "jsonl" else _read_delimited
-            yield from reader(source, compression, rows, fmt, columns)
+        yield from spec.read(source, compression, rows, columns)
+        if spec.named_columns:
             rows.meta["columns"] = vars(columns).copy()
     except PermissionError:
         raise UserError("permission denied", where=name) from None
@@ -283,7 +302,7 @@ def _read_source(
 
 
 class _Bad(Exception):
-    """A bad row: raised inside a reader, turned into a UserError or a skip by ``_Rows``."""
+    """A bad row: raised inside a reader, turned into a UserError or a skip by ``Rows``."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -291,12 +310,12 @@ class _Bad(Exception):
         self.message = message
 
 
-class _Rows:
+class Rows:
     """Collects good rows and decides what a bad one does (raise or count).
 
-    Readers append to ``texts``/``labels`` and yield once ``chunk_size`` rows are waiting;
-    :meth:`take` hands them over. Readers bind the lists locally, so they are emptied in
-    place, never replaced.
+    Readers hand a review to :meth:`add` (or append to ``texts``/``labels`` themselves, on a
+    hot path) and yield once :attr:`full`; :meth:`take` hands the rows over. Readers bind the
+    lists locally, so they are emptied in place, never replaced.
     """
 
     def __init__(self, name: str, on_error: str, chunk_size: int | None = None) -> None:
@@ -318,6 +337,19 @@ class _Rows:
 
     def begin(self, name: str) -> None:
         self.name, self.last, self.tell = name, 0, lambda: 0
+
+    def add(self, number: int, text: Any, label: Any, title: Any = None) -> None:
+        """Keep review ``number`` (a line or row number), or report it as bad.
+
+        Labels may be spelled any way the column formats accept (0/1, 1/2, negative/positive,
+        ...), consistently within a file; a title becomes ``title: text``.
+        """
+        _add(self, self.parser, number, text, label, title)
+
+    @property
+    def full(self) -> bool:
+        """Whether a chunk is waiting: the reader should yield."""
+        return len(self.texts) >= self.chunk_size
 
     def bad(self, number: int, reason: str, message: str) -> None:
         where = f"{self.name}:{self.unit}{number}"
@@ -449,40 +481,64 @@ def _sniff_compression(source: Source) -> str | None:
 
 
 def _resolve_format(source: Source, fmt: str | None, compression: str | None) -> str:
+    """The registered name of the format: ``fmt`` (or an alias of one), else recognised."""
     if fmt is not None:
-        key = _ALIASES.get(fmt.lower(), fmt.lower())
-        if key not in FORMATS:
-            raise UserError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
+        key = fmt.lower()
+        for name, spec in DATA_FORMATS.items():
+            if key in spec.aliases:
+                return name
+        if key not in DATA_FORMATS:
+            DATA_FORMATS.get(fmt)  # raises, listing the formats
         return key
     lower = Path(source.name).name.lower()
     for suffix in _COMPRESSION_SUFFIXES:
         if lower.endswith(suffix):
             lower = lower[: -len(suffix)]
-    for suffix, found in _SUFFIXES:
-        if lower.endswith(suffix):
-            if found == "csv" and _looks_like_amazon_csv(source, compression):
-                return "amazon-csv"
-            return found
-    # Unknown suffix: fastText lines are unmistakable, so accept them by content.
-    with _open(source, compression) as fh:
-        first = fh.readline(64)
-    if first.removeprefix(_BOM).startswith(b"__label__"):
-        return "fasttext"
-    known = ", ".join(s for s, _ in _SUFFIXES)
+    formats = DATA_FORMATS.items()
+    longest = max((len(x) for _, f in formats for x in f.suffixes if lower.endswith(x)), default=0)
+    if longest:  # ".ft.txt" wins over ".txt"
+        claims = [(n, f) for n, f in formats if lower[-longest:] in f.suffixes]
+        if len(claims) == 1:
+            return claims[0][0]
+        try:
+            head = _head(source, compression)
+        except _READ_ERRORS:
+            head = b""  # the full read reports the problem with a line number
+        for name, spec in claims:
+            if spec.sniff is not None and spec.sniff(head):
+                return name
+        return next((n for n, f in claims if f.sniff is None), claims[0][0])
+    sniffers = [(n, f) for n, f in formats if f.sniff is not None and f.sniff_any_name]
+    if sniffers:
+        head = _head(source, compression)
+        for name, spec in sniffers:
+            if spec.sniff(head):  # type: ignore[misc]
+                return name
+    known = ", ".join(x for _, f in formats for x in f.suffixes)
     raise UserError(
         f"cannot tell the format from the name (known suffixes: {known}, optionally + .bz2/.gz);"
-        f" set the format explicitly ({', '.join(FORMATS)})",
+        f" set the format explicitly ({', '.join(DATA_FORMATS.names())})",
         where=source.name,
     )
 
 
-def _looks_like_amazon_csv(source: Source, compression: str | None) -> bool:
+def _head(source: Source, compression: str | None) -> bytes:
+    """The first bytes of the decompressed input, without a byte-order mark."""
+    with _open(source, compression) as fh:
+        return fh.read(_SNIFF_BYTES).removeprefix(_BOM)
+
+
+def _sniff_fasttext(head: bytes) -> bool:
+    return head.startswith(b"__label__")
+
+
+def _sniff_amazon_csv(head: bytes) -> bool:
     """The original CSV has no header: three fields, the first one 1 or 2."""
+    text = io.StringIO(head.decode("utf-8", "replace"), newline="")
     try:
-        with _open(source, compression) as fh:
-            first = next(csv.reader(_Lines(fh)), None)
-    except (csv.Error, *_READ_ERRORS):
-        return False  # the full read reports the problem with a line number
+        first = next(csv.reader(text), None)
+    except csv.Error:
+        return False
     return first is not None and len(first) == 3 and first[0].strip() in ("1", "2")
 
 
@@ -490,9 +546,7 @@ def _looks_like_amazon_csv(source: Source, compression: str | None) -> bool:
 
 
 @contextlib.contextmanager
-def _open(
-    source: Source, compression: str | None, rows: _Rows | None = None
-) -> Iterator[IO[bytes]]:
+def _open(source: Source, compression: str | None, rows: Rows | None = None) -> Iterator[IO[bytes]]:
     """Decompressed bytes of ``source``; closes the raw stream too (bz2/gzip leave it open)."""
     with source.open() as raw:
         if rows is not None:
@@ -539,12 +593,31 @@ class _Lines:
         return None
 
 
+def text_lines(source: Source, compression: str | None, rows: Rows) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of a text source, decoded, without the line ending.
+
+    For line-based readers: blank lines are counted and lines that are not UTF-8 reported
+    (through ``rows``) here, and ``rows`` follows the position for progress and for the
+    line named by a read error.
+    """
+    with _open(source, compression, rows) as fh:
+        lines = _Lines(fh)
+        for line in lines:
+            n = rows.last = lines.lineno
+            if n in lines.bad:
+                rows.bad(n, INVALID_UTF8, lines.bad[n])
+            elif not line.strip():
+                rows.blank += 1
+            else:
+                yield n, line.rstrip("\r\n")
+
+
 def _utf8_message(raw: bytes, exc: UnicodeDecodeError) -> str:
     return f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line)"
 
 
 def _read_fasttext(
-    source: Source, compression: str | None, rows: _Rows
+    source: Source, compression: str | None, rows: Rows, columns: Columns
 ) -> Generator[None, None, None]:
     """Kaggle fastText lines: ``__label__1`` = negative, ``__label__2`` = positive.
 
@@ -620,7 +693,7 @@ def _fasttext_slow(line: str) -> tuple[int, str]:
 
 
 def _read_amazon_csv(
-    source: Source, compression: str | None, rows: _Rows
+    source: Source, compression: str | None, rows: Rows, columns: Columns
 ) -> Generator[None, None, None]:
     """The original headerless ``polarity,title,text`` CSV: 1 = negative, 2 = positive.
 
@@ -663,7 +736,7 @@ def _read_amazon_csv(
                 yield
 
 
-def _csv_records(reader: Any, rows: _Rows) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(reader: Any, rows: Rows) -> Iterator[tuple[int, list[str]]]:
     """(first line of the record, fields); csv syntax errors become malformed rows."""
     prev = reader.line_num
     while True:
@@ -684,13 +757,25 @@ def _csv_records(reader: Any, rows: _Rows) -> Iterator[tuple[int, list[str]]]:
         yield start, row
 
 
+def _read_csv(
+    source: Source, compression: str | None, rows: Rows, columns: Columns
+) -> Generator[None, None, None]:
+    return _read_delimited(source, compression, rows, columns, ",")
+
+
+def _read_tsv(
+    source: Source, compression: str | None, rows: Rows, columns: Columns
+) -> Generator[None, None, None]:
+    return _read_delimited(source, compression, rows, columns, "\t")
+
+
 def _read_delimited(
-    source: Source, compression: str | None, rows: _Rows, fmt: str, columns: _Columns
+    source: Source, compression: str | None, rows: Rows, columns: Columns, delimiter: str
 ) -> Generator[None, None, None]:
     """CSV/TSV with a header row naming the columns."""
     with _open(source, compression, rows) as fh:
         lines = _Lines(fh)
-        reader = csv.reader(lines, delimiter="\t" if fmt == "tsv" else ",")
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader, None)
         except csv.Error as exc:
@@ -725,7 +810,7 @@ def _read_delimited(
 
 
 def _read_jsonl(
-    source: Source, compression: str | None, rows: _Rows, fmt: str, columns: _Columns
+    source: Source, compression: str | None, rows: Rows, columns: Columns
 ) -> Generator[None, None, None]:
     """JSON lines: one object per line with the text and label keys."""
     parser = rows.parser
@@ -776,10 +861,19 @@ def _read_jsonl(
                 yield
 
 
-def _read_parquet(source: Source, rows: _Rows, columns: _Columns) -> Generator[None, None, None]:
+def _read_parquet(
+    source: Source, compression: str | None, rows: Rows, columns: Columns
+) -> Generator[None, None, None]:
     """Parquet, read in batches so memory stays at one batch of Python objects."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    if compression:
+        raise UserError(
+            f"Parquet is compressed internally; {compression} around it is not supported",
+            where=source.name,
+        )
+    rows.unit = "row "
 
     text_column, label_column, title_column = columns.text, columns.label, columns.title
     with contextlib.ExitStack() as stack:
@@ -828,7 +922,7 @@ def _columns(name: str, found: list[str], text_column: str, label_column: str) -
     return found.index(text_column), found.index(label_column)
 
 
-def _add(rows: _Rows, parser: _LabelParser, n: int, text: Any, label: Any, title: Any) -> None:
+def _add(rows: Rows, parser: _LabelParser, n: int, text: Any, label: Any, title: Any) -> None:
     """Validate one row of a column-based format and keep it (or report it)."""
     try:
         body = _as_text(text)
@@ -865,6 +959,81 @@ def _as_text(value: Any) -> str:
         except UnicodeDecodeError as exc:
             raise _Bad(INVALID_UTF8, _utf8_message(value, exc)) from None
     return str(value)
+
+
+# --------------------------------------------------------------------------- the formats
+
+DATA_FORMATS.register(
+    "fasttext",
+    DataFormat(
+        _read_fasttext,
+        (".ft.txt", ".txt", ".ft"),
+        "Kaggle's `__label__1`/`__label__2` (negative/positive) then the review, one a line",
+        sniff=_sniff_fasttext,
+        sniff_any_name=True,
+        aliases=("ft",),
+    ),
+)
+DATA_FORMATS.register(
+    "amazon-csv",
+    DataFormat(
+        _read_amazon_csv,
+        (".csv",),
+        "the original headerless `polarity,title,text` CSV (1 = negative, 2 = positive)",
+        sniff=_sniff_amazon_csv,
+        aliases=("amazon_csv",),
+    ),
+)
+DATA_FORMATS.register(
+    "csv",
+    DataFormat(
+        _read_csv, (".csv",), "comma-separated, a header row naming the columns", named_columns=True
+    ),
+)
+DATA_FORMATS.register(
+    "tsv",
+    DataFormat(
+        _read_tsv,
+        (".tsv", ".tab"),
+        "tab-separated, a header row naming the columns",
+        named_columns=True,
+    ),
+)
+DATA_FORMATS.register(
+    "parquet",
+    DataFormat(
+        _read_parquet,
+        (".parquet", ".pq"),
+        "Parquet with text and label columns, read in batches (not `.bz2`/`.gz`)",
+        named_columns=True,
+    ),
+)
+DATA_FORMATS.register(
+    "jsonl",
+    DataFormat(
+        _read_jsonl,
+        (".jsonl", ".ndjson", ".json"),
+        "JSON lines: one object a line with the text and label keys",
+        aliases=("json", "ndjson"),
+        named_columns=True,
+    ),
+)
+
+
+def formats_table() -> str:
+    """The registered data formats as a Markdown table (docs/data.md holds it between markers)."""
+    lines = [
+        "| `--format` (aliases) | Recognised by | Named columns | What it is |",
+        "|---|---|---|---|",
+    ]
+    for name, spec in DATA_FORMATS.items():
+        found = ", ".join(f"`{x}`" for x in spec.suffixes)
+        if spec.sniff is not None:
+            found += ", or its first line" if spec.sniff_any_name else " + its first line"
+        columns = "yes" if spec.named_columns else "no"
+        aliases = f" ({', '.join(f'`{a}`' for a in spec.aliases)})" if spec.aliases else ""
+        lines.append(f"| `{name}`{aliases} | {found} | {columns} | {spec.description} |")
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- labels
@@ -970,7 +1139,7 @@ class _LabelParser:
         labels[:] = [fill if v < 0 else v for v in labels]
         self.pending = False
 
-    def finish(self, rows: _Rows) -> tuple[str, str]:
+    def finish(self, rows: Rows) -> tuple[str, str]:
         """Resolve 1s read before the scheme was known; return the label spellings."""
         if self.pending:
             if self.scheme is None:  # every label was 1: one class either way

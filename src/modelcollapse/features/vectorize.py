@@ -128,21 +128,6 @@ def _token_path(fingerprint: str, tokenizer: str) -> Path:
     return cache_dir() / "tokens" / f"{fingerprint[:24]}-{tokenizer}-v{FEATURES_VERSION}.parquet"
 
 
-def tokenized_documents(corpus: Corpus, tokenizer: str, use_cache: bool = True) -> list[str]:
-    """Each review as its tokens joined by single spaces; tokenised once per corpus."""
-    path = token_cache_path(corpus, tokenizer)
-    if use_cache and path.exists():
-        return _read_tokens(path)
-    fn = get_tokenizer(tokenizer)
-    docs = [" ".join(fn(text)) for text in corpus.texts]
-    if use_cache:
-        with _TokenWriter(path) as writer:
-            for start in range(0, len(docs), CHUNK_SIZE):
-                writer.write(docs[start : start + CHUNK_SIZE])
-            writer.commit()
-    return docs
-
-
 def features_key(corpus: Corpus, tokenizer: str, ngram_range: tuple[int, int]) -> str:
     raw = f"{corpus.fingerprint}|{tokenizer}|{ngram_range[0]}-{ngram_range[1]}|v{FEATURES_VERSION}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
