@@ -65,7 +65,7 @@ def check_backend(
     return make_executor(backend, jobs=jobs, scheduler=scheduler)
 
 
-def _work(traj: Trajectory, features: Features | Path, model: ModelSpec, tokenizer: str):
+def _trajectory(traj: Trajectory, features: Features | Path, model: ModelSpec, tokenizer: str):
     if isinstance(features, Path):
         features = load_features(features)
     # One model thread per worker: the runner, not BLAS, uses the cores.
@@ -104,7 +104,7 @@ def _execute(
     with executor:
         shared = executor.share(features, features.path)
         yield from executor.map_unordered(
-            _work, plan, features=shared, model=model, tokenizer=tokenizer
+            _trajectory, plan, features=shared, model=model, tokenizer=tokenizer
         )
 
 

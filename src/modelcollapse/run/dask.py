@@ -87,7 +87,7 @@ class DaskExecutor(BaseExecutor):
             assert client is not None
             # Keys unique per call: the scheduler would hand back another run's result
             # for a key it still holds (say, the same trajectory with another seed).
-            run_id = f"{getattr(fn, '__name__', 'task')}-{uuid.uuid4().hex[:8]}"
+            run_id = f"{getattr(fn, '__name__', 'task').strip('_')}-{uuid.uuid4().hex[:8]}"
             pending = {}
             for i, item in enumerate(items):
                 label = getattr(item, "key", i)
