@@ -152,7 +152,7 @@ def _check_workers(client: Client) -> None:
     if slow:
         warnings.warn(
             f"{len(slow)} of {len(answers)} Dask workers run with MALLOC_TRIM_THRESHOLD_ set "
-            "(a nanny sets it by default), which made runs up to 83 % slower here; start them "
+            "(a nanny sets it by default), which made runs take 83 % longer here; start them "
             "as docs/dask.md shows (e.g. with MALLOC_MMAP_THRESHOLD_=33554432 "
             "MALLOC_TRIM_THRESHOLD_=268435456 in their environment)",
             ModelCollapseWarning,
