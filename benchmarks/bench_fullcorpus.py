@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from modelcollapse.atomic import atomic_write
+
 DEFAULT_SAMPLE = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "amazon_polarity_sample.ft.txt.bz2"
 )
@@ -47,21 +49,24 @@ def build(sample: Path, n: int, out: Path, seed: int) -> Path:
     with bz2.open(sample, "rb") if sample.suffix == ".bz2" else open(sample, "rb") as fh:
         lines = [line if line.endswith(b"\n") else line + b"\n" for line in fh if line.strip()]
     picks = np.random.default_rng(seed).integers(0, len(lines), size=n)
-    tmp = out.with_name(out.name + ".part")
-    with open(tmp, "wb", buffering=1 << 22) as fh:
-        for start in range(0, n, 100_000):
-            fh.write(b"".join(lines[i] for i in picks[start : start + 100_000]))
-    os.replace(tmp, out)
-    return out
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb", buffering=1 << 22) as fh:
+            for start in range(0, n, 100_000):
+                fh.write(b"".join(lines[i] for i in picks[start : start + 100_000]))
+
+    return atomic_write(out, write)
 
 
 def compress(path: Path) -> Path:
     out = path.with_name(path.name + ".bz2")
     if not out.exists():
-        tmp = out.with_name(out.name + ".part")
-        with open(path, "rb") as src, bz2.open(tmp, "wb", compresslevel=9) as dst:
-            shutil.copyfileobj(src, dst, 1 << 22)
-        os.replace(tmp, out)
+
+        def write(tmp: Path) -> None:
+            with open(path, "rb") as src, bz2.open(tmp, "wb", compresslevel=9) as dst:
+                shutil.copyfileobj(src, dst, 1 << 22)
+
+        atomic_write(out, write)
     return out
 
 

@@ -18,7 +18,8 @@ from modelcollapse.cli import main
 from modelcollapse.errors import ModelCollapseWarning, UserError
 from modelcollapse.experiments.config import apply_overrides, load_config
 from modelcollapse.features.vectorize import load_features
-from modelcollapse.runner import _features_for_workers, execute, prepare_run, run_experiment
+from modelcollapse.run.dask import DaskExecutor, _check_workers
+from modelcollapse.runner import execute, prepare_run, run_experiment
 
 if os.environ.get("CI", "").strip().lower() in ("", "0", "false", "no"):
     # Off CI a missing extra skips; under CI (which installs it) the import below must fail loudly.
@@ -159,7 +160,7 @@ def one_line_error(capsys, *argv: str) -> str:
 )
 def test_bad_scheduler_address(tmp_path, capsys, monkeypatch, small_config, small_reviews,
                                address, fragment):  # fmt: skip
-    monkeypatch.setattr("modelcollapse.runner.DASK_CONNECT_TIMEOUT", 1)
+    monkeypatch.setattr("modelcollapse.run.dask.DASK_CONNECT_TIMEOUT", 1)
     if address == "closed":
         address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     out = tmp_path / "run"
@@ -209,13 +210,16 @@ def test_resuming_on_dask_skips_what_is_stored(tmp_path, scheduler, small_config
 
 
 class FakeClient:
-    """Answers the runner's probe as the given workers would."""
+    """Answers the executor's probes as the given workers would."""
 
     def __init__(self, answers: dict[str, tuple[bool, bool, dict[str, str]]]) -> None:
         self.answers = answers
 
-    def run(self, function, folder):
-        return self.answers
+    def run(self, function, *args):
+        if function.__name__ == "probe":  # can import modelcollapse, MALLOC_* environment
+            return {w: (found, env) for w, (found, _, env) in self.answers.items()}
+        assert function.__name__ == "_sees"
+        return {w: seen for w, (_, seen, _) in self.answers.items()}
 
     def scatter(self, data, broadcast):
         assert broadcast
@@ -231,12 +235,11 @@ class FakeClient:
     ],
     ids=["plain", "nanny", "tuned"],
 )
-def test_workers_with_a_fixed_malloc_threshold_get_a_warning(tmp_path, env, slow):
-    features = dataclasses.make_dataclass("F", ["path"])(tmp_path)
+def test_workers_with_a_fixed_malloc_threshold_get_a_warning(env, slow):
     answers = {"w1": (True, True, env), "w2": (True, True, {})}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert _features_for_workers(FakeClient(answers), features) == tmp_path
+        _check_workers(FakeClient(answers))
     messages = [str(w.message) for w in caught if w.category is ModelCollapseWarning]
     assert bool(messages) == slow
     if slow:
@@ -253,10 +256,32 @@ def test_workers_with_a_fixed_malloc_threshold_get_a_warning(tmp_path, env, slow
     ids=["shared-filesystem", "one-worker-elsewhere", "not-installed"],
 )
 def test_features_reach_workers_by_path_or_copy(tmp_path, answers, expected):
-    features = dataclasses.make_dataclass("F", ["path"])(tmp_path)
+    client = FakeClient(answers)
     if expected.startswith("cannot"):
         with pytest.raises(UserError, match=r"--scheduler: .*cannot import modelcollapse \(w2\)"):
-            _features_for_workers(FakeClient(answers), features)
-    else:
-        shipped = _features_for_workers(FakeClient(answers), features)
-        assert shipped == (tmp_path if expected == "path" else "scattered")
+            _check_workers(client)
+        return
+    executor = DaskExecutor(client)  # type: ignore[arg-type]
+    executor.client = client  # type: ignore[assignment]
+    shipped = executor.share("the matrix", tmp_path)
+    assert shipped == (tmp_path if expected == "path" else "scattered")
+
+
+def test_a_failing_trajectory_on_dask_is_recorded(tmp_path, scheduler, small_config,
+                                                  small_reviews):  # fmt: skip
+    from failing_model import failing_model
+
+    config = config_for(small_config, small_reviews)
+    fixed = tmp_path / "fixed"
+    model = failing_model(rows=500, unless=fixed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelCollapseWarning)  # the nanny worker's allocator
+        result = run_experiment(config, tmp_path / "run", model=model, backend="dask",
+                                scheduler=scheduler)  # fmt: skip
+        assert result.n_failed == 6 and all(k.startswith("rates/") for k in result.failures)
+        assert {f.error_type for f in result.failures.values()} == {"ValueError"}
+        assert result.results["trajectory"].nunique() == 6
+        fixed.touch()
+        resumed = run_experiment(config, tmp_path / "run", model=model, backend="dask",
+                                 scheduler=scheduler)  # fmt: skip
+    assert resumed.complete and resumed.n_skipped == 6 and resumed.n_retried == 6

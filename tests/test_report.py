@@ -263,7 +263,7 @@ def test_directory_without_results_is_a_user_error(tmp_path: Path) -> None:
         build_report(tmp_path)
     with pytest.raises(UserError):
         build_report(tmp_path / "missing")
-    assert not list(tmp_path.glob(".report-*")), "a failed build must not leave files behind"
+    assert not list(tmp_path.glob(".tmp-*")), "a failed build must not leave files behind"
 
 
 def test_unknown_format_is_a_user_error(run_dir: Path) -> None:

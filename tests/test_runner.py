@@ -243,3 +243,12 @@ def test_a_run_whose_design_changed_meaning_is_not_resumed(
     with pytest.raises(UserError, match=f"before study .*{changed} changed meaning"):
         run_experiment(config, tmp_path / "run")
     assert sorted(p.name for p in store.results.glob("*.parquet")) == before
+
+
+def test_the_cost_function_orders_the_trajectories(tmp_path, small_config, small_reviews):
+    prepared = prepare_run(config_for(small_config, small_reviews), tmp_path / "run")
+    shortest_first = execute(
+        prepared.plan, prepared.features, prepared.model, "fast", cost=lambda t: -fitted_rows(t)
+    )
+    work = [fitted_rows(traj) for traj, _ in shortest_first]
+    assert work == sorted(work) and work[0] < work[-1]

@@ -10,7 +10,7 @@ import inspect
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 from rich import box
@@ -28,6 +28,7 @@ from rich.table import Table
 from modelcollapse.data.readers import DATA_FORMATS
 from modelcollapse.errors import ModelCollapseWarning, UserError
 from modelcollapse.models import MODELS
+from modelcollapse.run.executors import describe_backends
 
 try:  # recent Typer releases vendor their own copy of click
     from typer._click import exceptions as click_errors
@@ -274,12 +275,9 @@ def run(
     seed: Annotated[
         int | None, typer.Option(help="Run seed; every random choice derives from it.")
     ] = None,
-    jobs: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    jobs: Annotated[int, typer.Option(help="Worker processes (--backend local).")] = 1,
     backend: Annotated[
-        Literal["local", "dask"],
-        typer.Option(
-            help="local (--jobs processes here) or dask (the workers of a running scheduler)."
-        ),
+        str, typer.Option(help=f"Where trajectories run: {describe_backends()}")
     ] = "local",
     scheduler: Annotated[
         str | None,
@@ -299,16 +297,16 @@ def run(
 ) -> None:
     """Run (or resume) a study and store its results in a run directory."""
     from modelcollapse.experiments.config import apply_overrides, load_config
-    from modelcollapse.runner import check_backend, prepare_run, warming_up
+    from modelcollapse.runner import check_backend, prepare_run
 
+    executor = check_backend(backend, scheduler, jobs)
     for value, option in (
         (scale, "--scale"), (repeats, "--repeats"), (initial_size, "--initial-size"),
-        (increment, "--increment"), (max_size, "--max-size"), (jobs, "--jobs"),
+        (increment, "--increment"), (max_size, "--max-size"),
     ):  # fmt: skip
         _positive(value, option)
     if seed is not None and seed < 0:
         raise UserError(f"must be 0 or more, got {seed}", "--seed")
-    check_backend(backend, scheduler, jobs)
     config = load_config(experiment)
     loop = _loop_overrides(config, loop_flags)
     config = apply_overrides(
@@ -341,7 +339,7 @@ def run(
                 soft_wrap=True,
             )
 
-    with stderr.status("loading data and features"), warming_up(jobs, backend):
+    with stderr.status("loading data and features"), executor.warm_up():
         prepared = prepare_run(config, run_dir)
     bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -355,18 +353,24 @@ def run(
         bar.update(task, completed=done, total=total)
 
     try:
-        result = prepared.execute(jobs, show, backend=backend, scheduler=scheduler)
+        result = prepared.execute(progress=show, executor=executor)
     finally:
         bar.stop()
 
-    for table in summary_tables(result.results, config.name):
-        _wide().print(table)
+    if not result.results.empty:
+        for table in summary_tables(result.results, config.name):
+            _wide().print(table)
     if result.n_skipped:
         console.print(
             f"resumed: {result.n_skipped} of {result.n_trajectories} trajectories "
             "were already stored"
         )
+    if result.n_retried:
+        console.print(f"retried: {result.n_retried} that failed before")
     console.print(f"results: {result.run_dir}")
+    if result.failures:
+        _report_failures(result)
+        raise typer.Exit(1)
     if report if report is not None else config.name == "demo":
         from modelcollapse.report import build_report
 
@@ -375,6 +379,17 @@ def run(
 
 _RUN_SIGNATURE = inspect.signature(run, eval_str=True)
 _install_loop_flags()
+
+
+def _report_failures(result) -> None:
+    """One line per failed trajectory on stderr; where the tracebacks are on stdout."""
+    for key, failure in result.failures.items():
+        print(f"modelcollapse: error: trajectory {key} failed: {failure}", file=sys.stderr)
+    console.print(
+        f"failed: {result.n_failed} of {result.n_trajectories} trajectories (tracebacks in "
+        f"{result.run_dir / 'errors'}); the same command retries them",
+        soft_wrap=True, highlight=False, markup=False,
+    )  # fmt: skip
 
 
 @app.command("report")

@@ -5,30 +5,37 @@ Layout::
     RUN_DIR/config.toml        the resolved config; `modelcollapse run` accepts it
     RUN_DIR/manifest.json      versions, data fingerprint, model, seed, command
     RUN_DIR/results/*.parquet  one file per trajectory; pandas.read_parquet(RUN_DIR / "results")
+    RUN_DIR/errors/*.json      one file per trajectory that failed: its error and traceback
 
-Each result file is written to a hidden temporary name and renamed into place,
-so a crash never leaves a partial result that a reader or a resumed run would
-take for a finished one.
+Every file is written to a hidden temporary name and renamed into place
+(:func:`~modelcollapse.atomic.atomic_write`), so a crash never leaves a partial
+result that a reader or a resumed run would take for a finished one. A
+trajectory's error record is removed when it succeeds on a later run; readers of
+results never look into ``errors/``.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
-import os
-import tempfile
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import tomli_w
 
+from modelcollapse.atomic import TEMP_PREFIX, atomic_write
 from modelcollapse.errors import UserError
 
 
-def _file_name(key: str) -> str:
-    return key.replace("/", "~") + ".parquet"  # study names cannot hold "~"
+def _file_name(key: str, suffix: str = ".parquet") -> str:
+    return key.replace("/", "~") + suffix  # study names cannot hold "~"
+
+
+def _key(path: Path) -> str:
+    return path.name.removesuffix(path.suffix).replace("~", "/")
 
 
 class RunStore:
@@ -37,6 +44,7 @@ class RunStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.results = self.root / "results"
+        self.errors = self.root / "errors"
         self._lock_file: Any = None
 
     @property
@@ -118,12 +126,13 @@ class RunStore:
             raise UserError("another run is writing into this directory", str(self.root)) from None
         self._lock_file = lock
         # Leftovers of a run killed mid-write; holding the lock, no one else is writing them.
-        for stale in self.results.glob(".tmp-*"):
-            stale.unlink()
+        for folder in (self.results, self.errors):
+            for stale in folder.glob(TEMP_PREFIX + "*"):
+                stale.unlink()
         if not self.exists():
-            _atomic_bytes(self.config_path, tomli_w.dumps(config).encode())
+            atomic_write(self.config_path, tomli_w.dumps(config).encode())
         if not self.manifest_path.exists():
-            _atomic_bytes(self.manifest_path, json.dumps(manifest, indent=2).encode())
+            atomic_write(self.manifest_path, json.dumps(manifest, indent=2).encode())
 
     def close(self) -> None:
         if self._lock_file is not None:
@@ -135,22 +144,37 @@ class RunStore:
         return sorted(self.results.glob("[!.]*.parquet")) if self.results.exists() else []
 
     def done_keys(self) -> set[str]:
-        return {p.name.removesuffix(".parquet").replace("~", "/") for p in self.result_files()}
+        return {_key(p) for p in self.result_files()}
 
     def write(self, key: str, frame: pd.DataFrame) -> Path:
-        """Store one finished trajectory atomically."""
-        target = self.results / _file_name(key)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=self.results)
-        os.close(fd)
-        try:
-            frame.to_parquet(tmp, index=False)
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        """Store one finished trajectory atomically; an error recorded for it before goes."""
+        target = atomic_write(
+            self.results / _file_name(key), lambda tmp: frame.to_parquet(tmp, index=False)
+        )
+        (self.errors / _file_name(key, ".json")).unlink(missing_ok=True)
         return target
+
+    def write_failure(self, key: str, error: Mapping[str, str]) -> Path:
+        """Record why trajectory ``key`` failed (``error``: its type, message, traceback)."""
+        record = {"key": key, **error}
+        text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+        return atomic_write(self.errors / _file_name(key, ".json"), text.encode())
+
+    def failures(self) -> dict[str, dict[str, str]]:
+        """The error records of trajectories that failed and have not succeeded since, by key.
+
+        A record beside a stored result (a run killed between writing one and removing the
+        other) is stale: the result counts.
+        """
+        if not self.errors.exists():
+            return {}
+        done = self.done_keys()
+        records = {}
+        for path in sorted(self.errors.glob("[!.]*.json")):
+            key = _key(path)
+            if key not in done:
+                records[key] = json.loads(path.read_text(encoding="utf-8"))
+        return records
 
     def read_results(self) -> pd.DataFrame:
         files = self.result_files()
@@ -212,17 +236,6 @@ def _with_loop_defaults(frame: pd.DataFrame) -> pd.DataFrame:
         if name not in frame:
             frame[name] = -1 if value is None else value  # window: -1, the first size
     return frame
-
-
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _first_difference(a: Any, b: Any, path: str = "") -> str:

@@ -6,7 +6,7 @@ carries a manifest that says where it came from and what was skipped. Layout::
     <home>/<name>/train.parquet    text (string), label (int8: 0 negative, 1 positive)
     <home>/<name>/test.parquet     the source's own test split, when it has one
     <home>/<name>/manifest.json    source, counts, sha256 of each file, fingerprints, skips
-    <home>/.import-<name>-*/       an import in progress, renamed to <name> when complete
+    <home>/.tmp-<name>-*/          an import in progress, renamed to <name> when complete
     <home>/.downloads/<name>/      downloads in progress (see ``download.py``)
 
 The home is ``$MODELCOLLAPSE_DATA``, else ``$XDG_DATA_HOME/modelcollapse``, else
@@ -20,9 +20,7 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from modelcollapse.atomic import atomic_write
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.readers import DATA_FORMATS, ReviewStream, Source
 from modelcollapse.errors import UserError, one_line
@@ -289,13 +288,17 @@ def import_corpus(
                 f"'{name}' is already imported ({final}); pass --overwrite to replace it", "--name"
             )
         kwargs = {**plan.reader_kwargs, **reader_kwargs}
-        tmp = Path(tempfile.mkdtemp(prefix=f".import-{name}-", dir=home))
-        try:
-            manifest = _write(plan, tmp, name, kwargs, progress, max_skipped, chunk_size)
-            _publish(tmp, final, overwrite)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return ImportedCorpus(name, final, manifest)
+        written: list[dict[str, Any]] = []
+
+        def write(tmp: Path) -> None:
+            tmp.mkdir()
+            written.append(_write(plan, tmp, name, kwargs, progress, max_skipped, chunk_size))
+
+        try:  # an old version goes only once the new one is complete
+            atomic_write(final, write, existing="replace" if overwrite else "refuse")
+        except FileExistsError:
+            raise UserError(f"'{name}' was imported meanwhile ({final})", "--name") from None
+    return ImportedCorpus(name, final, written[0])
 
 
 @dataclass
@@ -584,26 +587,6 @@ def _refuse_damaged(where: str, meta: dict[str, Any], max_skipped: float) -> Non
             "--strict, or accept them with --max-skipped",
             where,
         )
-
-
-def _publish(tmp: Path, final: Path, overwrite: bool) -> None:
-    """Rename the finished import into place; an old version goes only once it is replaced."""
-    if final.exists():
-        if not overwrite:
-            raise UserError(f"'{final.name}' was imported meanwhile ({final})", "--name")
-        old = Path(tempfile.mkdtemp(prefix=f".old-{final.name}-", dir=final.parent))
-        os.replace(final, old / final.name)
-        try:
-            os.replace(tmp, final)
-        except OSError:
-            os.replace(old / final.name, final)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    try:
-        os.replace(tmp, final)
-    except OSError as exc:
-        raise UserError(f"cannot create {final} ({one_line(exc)})", "--name") from None
 
 
 def _writable_home() -> Path:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
@@ -35,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
+from modelcollapse.atomic import atomic_path, atomic_write
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError
 from modelcollapse.features.cache import cache_dir
@@ -228,7 +228,8 @@ def featurize(
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
 
-    _atomic_write(folder, write)
+    # Another process may cache the same key first: its copy is identical.
+    atomic_write(folder, write, existing="keep")
     return load_features(folder)
 
 
@@ -510,19 +511,16 @@ class _TokenWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.tmp: Path | None = None
         self.writer: Any = None
+        self._target = ExitStack()
 
     def __enter__(self) -> _TokenWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        os.close(fd)
-        self.tmp = Path(name)
+        tmp = self._target.enter_context(atomic_path(self.path, existing="keep"))
         self.schema = pa.schema([("tokens", pa.string())])
-        self.writer = pq.ParquetWriter(self.tmp, self.schema)
+        self.writer = pq.ParquetWriter(tmp, self.schema)
         return self
 
     def write(self, docs: list[str]) -> None:
@@ -531,18 +529,15 @@ class _TokenWriter:
         self.writer.write_table(pa.table([pa.array(docs, pa.string())], schema=self.schema))
 
     def commit(self) -> None:
-        assert self.tmp is not None
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        os.replace(self.tmp, self.path)
-        self.tmp = None
+        self.writer.close()
+        self.writer = None
+        self._target.close()  # publishes the file
 
     def __exit__(self, *exc: object) -> None:
-        if self.writer is not None:
+        if self.writer is not None:  # not committed: the partial file goes
             self.writer.close()
-        if self.tmp is not None:
-            self.tmp.unlink(missing_ok=True)
+            self.writer = None
+            self._target.__exit__(RuntimeError, RuntimeError("not committed"), None)
 
 
 @cache
@@ -574,30 +569,3 @@ def restrict_to_vocabulary(
     """Keep only the columns the training rows use (the vocabulary of a refit vectoriser)."""
     columns = np.flatnonzero(np.diff(X_train.tocsc().indptr)) if X_train.nnz else np.array([], int)
     return columns, [m[:, columns] for m in (X_train, *others)]
-
-
-def _atomic_write(target: Path, write) -> None:
-    """Write to a temporary sibling, then rename: readers never see half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp.rmdir()
-    try:
-        write(tmp)
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            # Another process cached the same key first: its copy is identical.
-            if not target.exists():
-                raise
-    finally:
-        if tmp.exists():
-            _remove(tmp)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        for child in path.iterdir():
-            _remove(child)
-        path.rmdir()
-    else:
-        path.unlink()

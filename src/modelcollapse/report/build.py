@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Literal
 
 import matplotlib
 import numpy as np
 
+from modelcollapse.atomic import atomic_path
 from modelcollapse.compare import seed_groups_from_config
 from modelcollapse.errors import UserError
 from modelcollapse.report.answers import answers_html, report_answers, worth_plot
@@ -48,13 +46,12 @@ def build_report(run_dir: Path, fmt: Format = "png") -> Path:
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     studies = split_studies(run.results)
-    # mkdir (not mkdtemp) so the report gets the user's umask, not mode 0700.
-    staging = run_dir / f".report-{uuid.uuid4().hex[:12]}"
-    try:
-        staging.mkdir()
-    except OSError as err:
-        raise UserError(f"cannot write the report: {err.strerror}", where=str(run_dir)) from err
-    try:
+    # The old report/ is replaced only once the new one is complete.
+    with atomic_path(run_dir / "report") as staging:
+        try:
+            staging.mkdir()
+        except OSError as err:
+            raise UserError(f"cannot write the report: {err.strerror}", where=str(run_dir)) from err
         seed_groups = seed_groups_from_config(run.config_text)
         with matplotlib.rc_context(RC):
             plots = build_plots(studies, seed_groups)
@@ -75,10 +72,6 @@ def build_report(run_dir: Path, fmt: Format = "png") -> Path:
             theory=theory,
         )  # fmt: skip
         (staging / "report.html").write_text(html, encoding="utf-8")
-        _swap_into_place(staging, run_dir / "report")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return run_dir / "report" / "report.html"
 
 
@@ -97,16 +90,6 @@ def _save(plot: Plot, directory: Path, fmt: str) -> Embedded:
     width_px = round(fig.get_figwidth() * 96)  # CSS pixels are 1/96 inch: print size on screen
     fig.clear()  # release the artists now; a report can hold dozens of figures
     return Embedded(plot.stem, path.name, plot.title, plot.caption, plot.section, png, width_px)
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f"{staging.name}-old")
-        os.replace(target, old)
-    os.replace(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _notes(run: StoredRun, studies: list[Study]) -> list[str]:

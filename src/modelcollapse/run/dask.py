@@ -1,0 +1,177 @@
+"""The ``dask`` executor: the workers of a running dask.distributed scheduler.
+
+distributed is imported when the executor connects, with an error that names the extra to
+install, so the rest of the package never needs it.
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.run.executors import EXECUTORS, BaseExecutor, Failure, R, T, attempt
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+DASK_CONNECT_TIMEOUT = 10  # seconds: a wrong address should fail fast, not hang the run
+
+
+@EXECUTORS.register("dask")
+class DaskExecutor(BaseExecutor):
+    """The workers of the Dask scheduler at ``scheduler`` (an address, or a connected
+    ``Client``, used as is and left open). The workers set the parallelism."""
+
+    name = "dask"
+    options = frozenset({"scheduler"})
+    summary = "the workers of a running Dask scheduler (--scheduler)"
+
+    def __init__(self, scheduler: str | Client | None = None) -> None:
+        if scheduler is None:
+            raise UserError(
+                "the dask backend needs a scheduler address, e.g. tcp://127.0.0.1:8786",
+                "--scheduler",
+            )
+        self.scheduler = scheduler
+        self.client: Client | None = None
+        self._owned = False
+        self._shared: list[Any] = []  # scattered copies, released on close
+
+    def open(self) -> None:
+        distributed = _import_distributed()
+        if isinstance(self.scheduler, distributed.Client):
+            self.client, self._owned = self.scheduler, False
+        else:
+            self.client, self._owned = _connect(distributed, self.scheduler), True
+        try:
+            _check_workers(self.client)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.client is not None:
+            if self._shared:
+                self.client.cancel(self._shared)
+                self._shared = []
+            if self._owned:
+                self.client.close()
+            self.client = None
+
+    def share(self, value: Any, path: Path | None) -> Any:
+        """``path`` if every worker can read it, else one copy broadcast to every worker.
+
+        Workers on this machine or on a shared filesystem memory-map the cached matrix
+        (nothing is sent); elsewhere it is scattered once to every worker. Workers that join
+        later are assumed to see what the current ones see.
+        """
+        assert self.client is not None, "share() inside 'with executor:'"
+        if path is not None and all(self.client.run(_sees, str(path)).values()):
+            return path
+        copy = self.client.scatter(value, broadcast=True)
+        self._shared.append(copy)
+        return copy
+
+    def map_unordered(
+        self, fn: Callable[..., R], items: Sequence[T], /, **shared: Any
+    ) -> Iterator[tuple[T, R | Failure]]:
+        if not items:
+            return
+        with self:
+            distributed = _import_distributed()
+            client = self.client
+            assert client is not None
+            # Keys unique per call: the scheduler would hand back another run's result
+            # for a key it still holds (say, the same trajectory with another seed).
+            run_id = f"{getattr(fn, '__name__', 'task').strip('_')}-{uuid.uuid4().hex[:8]}"
+            pending = {}
+            for i, item in enumerate(items):
+                label = getattr(item, "key", i)
+                future = client.submit(attempt, fn, item, shared, key=f"{run_id}-{label}")
+                pending[future.key] = future
+            try:
+                done = distributed.as_completed(
+                    list(pending.values()), loop=client.loop, with_results=True
+                )  # loop: our client is not the default one
+                for future, result in done:
+                    del pending[future.key]  # frees the worker's copy of the result
+                    yield result
+            finally:  # an error or a closed generator: drop unfinished work
+                client.cancel(list(pending.values()))
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+        import distributed.comm
+    except ImportError:
+        raise UserError(
+            "the dask backend needs the 'dask' extra: pip install 'modelcollapse[dask]'",
+            "--backend",
+        ) from None
+    return distributed
+
+
+def _connect(distributed: Any, scheduler: str) -> Client:
+    try:
+        # Parse first: a Client built on a malformed address fails, then spews when collected.
+        address = distributed.comm.resolve_address(scheduler)
+        return distributed.Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, ValueError) as exc:  # OSError covers timeouts and unknown hosts
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(
+            f"cannot connect to a Dask scheduler at '{scheduler}' ({reason})", "--scheduler"
+        ) from None
+
+
+def _check_workers(client: Client) -> None:
+    """Refuse workers that cannot import modelcollapse; warn about a slow allocator."""
+
+    # Nested, so cloudpickle sends it by value: it runs even where modelcollapse is missing.
+    def probe() -> tuple[bool, dict[str, str]]:
+        import importlib.util
+        import os
+
+        found = importlib.util.find_spec("modelcollapse") is not None
+        malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
+        return found, malloc
+
+    answers = client.run(probe)
+    missing = sorted(worker for worker, (found, _) in answers.items() if not found)
+    if missing:
+        raise UserError(
+            f"Dask workers cannot import modelcollapse ({', '.join(missing)}); "
+            "install it in the workers' environment",
+            "--scheduler",
+        )
+    slow = sorted(worker for worker, (_, env) in answers.items() if _slow_malloc(env))
+    if slow:
+        warnings.warn(
+            f"{len(slow)} of {len(answers)} Dask workers run with MALLOC_TRIM_THRESHOLD_ set "
+            "(a nanny sets it by default), which made runs take 83 % longer here; start them "
+            "as docs/dask.md shows (e.g. with MALLOC_MMAP_THRESHOLD_=33554432 "
+            "MALLOC_TRIM_THRESHOLD_=268435456 in their environment)",
+            ModelCollapseWarning,
+            stacklevel=2,
+        )
+
+
+def _sees(path: str) -> bool:
+    import os
+
+    return os.path.exists(path)
+
+
+def _slow_malloc(environ: Mapping[str, str]) -> bool:
+    """Whether glibc malloc runs with a fixed, small mmap threshold in this environment.
+
+    Setting MALLOC_TRIM_THRESHOLD_ (as Dask's nanny does, to 64 KiB) switches off glibc's
+    dynamic mmap threshold: every array over 128 KiB is then mapped and unmapped afresh,
+    and each of its pages faults in again, so numpy's temporaries cost 3-4× more
+    (benchmarks/bench_dask.py). A threshold set explicitly by the user is respected.
+    """
+    return "MALLOC_TRIM_THRESHOLD_" in environ and "MALLOC_MMAP_THRESHOLD_" not in environ

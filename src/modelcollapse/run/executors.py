@@ -1,0 +1,239 @@
+"""Executors: where a run's trajectories execute, behind one small interface.
+
+An executor maps a function over items and yields each ``(item, outcome)`` as it finishes, in
+any order; the outcome is the function's return value, or a :class:`Failure` when it raised an
+``Exception`` (recorded, and the other items go on). ``KeyboardInterrupt`` and ``SystemExit``
+are not failures: they stop the run. Each executor checks its own options once, when built
+(:func:`make_executor`), before anything is loaded or written.
+
+Built in: ``local`` (joblib processes on this machine; with one job, this very process, so that
+``breakpoint()`` and pdb work inside a trajectory) and ``dask`` (:mod:`modelcollapse.run.dask`).
+A new one is a subclass of :class:`BaseExecutor` registered in :data:`EXECUTORS`; see
+docs/extending.md.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+
+from modelcollapse.errors import UserError, one_line
+from modelcollapse.registry import Registry
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one item failed: the exception's type, its message as one line, the traceback."""
+
+    error_type: str
+    message: str
+    traceback: str
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> Failure:
+        kind = type(exc)
+        builtin = kind.__module__ == "builtins"
+        name = kind.__qualname__ if builtin else f"{kind.__module__}.{kind.__qualname__}"
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return cls(name, one_line(exc), text)
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.error_type.rsplit('.', 1)[-1]}: {self.message}"
+
+
+Outcome = Any  # the function's result, or a Failure
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """What the runner needs from a backend."""
+
+    name: ClassVar[str]
+
+    def __enter__(self) -> Executor:
+        """Connect or start what the executor needs; may be entered more than once."""
+        ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def warm_up(self) -> Any:
+        """A context manager: start workers while its block runs (e.g. while data loads)."""
+        ...
+
+    def share(self, value: Any, path: Path | None) -> Any:
+        """A large read-only argument every call gets, as the calls should receive it: its
+        ``path`` (the function loads it) where the workers can read that, else ``value``."""
+        ...
+
+    def map_unordered(
+        self, fn: Callable[..., R], items: Sequence[T], /, **shared: Any
+    ) -> Iterator[tuple[T, R | Failure]]:
+        """``fn(item, **shared)`` for every item, yielded as each finishes, in any order.
+
+        Items are started in the order given (the runner puts the costliest first). Closing
+        the iterator early cancels what has not finished.
+        """
+        ...
+
+
+class BaseExecutor:
+    """Defaults for an executor: no connection, no warm-up, large arguments sent by path.
+
+    A subclass sets ``name``, ``options`` (the run options it takes besides none: ``jobs``,
+    ``scheduler``) and ``summary`` (for ``--backend``'s help), checks them in ``__init__`` and
+    implements :meth:`map_unordered`, calling :func:`attempt` for each item.
+    """
+
+    name: ClassVar[str] = ""
+    options: ClassVar[frozenset[str]] = frozenset()
+    summary: ClassVar[str] = ""
+    _depth = 0
+
+    @classmethod
+    def from_options(cls, **given: Any) -> BaseExecutor:
+        """Build from the run's options; one this executor does not use is refused."""
+        for option, value in given.items():
+            if option not in cls.options and value is not None:
+                users = [n for n, c in EXECUTORS.items() if option in getattr(c, "options", ())]
+                where = f"only used with --backend {' or '.join(users)}" if users else "not used"
+                raise UserError(f"{where}, not {cls.name}", f"--{option}")
+        return cls(**{k: v for k, v in given.items() if v is not None})
+
+    def __enter__(self) -> BaseExecutor:
+        if self._depth == 0:
+            self.open()
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self.close()
+
+    def open(self) -> None:
+        """Connect (entered once however deeply ``with`` blocks nest)."""
+
+    def close(self) -> None:
+        """Disconnect; undo :meth:`open`."""
+
+    @contextmanager
+    def warm_up(self) -> Iterator[None]:
+        yield
+
+    def share(self, value: Any, path: Path | None) -> Any:
+        return path if path is not None else value
+
+    def map_unordered(
+        self, fn: Callable[..., R], items: Sequence[T], /, **shared: Any
+    ) -> Iterator[tuple[T, R | Failure]]:
+        raise NotImplementedError
+
+
+def attempt(fn: Callable[..., R], item: T, shared: dict[str, Any]) -> tuple[T, R | Failure]:
+    """``(item, fn(item, **shared))``, or ``(item, Failure)`` if it raised an ``Exception``.
+
+    Runs where the work runs, so the traceback is the worker's own. Only ``Exception`` is
+    caught: an interrupt or an exit still stops the run.
+    """
+    try:
+        return item, fn(item, **shared)
+    except Exception as exc:
+        return item, Failure.from_exception(exc)
+
+
+EXECUTORS: Registry[type[BaseExecutor]] = Registry("executors", "executor", "--backend")
+
+
+def make_executor(
+    backend: str = "local", *, jobs: int | None = None, scheduler: Any = None
+) -> BaseExecutor:
+    """The executor ``backend`` (a name in :data:`EXECUTORS`) with the run's options, checked.
+
+    ``jobs=1`` counts as not given: it is every command's default, and one job is what an
+    executor that sets its own parallelism does anyway.
+    """
+    cls = EXECUTORS.get(backend)
+    return cls.from_options(jobs=None if jobs == 1 else jobs, scheduler=scheduler)
+
+
+@EXECUTORS.register("local")
+class LocalExecutor(BaseExecutor):
+    """``jobs`` joblib worker processes on this machine; with one job, this process."""
+
+    name = "local"
+    options = frozenset({"jobs"})
+    summary = "--jobs processes on this machine (1: in this process, where pdb works)"
+
+    def __init__(self, jobs: int = 1) -> None:
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+            raise UserError(f"must be a whole number of at least 1, got {jobs!r}", "--jobs")
+        self.jobs = jobs
+
+    def share(self, value: Any, path: Path | None) -> Any:
+        # In this process the object is at hand; workers load it once each from the path.
+        return value if self.jobs == 1 else super().share(value, path)
+
+    def map_unordered(
+        self, fn: Callable[..., R], items: Sequence[T], /, **shared: Any
+    ) -> Iterator[tuple[T, R | Failure]]:
+        if self.jobs == 1 or len(items) <= 1:
+            for item in items:
+                yield attempt(fn, item, shared)
+            return
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=self.jobs, return_as="generator_unordered")(
+            delayed(attempt)(fn, item, shared) for item in items
+        )
+        yield from results
+
+    @contextmanager
+    def warm_up(self) -> Iterator[None]:
+        """Start the worker processes while the block runs; wait for them at its end.
+
+        Spawning a worker and importing scikit-learn takes a second or two, which can overlap
+        with reading the data and features in this process. joblib keeps its workers for the
+        next call, so the run itself reuses them.
+        """
+        if self.jobs < 2:
+            yield
+            return
+        from joblib import Parallel, delayed
+
+        def start() -> None:
+            with suppress(Exception):  # a failure here resurfaces, with context, in the run
+                Parallel(n_jobs=self.jobs)(delayed(_ready)() for _ in range(self.jobs))
+
+        thread = threading.Thread(target=start, name="modelcollapse-warm-up", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:  # also on an error: never leave the interpreter exiting mid-spawn
+            thread.join()
+
+
+def _ready() -> None:
+    """Nothing: unpickling it makes a worker import the package, which it will run."""
+    import modelcollapse.runner  # noqa: F401
+
+
+def describe_backends() -> str:
+    """``--backend``'s help: every registered executor and what it does."""
+    return "; ".join(f"{name}: {cls.summary}" for name, cls in EXECUTORS.items()) + "."
+
+
+def ordered(items: Iterable[T], cost: Callable[[T], float]) -> list[T]:
+    """Costliest first, so the last to finish are short ones and workers rarely wait for one
+    straggler. Seeds come from keys, so the order changes no result."""
+    return sorted(items, key=cost, reverse=True)
