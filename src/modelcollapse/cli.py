@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.experiments import shipped_presets
 
 try:  # recent Typer releases vendor their own copy of click
     from typer._click import exceptions as click_errors
@@ -43,9 +44,8 @@ app.add_typer(data_app, name="data")
 
 console = Console()
 EXPERIMENT_HELP = (
-    "A preset (demo, learning-curve, total-collapse, collapse-rates, lower-rates, "
-    "lower-rates-detail, seed-study, designs, theory, generations, generative) or a TOML config "
-    "file."
+    f"A preset ({', '.join(shipped_presets())}; `modelcollapse presets` lists them with those "
+    "that plug-ins add) or a TOML config file."
 )
 LOOP_PANEL = "Loop design (every study with a size grid; see docs/methods.md)"
 
@@ -94,11 +94,12 @@ def _wide() -> Console:
 def summary_tables(results, name: str) -> list[Table]:
     """Mean accuracy at the first and the last step: one table for the studies with a size
     grid (per study, start and rate), one per generational kind (per regime or rate)."""
+    from modelcollapse.engines import generational_kinds
     from modelcollapse.runner import summarize
 
     summary = summarize(results)
     tables = []
-    grid = summary.loc[~summary["kind"].isin(["generative", "generations"])]
+    grid = summary.loc[~summary["kind"].isin(generational_kinds())]
     if len(grid) or summary.empty:
         table = Table(title=f"{name}: mean test accuracy", box=box.SIMPLE_HEAD)
         for col in ("study", "start", "rate", "reps", "first n", "acc", "last n", "acc "):
@@ -172,10 +173,11 @@ def _check_loop_applies(config, loop: dict[str, object]) -> None:
     """Loop options set on the command line must reach a study, and fit its regime."""
     if not loop:
         return
-    gridded = [s for s in config.study if not s.generational]
+    gridded = [s for s in config.study if s.engine.uses_loop]
     if not gridded:
+        kinds = " or ".join(sorted({s.kind for s in config.study}))
         raise UserError(
-            "loop options do not apply to generative or generations studies",
+            f"loop options do not apply to {kinds} studies",
             _loop_flag(next(iter(loop))),
         )
     if loop.get("fresh_share"):
@@ -896,7 +898,7 @@ def data_download_command(
 
 @app.command("presets")
 def presets_command() -> None:
-    """List the shipped experiment presets."""
+    """List the experiment presets (shipped, and those that plug-ins register)."""
     from modelcollapse.experiments.config import PRESETS, load_config
 
     table = Table("preset", "model", "studies", "description")

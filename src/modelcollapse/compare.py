@@ -41,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 from rich.table import Table
 
+from modelcollapse.engines import ENGINES
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import LoopConfig
 from modelcollapse.stats import (
@@ -568,7 +569,8 @@ def comparable_rows(results: pd.DataFrame) -> pd.DataFrame:
         stopped = results["stopped"].astype("boolean").fillna(False).to_numpy(bool)
         keep = (kind != "generations") | stopped
     data = results.loc[keep].copy()
-    position = np.where(kind[keep] == "generative", data["step"], data["train_size"])
+    by_step = [name for name, engine in ENGINES.items() if engine.position == "step"]
+    position = np.where(np.isin(kind[keep], by_step), data["step"], data["train_size"])
     data[POSITION] = position
     return data
 
