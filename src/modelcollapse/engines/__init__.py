@@ -18,10 +18,9 @@ from modelcollapse.engines.base import (
     Engine,
     GenerationalEngine,
     Trajectory,
-    engine_of,
     generational_kinds,
 )
 
 __all__ = [
-    "ENGINES", "Engine", "GenerationalEngine", "Trajectory", "engine_of", "generational_kinds",
+    "ENGINES", "Engine", "GenerationalEngine", "Trajectory", "generational_kinds",
 ]  # fmt: skip

@@ -275,12 +275,6 @@ class GenerationalEngine(Engine):
 ENGINES: Registry[Engine] = Registry("engines", "study kind", "kind")
 
 
-def engine_of(kind: object) -> Engine | None:
-    """The registered engine of a results table's ``kind``, or None (a kind no longer known:
-    readers then treat its rows like a rate study's)."""
-    return ENGINES.get(kind) if isinstance(kind, str) and kind in ENGINES else None
-
-
 def generational_kinds() -> list[str]:
     """The registered kinds without a size grid (their rows are read by generation)."""
     return [name for name, engine in ENGINES.items() if engine.generational]

@@ -33,7 +33,7 @@ class GenerativeEngine(GenerationalEngine):
     has_rates = False
     series = ("experiment", "regime")
     position = "step"  # generations pair by number: sizes differ between regimes
-    result_columns = ("generation", "regime", "vocabulary_size")
+    result_columns = ("regime", "vocabulary_size")
 
     def check(self, study) -> None:
         if study.rates != [0.0]:
