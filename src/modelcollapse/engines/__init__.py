@@ -19,8 +19,10 @@ from modelcollapse.engines.base import (
     GenerationalEngine,
     Trajectory,
     generational_kinds,
+    kinds_paired_by_step,
 )
 
 __all__ = [
     "ENGINES", "Engine", "GenerationalEngine", "Trajectory", "generational_kinds",
+    "kinds_paired_by_step",
 ]  # fmt: skip

@@ -275,6 +275,11 @@ class GenerationalEngine(Engine):
 ENGINES: Registry[Engine] = Registry("engines", "study kind", "kind")
 
 
+def kinds_paired_by_step() -> list[str]:
+    """The registered kinds whose trajectories pair by step (generation), not training size."""
+    return [name for name, engine in ENGINES.items() if engine.position == "step"]
+
+
 def generational_kinds() -> list[str]:
     """The registered kinds without a size grid (their rows are read by generation)."""
     return [name for name, engine in ENGINES.items() if engine.generational]

@@ -13,5 +13,5 @@ def shipped_presets() -> dict[str, Traversable]:
     ones that engines and plug-ins register.
     """
     folder = resources.files(__name__) / "presets"
-    files = [f for f in folder.iterdir() if f.name.endswith(".toml")]
-    return {f.name.removesuffix(".toml"): f for f in sorted(files, key=lambda f: f.name)}
+    files = {f.name.removesuffix(".toml"): f for f in folder.iterdir() if f.name.endswith(".toml")}
+    return dict(sorted(files.items()))
