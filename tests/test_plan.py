@@ -1,11 +1,20 @@
 """Each preset's grid, scaling, overrides, keys and seeds."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from modelcollapse.errors import UserError
-from modelcollapse.experiments.config import PRESETS, apply_overrides, load_config
-from modelcollapse.experiments.plan import build_plan, split_rows
+from modelcollapse.experiments.config import (
+    PRESETS,
+    _parse,
+    apply_overrides,
+    load_config,
+    validate_config,
+)
+from modelcollapse.experiments.plan import build_plan, fitted_rows, split_rows
 
 BIG = 10_000_000  # rows: enough for any preset at scale 1
 
@@ -156,3 +165,25 @@ def test_rate_collisions_count_the_rows_each_design_labels():
     # Fresh: round(rate × m) of a refreshed set of m = round(0.02/0.98 × 100) = 2 rows.
     fresh = apply_overrides(config, loop={"regime": "fresh", "fresh_share": 0.02})
     assert (0.0, 0.03, 0, 2) in fresh.study[0].rate_collisions(0.1)
+
+
+def test_presets_are_the_files_and_the_readme_lists_them():
+    folder = Path(__file__).parents[1] / "src" / "modelcollapse" / "experiments" / "presets"
+    assert set(PRESETS) == {p.stem for p in folder.glob("*.toml")}
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| preset | what it runs", 1)[1].split("\n\n", 1)[0]
+    assert set(re.findall(r"^\| `([^`]+)` \|", table, flags=re.M)) == set(PRESETS)
+    with pytest.raises(UserError, match="include names unknown preset 'nope'"):
+        validate_config(_parse('include = ["nope"]', "t"), "t")
+
+
+def test_scheduling_cost_counts_every_fit():
+    """Longest first needs each trajectory's fits × rows: a generations search fits a whole
+    population per generation, a generative one a classifier per generation."""
+    _, plan = plan_of("generations")  # population 10, max_generations 10, 1,000 reviews
+    assert fitted_rows(plan[0]) == 10 * 11 * 1000
+    _, plan = plan_of("generative")  # 10 generations of 4,000 reviews
+    costs = {t.setting("regime"): fitted_rows(t) for t in plan if t.repeat == 0}
+    assert costs == {"replace": 11 * 4000, "accumulate": sum(range(1, 12)) * 4000}
+    _, plan = plan_of("lower-rates")
+    assert fitted_rows(plan[0]) == sum(plan[0].sizes)

@@ -44,6 +44,7 @@ from modelcollapse.compare import (
     read_run,
     with_seed_groups,
 )
+from modelcollapse.engines import generational_kinds
 from modelcollapse.errors import UserError
 from modelcollapse.stats import holm, min_detectable_difference
 
@@ -544,7 +545,7 @@ def answers(
         raise UserError(f"must be a size above 0, got {extrapolate:g}", "--extrapolate")
     data = comparable_rows(with_seed_groups(results, seed_groups))
     if "kind" in data:
-        data = data.loc[~data["kind"].astype(str).isin(["generative", "generations"])]
+        data = data.loc[~data["kind"].astype(str).isin(generational_kinds())]
     data = data.loc[data[dose].notna() & data[metric].notna()]
     if data.empty:
         raise UserError(f"no rows with both {dose!r} and {metric!r}", "--dose")

@@ -27,6 +27,7 @@ from rich.table import Table
 
 from modelcollapse.data.readers import DATA_FORMATS
 from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.experiments import shipped_presets
 from modelcollapse.models import MODELS
 from modelcollapse.run.executors import describe_backends
 
@@ -47,9 +48,8 @@ app.add_typer(data_app, name="data")
 
 console = Console()
 EXPERIMENT_HELP = (
-    "A preset (demo, learning-curve, total-collapse, collapse-rates, lower-rates, "
-    "lower-rates-detail, seed-study, designs, theory, generations, generative) or a TOML config "
-    "file."
+    f"A preset ({', '.join(shipped_presets())}; `modelcollapse presets` lists them with those "
+    "that plug-ins add) or a TOML config file."
 )
 LOOP_PANEL = "Loop design (every study with a size grid; see docs/options.md)"
 
@@ -100,11 +100,12 @@ def _wide() -> Console:
 def summary_tables(results, name: str) -> list[Table]:
     """Mean accuracy at the first and the last step: one table for the studies with a size
     grid (per study, start and rate), one per generational kind (per regime or rate)."""
+    from modelcollapse.engines import generational_kinds
     from modelcollapse.runner import summarize
 
     summary = summarize(results)
     tables = []
-    grid = summary.loc[~summary["kind"].isin(["generative", "generations"])]
+    grid = summary.loc[~summary["kind"].isin(generational_kinds())]
     if len(grid) or summary.empty:
         table = Table(title=f"{name}: mean test accuracy", box=box.SIMPLE_HEAD)
         for col in ("study", "start", "rate", "reps", "first n", "acc", "last n", "acc "):
@@ -171,10 +172,11 @@ def _loop_overrides(config, flags: dict[str, object]) -> dict[str, object]:
                             entries[name].option.flag) from None  # fmt: skip
     if not loop:
         return loop
-    gridded = [s for s in config.study if not s.generational]
+    gridded = [s for s in config.study if s.engine.uses_loop]
     if not gridded:
+        kinds = " or ".join(sorted({s.kind for s in config.study}))
         raise UserError(
-            "loop options do not apply to generative or generations studies",
+            f"loop options do not apply to {kinds} studies",
             entries[next(iter(loop))].option.flag,
         )
     for name, value in loop.items():
@@ -864,7 +866,7 @@ def data_download_command(
 
 @app.command("presets")
 def presets_command() -> None:
-    """List the shipped experiment presets."""
+    """List the experiment presets (shipped, and those that plug-ins register)."""
     from modelcollapse.experiments.config import PRESETS, load_config
 
     table = Table("preset", "model", "studies", "description")

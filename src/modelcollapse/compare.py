@@ -42,6 +42,7 @@ import pyarrow as pa
 from rich.table import Table
 
 from modelcollapse.core.options import option_names
+from modelcollapse.engines import kinds_paired_by_step
 from modelcollapse.errors import UserError
 from modelcollapse.stats import (
     N_RESAMPLES,
@@ -274,8 +275,8 @@ def compare_results(
         data, conditions, on=[GROUP, "repeat", POSITION], value=metric, match=match
     )
     pairs = pairs.dropna(subset=["difference"])
-    by_generation = bool((pairs["kind"] == "generative").any()) if "kind" in pairs else False
-    generative = "kind" in data and bool((data["kind"] == "generative").any())
+    by_generation = "kind" in pairs and bool(pairs["kind"].isin(kinds_paired_by_step()).any())
+    generative = "kind" in data and bool(data["kind"].isin(kinds_paired_by_step()).any())
     position_name = "generation" if generative else "training size"
     if pairs.empty:
         same = ", ".join(["seed group", "repeat", position_name, *match])
@@ -568,7 +569,8 @@ def comparable_rows(results: pd.DataFrame) -> pd.DataFrame:
         stopped = results["stopped"].astype("boolean").fillna(False).to_numpy(bool)
         keep = (kind != "generations") | stopped
     data = results.loc[keep].copy()
-    position = np.where(kind[keep] == "generative", data["step"], data["train_size"])
+    by_step = np.isin(kind[keep], kinds_paired_by_step())
+    position = np.where(by_step, data["step"], data["train_size"])
     data[POSITION] = position
     return data
 

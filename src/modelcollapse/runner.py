@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.resolve import load_data
+from modelcollapse.engines import generational_kinds
 from modelcollapse.experiments.config import RunConfig, dump_config
 from modelcollapse.experiments.plan import Trajectory, build_plan, fitted_rows, run_trajectory
 from modelcollapse.features.vectorize import Features, featurize, load_features
@@ -297,7 +298,7 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
 
     kind = results["kind"].astype(str)
     parts = []
-    grid = results.loc[~kind.isin(["generative", "generations"])]
+    grid = results.loc[~kind.isin(generational_kinds())]
     if not grid.empty:
         parts.append(_series_summary(grid, grid, ["experiment", "initial_size", "rate"]))
     generative = results.loc[kind == "generative"]

@@ -227,9 +227,9 @@ def _with_loop_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     """A loop trajectory's results written before a loop option existed: the option's column at
     its default, so that old and new trajectories of one run stay one design."""
     from modelcollapse.core.options import LoopOptions
-    from modelcollapse.experiments.config import GENERATIONAL_FIELDS
+    from modelcollapse.engines import generational_kinds
 
-    generational = list(GENERATIONAL_FIELDS)
+    generational = generational_kinds()
     if "regime" not in frame or "kind" not in frame or frame["kind"].isin(generational).any():
         return frame
     for name, value in LoopOptions().asdict().items():

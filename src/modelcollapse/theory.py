@@ -40,6 +40,7 @@ from scipy import stats as st
 
 from modelcollapse import stats
 from modelcollapse.compare import GROUP, with_seed_groups
+from modelcollapse.engines import generational_kinds
 
 ALPHA = 0.05
 PI2_6 = math.pi**2 / 6
@@ -182,7 +183,7 @@ def _slope(x: np.ndarray, y: np.ndarray) -> float:
 def _prepare(results: pd.DataFrame, seed_groups: Mapping[str, str] | None) -> pd.DataFrame:
     data = results
     if "kind" in data.columns:
-        data = data.loc[~data["kind"].astype(str).isin(["generations", "generative"])]
+        data = data.loc[~data["kind"].astype(str).isin(generational_kinds())]
     if "rate" not in data.columns:
         return data.iloc[0:0]
     data = with_seed_groups(data.loc[data["rate"].notna()], seed_groups)

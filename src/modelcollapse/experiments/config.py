@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import math
 import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from modelcollapse.core.options import LoopOptions, check_rate
+from modelcollapse.engines import ENGINES, Engine
+from modelcollapse.engines.base import scaled as _scaled
 from modelcollapse.errors import UserError
+from modelcollapse.experiments import shipped_presets
+from modelcollapse.registry import Registry
 
-Kind = Literal["learning-curve", "total-collapse", "rates", "generations", "generative"]
-# Kinds without a grid of training sizes, and the settings only they take.
-GENERATIONAL_FIELDS: dict[str, tuple[str, ...]] = {
-    "generations": ("sample_size", "validation_size", "population", "keep", "max_generations"),
-    "generative": ("sample_size", "generations", "regimes"),
-}
 _GRID_FIELDS = ("initial_size", "increment", "max_size", "ratio", "n_sizes")
 MAX_SIZES = 100_000  # training sizes per study: more is a typo, and would exhaust memory
 MAX_REPEATS = 10_000  # likewise for repeats and rates: a plan holds one object per trajectory
@@ -28,8 +32,13 @@ MAX_RATES = 1_000
 class StudyConfig(BaseModel):
     """One study: a grid of trajectories sharing sizes, rates and a test-set rule.
 
-    Sizes are either linear (``initial_size``, ``increment``, ``max_size``) or
-    geometric (``max_size`` × ``ratio``^j for j = ``n_sizes``-1 … 0).
+    ``kind`` names a registered engine (:data:`modelcollapse.engines.ENGINES`), which
+    validates the kind's own settings (the other fields of the ``[[study]]`` table, e.g.
+    ``population`` for ``generations``; see each engine's ``Settings``) and fills their
+    defaults. Read them as attributes (``study.population``).
+
+    Sizes of a kind with a size grid are either linear (``initial_size``, ``increment``,
+    ``max_size``) or geometric (``max_size`` × ``ratio``^j for j = ``n_sizes``-1 … 0).
     ``test_size`` is ``"rest"`` (every review outside the pool), a fraction of
     all reviews, or a count.
 
@@ -44,10 +53,11 @@ class StudyConfig(BaseModel):
       ``sample_size`` reviews, for each of ``regimes`` (default 10, both regimes).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # extra: the kind's own settings, validated by its engine.
+    model_config = ConfigDict(extra="allow")
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Kind
+    kind: str
     repeats: int = Field(ge=1, le=MAX_REPEATS)
     rates: list[float] = Field(default_factory=lambda: [0.0], min_length=1, max_length=MAX_RATES)
     test_size: Literal["rest"] | float | int = 0.2
@@ -59,17 +69,16 @@ class StudyConfig(BaseModel):
     n_sizes: int | None = Field(default=None, ge=1, le=MAX_SIZES)
     # [study.loop]: validated by the loop options table (modelcollapse.core.options)
     loop: LoopOptions = Field(default_factory=LoopOptions)
-    # Generational kinds only. None elsewhere, so other studies' resolved configs are unchanged.
-    sample_size: int | None = Field(default=None, ge=1)
-    validation_size: int | None = Field(default=None, ge=1)
-    population: int | None = Field(default=None, ge=1)
-    keep: int | None = Field(default=None, ge=1)
-    max_generations: int | None = Field(default=None, ge=1)
-    generations: int | None = Field(default=None, ge=1)
-    regimes: list[Literal["replace", "accumulate"]] | None = Field(default=None, min_length=1)
     # Studies with the same seed_group share each repeat's seed (test set, order of
     # additions, model seeds): they pair with each other, e.g. replace vs accumulate.
     seed_group: str | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_registered(cls, kind: str) -> str:
+        if kind not in ENGINES:
+            raise ValueError(f"unknown study kind '{kind}' (expected one of: {', '.join(ENGINES)})")
+        return kind
 
     @field_validator("rates")
     @classmethod
@@ -90,17 +99,44 @@ class StudyConfig(BaseModel):
         return v
 
     @property
+    def engine(self) -> Engine:
+        return ENGINES.get(self.kind)
+
+    @property
     def generational(self) -> bool:
-        return self.kind in GENERATIONAL_FIELDS
+        return self.engine.generational
 
     @model_validator(mode="after")
-    def _sizes_given(self) -> StudyConfig:
-        own = GENERATIONAL_FIELDS.get(self.kind, ())
-        for name in {f for fields in GENERATIONAL_FIELDS.values() for f in fields} - set(own):
-            if getattr(self, name) is not None:
+    def _settings_of_kind(self) -> StudyConfig:
+        engine = self.engine
+        own = engine.Settings.model_fields
+        given = dict(self.__pydantic_extra__ or {})
+        for name in given:
+            if name not in own:
                 raise ValueError(f"{name} does not apply to kind = '{self.kind}'")
-        if self.generational:
-            return self._generational_settings()
+        try:
+            settings = engine.Settings.model_validate(given)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            if err["type"] == "missing":
+                raise ValueError(f"kind = '{self.kind}' needs {err['loc'][0]}") from None
+            raise  # pydantic prefixes the error's location with this study's
+        # Every setting, defaults filled, in the engine's order: the resolved config shows them.
+        self.__pydantic_extra__ = settings.model_dump()
+        if engine.has_size_grid:
+            self._check_grid()
+        else:
+            for name in _GRID_FIELDS:
+                if getattr(self, name) is not None:
+                    raise ValueError(
+                        f"{name} does not apply to kind = '{self.kind}' (it has no size grid)"
+                    )
+        if not engine.uses_loop and self.loop != LoopOptions():
+            raise ValueError(f"loop options do not apply to kind = '{self.kind}'")
+        engine.check(self)
+        return self
+
+    def _check_grid(self) -> None:
         if self.max_size is None:
             raise ValueError(f"kind = '{self.kind}' needs max_size")
         if self.spacing == "linear":
@@ -112,55 +148,19 @@ class StudyConfig(BaseModel):
                 raise ValueError(f"more than {MAX_SIZES:,} training sizes; raise increment")
         elif self.ratio is None or self.n_sizes is None:
             raise ValueError("geometric spacing needs ratio and n_sizes")
-        if self.kind == "learning-curve" and self.rates != [0.0]:
-            raise ValueError("a learning curve uses true labels only (rates = [0.0])")
-        return self
 
-    def _generational_settings(self) -> StudyConfig:
-        for name in _GRID_FIELDS:
-            if getattr(self, name) is not None:
-                raise ValueError(f"{name} does not apply to kind = '{self.kind}' (use sample_size)")
-        if self.sample_size is None:
-            raise ValueError(f"kind = '{self.kind}' needs sample_size")
-        if self.loop != LoopOptions():
-            raise ValueError(f"loop options do not apply to kind = '{self.kind}'")
-        if self.kind == "generative":
-            if self.rates != [0.0]:
-                raise ValueError(
-                    "a generative study has no labelling rates (every text is written)"
-                )
-            self.generations = 10 if self.generations is None else self.generations
-            self.regimes = ["replace", "accumulate"] if self.regimes is None else self.regimes
-            if len(set(self.regimes)) != len(self.regimes):
-                raise ValueError("regimes repeat")
-            return self
-        self.population = 6 if self.population is None else self.population
-        self.keep = 2 if self.keep is None else self.keep
-        self.validation_size = 1000 if self.validation_size is None else self.validation_size
-        self.max_generations = 10 if self.max_generations is None else self.max_generations
-        if self.keep > self.population:
-            raise ValueError(f"keep ({self.keep}) exceeds population ({self.population})")
-        return self
+    @model_serializer(mode="wrap")
+    def _settings_before_seed_group(self, handler: Any) -> dict[str, Any]:
+        # The kind's settings come after the loop and before seed_group, where the flat
+        # config of earlier versions wrote them: resolved configs of old runs stay identical.
+        data = handler(self)
+        if "seed_group" in data:
+            data["seed_group"] = data.pop("seed_group")
+        return data
 
     def sizes(self, scale: float = 1.0) -> list[int]:
         """The training sizes of this study, multiplied by ``scale``."""
-        if self.generational:
-            assert self.sample_size is not None
-            return [_scaled(self.sample_size, scale)]
-        assert self.max_size is not None
-        if self.spacing == "linear":
-            assert self.initial_size is not None and self.increment is not None
-            first = _scaled(self.initial_size, scale)
-            step = _scaled(self.increment, scale)
-            last = _scaled(self.max_size, scale)
-            sizes = list(range(first, last + 1, step))
-            if sizes[-1] != last:
-                sizes.append(last)
-        else:
-            assert self.ratio is not None and self.n_sizes is not None
-            raw = [_scaled(self.max_size * self.ratio**j, scale) for j in range(self.n_sizes)]
-            sizes = sorted(set(raw))
-        return sizes
+        return self.engine.sizes(self, scale)
 
     def rate_collisions(self, scale: float = 1.0) -> list[tuple[float, float, int, int]]:
         """Pairs of rates that model-label the same number of rows per batch at this scale.
@@ -168,7 +168,7 @@ class StudyConfig(BaseModel):
         The loop labels round(rate × batch) rows (halves up), so at a small batch two rates
         can give identical trajectories: (rate_a, rate_b, rows, batch) for each such pair.
         """
-        if self.generational or self.spacing != "linear" or len(self.rates) < 2:
+        if not self.engine.uses_loop or self.spacing != "linear" or len(self.rates) < 2:
             return []
         # Imported here: the loop imports sklearn.
         from modelcollapse.core.training import model_labelled_count
@@ -198,17 +198,9 @@ class StudyConfig(BaseModel):
         return pairs
 
     def pool_size(self, scale: float = 1.0) -> int:
-        """Reviews a repeat draws outside its test set: the largest size, or every generation's
-        fresh sample plus the validation set."""
-        sample = self.sizes(scale)[-1]
-        if self.kind == "generations":
-            assert self.validation_size is not None and self.max_generations is not None
-            return self.validation_size + (self.max_generations + 1) * sample
-        return sample
-
-
-def _scaled(size: float, scale: float) -> int:
-    return max(1, math.floor(size * scale + 0.5))
+        """Reviews a repeat draws outside its test set: the largest size, or what the kind's
+        engine says (generations: the validation set plus every generation's fresh sample)."""
+        return self.engine.pool_size(self, scale)
 
 
 class RunConfig(BaseModel):
@@ -234,23 +226,15 @@ class RunConfig(BaseModel):
         return self
 
 
-PRESETS = (
-    "learning-curve",
-    "total-collapse",
-    "collapse-rates",
-    "lower-rates",
-    "lower-rates-detail",
-    "seed-study",
-    "demo",
-    "generations",
-    "generative",
-    "designs",
-    "theory",
-)
+# Shipped presets (discovered in the presets folder) and any an engine or plug-in registers:
+# PRESETS.register("name", path_to_toml).
+PRESETS: Registry[Any] = Registry("presets", "preset", "EXPERIMENT")
+for _name, _file in shipped_presets().items():
+    PRESETS.register(_name, _file)
 
 
 def preset_text(name: str) -> str:
-    return (resources.files("modelcollapse.experiments") / "presets" / f"{name}.toml").read_text()
+    return PRESETS.get(name).read_text(encoding="utf-8")
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:
@@ -335,33 +319,32 @@ def apply_overrides(
     raw = config.model_dump()
     top = {"data": data, "model": model, "tokenizer": tokenizer, "seed": seed, "scale": scale}
     raw.update({k: v for k, v in top.items() if v is not None})
+    engines = {s["kind"]: ENGINES.get(s["kind"]) for s in raw["study"]}
     for study in raw["study"]:
-        gridded = study["kind"] not in GENERATIONAL_FIELDS
+        engine = engines[study["kind"]]
         if repeats is not None:
             study["repeats"] = repeats
         if test_size is not None:
             study["test_size"] = test_size
-        if max_size is not None and gridded:
+        if max_size is not None and engine.has_size_grid:
             study["max_size"] = max_size
-        if rates is not None and study["kind"] not in ("learning-curve", "generative"):
+        if rates is not None and engine.has_rates:
             study["rates"] = rates
-        if loop and gridded:
+        if loop and engine.uses_loop:
             study["loop"] = {**study.get("loop", {}), **loop}
         # Linear-only settings apply to the linear studies of a mixed run (seed-study).
-        if study["spacing"] == "linear" and gridded:
+        if study["spacing"] == "linear" and engine.has_size_grid:
             if initial_size is not None:
                 study["initial_size"] = initial_size
             if increment is not None:
                 study["increment"] = increment
-    if rates is not None and all(
-        s["kind"] in ("learning-curve", "generative") for s in raw["study"]
-    ):
+    if rates is not None and not any(e.has_rates for e in engines.values()):
         raise UserError("a learning curve or a generative study has no collapse rates", "--rates")
-    if max_size is not None and all(s["kind"] in GENERATIONAL_FIELDS for s in raw["study"]):
+    if max_size is not None and not any(e.has_size_grid for e in engines.values()):
         raise UserError("generational studies have no size grid; use --scale", "--max-size")
     for flag, value in (("--initial-size", initial_size), ("--increment", increment)):
         if value is not None and all(
-            s["spacing"] != "linear" or s["kind"] in GENERATIONAL_FIELDS for s in raw["study"]
+            s["spacing"] != "linear" or not engines[s["kind"]].has_size_grid for s in raw["study"]
         ):
             raise UserError("applies to linearly spaced studies only; use --max-size", flag)
     return validate_config(raw, "command line")

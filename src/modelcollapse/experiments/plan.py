@@ -5,141 +5,44 @@ training sizes. All trajectories of the same study and repeat share one seed,
 hence one test set, one initial sample, one order of additions and the same
 model seeds (the paired design); they differ only in which labels came from the
 model. Generational kinds (``generations``: bred models; ``generative``: models
-that write the reviews) are trajectories too: one per rate, or per regime.
+that write the reviews) are trajectories too: one per rate, or per regime. Each
+study's kind is an engine (:mod:`modelcollapse.engines`) that builds and runs them.
 """
 
 from __future__ import annotations
-
-import hashlib
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from modelcollapse.core.metrics import METRIC_COLUMNS
+from modelcollapse.engines import ENGINES
+from modelcollapse.engines.base import (
+    Trajectory,
+    derive_seed,
+    n_test_rows,
+    split_rows,
+)
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import RunConfig, StudyConfig
 from modelcollapse.features.vectorize import Features
-from modelcollapse.loop import OPTION_NAMES, LoopOptions, SelfLabellingLoop
+from modelcollapse.loop import OPTION_NAMES, LoopOptions
 from modelcollapse.models import MODELS, ModelSpec
 
-
-@dataclass(frozen=True)
-class Trajectory:
-    key: str
-    experiment: str
-    kind: str
-    repeat: int
-    seed: int
-    rate: float
-    sizes: tuple[int, ...]
-    pool_size: int  # rows the study's pool holds (its largest size)
-    test_size: str | float | int
-    options: LoopOptions = field(default_factory=LoopOptions)
-    settings: tuple[tuple[str, Any], ...] = ()  # a generational kind's own, as (name, value)
-    seed_group: str = ""  # studies in one seed group share each repeat's seed; "" = experiment
-
-    def setting(self, name: str) -> Any:
-        return dict(self.settings)[name]
-
-
-def derive_seed(run_seed: int, key: str) -> int:
-    """A 63-bit seed from the run seed and a stable key (no Python ``hash``: it is salted)."""
-    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
-    return int(np.random.SeedSequence([run_seed, digest]).generate_state(2, np.uint64)[0] >> 1)
-
-
-def n_test_rows(test_size: str | float | int, n_rows: int, pool_size: int) -> int:
-    if test_size == "rest":
-        return n_rows - pool_size
-    if isinstance(test_size, float):
-        return int(np.floor(test_size * n_rows + 0.5))
-    return int(test_size)
-
-
-def _rate_label(rate: float) -> str:
-    return f"{rate:.4f}".rstrip("0").rstrip(".") if rate else "0"
+__all__ = [
+    "RESULT_COLUMNS", "Trajectory", "build_plan", "derive_seed", "fitted_rows", "n_test_rows",
+    "run_trajectory", "split_rows", "study_trajectories",
+]  # fmt: skip
 
 
 def study_trajectories(study: StudyConfig, run_seed: int, scale: float) -> list[Trajectory]:
-    if study.generational:
-        return _generational_trajectories(study, run_seed, scale)
-    sizes = study.sizes(scale)
-    # (rate, sizes) of each trajectory in one repeat
-    shapes: list[tuple[float, list[int]]]
-    if study.kind == "total-collapse":
-        shapes = [(0.0, sizes)]
-        shapes += [(r, sizes[i:]) for i in range(len(sizes) - 1) for r in study.rates if r > 0]
-    else:
-        shapes = [(r, sizes) for r in study.rates]
-    plan = []
-    options = study.loop
-    group = study.seed_group or study.name
-    for repeat in range(study.repeats):
-        seed = derive_seed(run_seed, f"{group}/repeat={repeat}")
-        for rate, grown in shapes:
-            key = f"{study.name}/start={grown[0]}/rate={_rate_label(rate)}/repeat={repeat}"
-            plan.append(
-                Trajectory(
-                    key=key,
-                    experiment=study.name,
-                    kind=study.kind,
-                    repeat=repeat,
-                    seed=seed,
-                    rate=rate,
-                    sizes=tuple(grown),
-                    pool_size=sizes[-1],
-                    test_size=study.test_size,
-                    options=options,
-                    seed_group=group,
-                )
-            )
-    return plan
-
-
-def _generational_trajectories(study: StudyConfig, run_seed: int, scale: float) -> list[Trajectory]:
-    """One trajectory per rate (generations) or per regime (generative) and repeat."""
-    sizes = tuple(study.sizes(scale))
-    group = study.seed_group or study.name
-    plan = []
-    for repeat in range(study.repeats):
-        seed = derive_seed(run_seed, f"{group}/repeat={repeat}")
-        if study.kind == "generations":
-            settings = tuple(
-                (name, getattr(study, name))
-                for name in ("population", "keep", "validation_size", "max_generations")
-            )
-            shapes = [(f"rate={_rate_label(r)}", r, settings) for r in study.rates]
-        else:
-            assert study.regimes is not None
-            shapes = [
-                (f"regime={regime}", float("nan"),
-                 (("regime", regime), ("generations", study.generations)))
-                for regime in study.regimes
-            ]  # fmt: skip
-        for label, rate, settings in shapes:
-            plan.append(
-                Trajectory(
-                    key=f"{study.name}/{label}/repeat={repeat}",
-                    experiment=study.name,
-                    kind=study.kind,
-                    repeat=repeat,
-                    seed=seed,
-                    rate=rate,
-                    sizes=sizes,
-                    pool_size=study.pool_size(scale),
-                    test_size=study.test_size,
-                    settings=settings,
-                    seed_group=group,
-                )
-            )
-    return plan
+    return study.engine.trajectories(study, run_seed, scale)
 
 
 def fitted_rows(traj: Trajectory) -> int:
-    """Training rows the trajectory fits in all, a proxy for its run time (for scheduling)."""
-    return sum(traj.sizes)
+    """Training rows the trajectory fits in all (fits × rows), a proxy for its run time (for
+    scheduling): the sum of its sizes for the loop, population × generations × sample size
+    for ``generations``."""
+    return ENGINES.get(traj.kind).cost(traj)
 
 
 def build_plan(
@@ -160,10 +63,8 @@ def build_plan(
     if model is None and config.model in MODELS:
         model = MODELS[config.model]
     for study in config.study:
-        if study.kind == "generations" and model is not None:
-            from modelcollapse.experiments.generations import check_mutable
-
-            check_mutable(model)
+        if model is not None:
+            study.engine.check_model(model)
         pool = study.pool_size(config.scale)
         where = "--scale" if config.scale != 1.0 or study.generational else "--max-size"
         if n_fixed_test:
@@ -190,32 +91,6 @@ def build_plan(
     return plan
 
 
-def split_rows(
-    traj: Trajectory, n_rows: int, test_mask: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pool rows in draw order, test rows and per-row labelling priority, from the repeat seed.
-
-    A trajectory that starts later (total collapse) uses the same pool order from
-    its start size on.
-    """
-    rng = np.random.default_rng(traj.seed)
-    if test_mask is not None:
-        train_rows, test_rows = np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
-        pool = train_rows[rng.permutation(len(train_rows))[: traj.pool_size]]
-        test = test_rows
-        if isinstance(traj.test_size, int) and traj.test_size < len(test_rows):
-            test = rng.choice(test_rows, traj.test_size, replace=False)
-    else:
-        order = rng.permutation(n_rows)
-        n_test = n_test_rows(traj.test_size, n_rows, traj.pool_size)
-        if traj.test_size == "rest":
-            pool, test = order[: traj.pool_size], order[traj.pool_size :]
-        else:
-            test, pool = order[:n_test], order[n_test : n_test + traj.pool_size]
-    priority = rng.random(traj.pool_size)
-    return pool, np.sort(test), priority
-
-
 RESULT_COLUMNS = [
     "experiment", "kind", "trajectory", "repeat", "seed", "seed_group", "model", "tokenizer",
     "rate", "initial_size", "step", "train_size", "n_train", "n_model_labelled",
@@ -230,15 +105,10 @@ def run_trajectory(
 ) -> pd.DataFrame:
     """Run one trajectory on the cached features; one row per step.
 
-    Every kind's frame has ``RESULT_COLUMNS`` (None or NaN where a kind has no
-    value) and then its own columns.
+    Every kind's frame (its engine's ``run``) has ``RESULT_COLUMNS`` (None or NaN where a kind
+    has no value) and then its own columns.
     """
-    if traj.kind == "generations":
-        frame = _run_generations(traj, features, model)
-    elif traj.kind == "generative":
-        frame = _run_generative(traj, features, model)
-    else:
-        frame = _run_loop(traj, features, model)
+    frame = ENGINES.get(traj.kind).run(traj, features, model, tokenizer)
     frame.insert(0, "experiment", traj.experiment)
     frame.insert(1, "kind", traj.kind)
     frame.insert(2, "trajectory", traj.key)
@@ -260,58 +130,3 @@ def run_trajectory(
 
 
 _TEXT_COLUMNS = {k for k, v in LoopOptions().record().items() if isinstance(v, str)}
-
-
-def _run_loop(traj: Trajectory, features: Features, model: ModelSpec) -> pd.DataFrame:
-    pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
-    X, y = features.X, features.labels
-    loop = SelfLabellingLoop(model, traj.sizes, traj.rate, traj.seed, traj.options)
-    loop.fit(X[pool], y[pool], X[test], y[test], priority=priority)
-    frame = pd.DataFrame(loop.history_records())
-    for name, value in traj.options.record().items():
-        frame[name] = value
-    return frame
-
-
-def _run_generations(traj: Trajectory, features: Features, model: ModelSpec) -> pd.DataFrame:
-    """Pool = the validation rows, then one fresh sample per generation, in draw order."""
-    from modelcollapse.experiments.generations import GenerationalSearch
-
-    pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
-    n_validation, size = traj.setting("validation_size"), traj.sizes[0]
-    samples = [
-        pool[n_validation + g * size : n_validation + (g + 1) * size]
-        for g in range(traj.setting("max_generations") + 1)
-    ]
-    search = GenerationalSearch(
-        model, traj.rate, traj.setting("population"), traj.setting("keep"), traj.seed
-    )
-    # One priority per position in a sample: which rows a rate model-labels, every generation.
-    search.fit(
-        features.X, features.labels, samples, pool[:n_validation], test,
-        priority[n_validation : n_validation + size],
-    )  # fmt: skip
-    frame = pd.DataFrame(search.records_)
-    frame.insert(0, "step", frame["generation"])
-    frame["n_train"] = frame["train_size"]
-    for name in ("parent_id", "child_id", "hyperparameters", "stop_reason"):
-        frame[name] = frame[name].astype("string")
-    for name in ("kept", "beats_parent", "stopped"):
-        frame[name] = frame[name].astype("boolean")
-    return frame
-
-
-def _run_generative(traj: Trajectory, features: Features, model: ModelSpec) -> pd.DataFrame:
-    from modelcollapse.generative import GenerativeLoop
-
-    pool, test, _ = split_rows(traj, features.n_rows, features.test_mask)
-    docs, y = features.documents, features.labels
-    regime = traj.setting("regime")
-    loop = GenerativeLoop(
-        model, traj.setting("generations"), regime, traj.seed, tokenizer=features.tokenizer
-    )
-    loop.fit([docs[i] for i in pool], y[pool], [docs[i] for i in test], y[test])
-    frame = pd.DataFrame(loop.history_records())
-    frame["n_train"] = frame["train_size"]
-    frame["regime"] = regime
-    return frame

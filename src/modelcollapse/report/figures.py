@@ -31,6 +31,7 @@ from modelcollapse.compare import (
     expression,
     with_seed_groups,
 )
+from modelcollapse.engines import generational_kinds
 from modelcollapse.report.style import (
     ACCURACY_LABEL,
     BAND_ALPHA,
@@ -54,7 +55,6 @@ CANONICAL_ORDER = (
     "lower-rates",
     "lower-rates-detail",
 )
-GENERATIONAL_KINDS = ("generative", "generations")
 SINGLE_COLOUR = OKABE_ITO[4]  # blue, for figures with a single curve
 STANDALONE_SIZE = (7.0, 4.3)  # inches: fits a printed page width with margins
 
@@ -85,12 +85,12 @@ class Study:
     @property
     def is_rates(self) -> bool:
         # Unknown kinds are plotted like rate studies: curves by rate is the generic view.
-        return self.kind not in ("learning-curve", "total-collapse", *GENERATIONAL_KINDS)
+        return self.kind not in ("learning-curve", "total-collapse", *generational_kinds())
 
     @property
     def is_generational(self) -> bool:
         """Generations instead of a size grid: their figures run over the generation."""
-        return self.kind in GENERATIONAL_KINDS
+        return self.kind in generational_kinds()
 
     def pair_keys(self) -> list[str]:
         """Columns that match a trajectory with its rate-0 partner."""

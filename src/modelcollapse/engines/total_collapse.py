@@ -1,0 +1,20 @@
+"""``total-collapse``: from each size of the grid on, every addition is model-labelled."""
+
+from __future__ import annotations
+
+from modelcollapse.engines.base import ENGINES, Engine
+
+
+class TotalCollapseEngine(Engine):
+    """One rate-0 curve over the whole grid, and per start size and positive rate a curve that
+    starts there (its first model trained on true labels) and model-labels from then on."""
+
+    name = "total-collapse"
+
+    def shapes(self, study, sizes):
+        shapes = [(0.0, sizes)]
+        shapes += [(r, sizes[i:]) for i in range(len(sizes) - 1) for r in study.rates if r > 0]
+        return shapes
+
+
+ENGINES.register(TotalCollapseEngine.name, TotalCollapseEngine())

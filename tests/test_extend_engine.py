@@ -1,0 +1,97 @@
+"""Cost of extension: a study kind from outside the package is one engine plus a preset.
+
+The engine and the preset are the example of docs/extending.md ("A study kind"), executed here
+so the docs cannot rot: registered, run end to end through the library and the CLI, read by
+compare and report, then unregistered.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelcollapse.cli import main
+from modelcollapse.engines import ENGINES
+from modelcollapse.errors import UserError
+from modelcollapse.experiments.config import PRESETS, apply_overrides, load_config, validate_config
+from modelcollapse.experiments.plan import build_plan, fitted_rows
+from modelcollapse.runner import run_experiment
+
+DOCS = Path(__file__).parents[1] / "docs" / "extending.md"
+
+
+def _section_blocks(heading: str) -> dict[str, str]:
+    text = DOCS.read_text(encoding="utf-8")
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"```(\w+)\n(.*?)```", section, flags=re.S))
+
+
+@pytest.fixture
+def bootstrap_kind(tmp_path):
+    blocks = _section_blocks("A study kind")
+    (tmp_path / "bootstrap-demo.toml").write_text(blocks["toml"], encoding="utf-8")
+    module = tmp_path / "my_engine.py"
+    namespace = {"__file__": str(module), "__name__": "my_engine"}
+    try:
+        exec(compile(blocks["python"], str(module), "exec"), namespace)
+        yield namespace["BootstrapEngine"]
+    finally:
+        ENGINES.unregister("bootstrap")
+        PRESETS.unregister("bootstrap-demo")
+
+
+def test_registered_kind_validates_plans_and_runs(bootstrap_kind, tmp_path, capsys, small_reviews):
+    config = load_config("bootstrap-demo")
+    study = config.study[0]
+    assert study.kind == "bootstrap" and study.split == 1 and study.engine.has_size_grid
+    # Its settings are its own: another kind refuses them, it refuses another kind's.
+    with pytest.raises(UserError, match="split does not apply to kind = 'rates'"):
+        validate_config({"study": [{**study.model_dump(), "kind": "rates"}]}, "t")
+    with pytest.raises(UserError, match="population does not apply to kind = 'bootstrap'"):
+        validate_config({"study": [{**study.model_dump(), "population": 3}]}, "t")
+    with pytest.raises(UserError, match=r"\[study\.0\.split\] Input should be greater"):
+        validate_config({"study": [{**study.model_dump(), "split": -1}]}, "t")
+
+    plan = build_plan(config, 4000)
+    assert [t.key for t in plan[:2]] == ["bootstrap/start=200/rate=0/repeat=0",
+                                         "bootstrap/start=200/rate=1/repeat=0"]  # fmt: skip
+    assert len({t.setting("split_seed") for t in plan}) == 1  # one split for every repeat
+    assert len({t.seed for t in plan}) == 3 and fitted_rows(plan[0]) == 200 + 400 + 600
+
+    # On 1,500 reviews rather than the demo corpus: seconds, not a minute.
+    result = run_experiment(apply_overrides(config, data=str(small_reviews)), tmp_path / "lib")
+    results = result.results
+    assert len(results) == 3 * 2 * 3 and (results["kind"] == "bootstrap").all()
+    assert results["split_seed"].nunique() == 1
+    # One test set for every repeat; the resamples differ, so the rate-0 curves do too.
+    assert results["n_test"].nunique() == 1
+    rate0 = results.loc[results["rate"] == 0]
+    rate0 = rate0.pivot(index="step", columns="repeat", values="accuracy")
+    assert not np.allclose(rate0[0], rate0[1]) or not np.allclose(rate0[1], rate0[2])
+
+    # The CLI: the preset by name, its listing, then compare and report on the run.
+    out = tmp_path / "cli"
+    assert main(["run", "bootstrap-demo", "--out", str(out), "--data", str(small_reviews)]) == 0
+    stored = pd.concat(pd.read_parquet(p) for p in sorted((out / "results").glob("*.parquet")))
+    assert sorted(stored["trajectory"].unique()) == sorted(results["trajectory"].unique())
+    assert main(["presets"]) == 0
+    assert "bootstrap-demo" in capsys.readouterr().out
+    assert main(["compare", str(out)]) == 0
+    assert "rate" in capsys.readouterr().out
+    assert main(["report", str(out), "--format", "svg"]) == 0  # svg: faster than png
+    assert (out / "report" / "report.html").exists()
+
+
+def test_unregistered_kind_is_refused(bootstrap_kind):
+    ENGINES.unregister("bootstrap")
+    with pytest.raises(UserError, match=r"\[study\.0\.kind\] unknown study kind 'bootstrap'"):
+        load_config("bootstrap-demo")
+
+
+def test_unknown_kind_names_the_registered_ones():
+    with pytest.raises(UserError, match="expected one of: learning-curve, total-collapse, rates"):
+        validate_config({"study": [{"name": "s", "kind": "nope", "repeats": 1}]}, "t")
