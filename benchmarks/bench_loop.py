@@ -1,15 +1,16 @@
 """Time whole trajectories of a preset on one core, split into fit, predict and the rest; JSON.
 
 Usage: python benchmarks/bench_loop.py [--preset lower-rates-detail] [--model logreg]
-           [--rates 0,0.05,0.09] [--repeats 1] [--data SAMPLE] [--profile N] [--generic-scoring]
+           [--rates 0,0.05,0.09] [--repeats 1] [--data SAMPLE] [--profile N] [--plain]
 
 Runs the preset's trajectories (after the overrides) one after another in this
 process, on one thread as a runner worker does, after featurising (cached). Per
 step: wall and CPU time, ``fit_seconds`` (the model's fit), ``predict_seconds`` (scoring
 the test set) and the rest (slicing, labelling, bookkeeping). ``--profile N``
 prints the N most expensive functions (cProfile, cumulative) instead of timing.
-``--generic-scoring`` scores a TF-IDF + logistic-regression model the way any other model is
-scored (a restricted copy of the test set at every step) instead of through its shortcut.
+``--plain`` runs the loop with ``fast=False``: the plain scikit-learn path (SciPy column
+indexing, the model's own ``predict_proba`` and ``predict`` on a restricted copy of the test
+set at every step) instead of the shortcuts of ``modelcollapse.scoring.FastMatrices``.
 """
 
 from __future__ import annotations
@@ -25,12 +26,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from sklearn.feature_extraction.text import TfidfTransformer
 from threadpoolctl import threadpool_limits
 
 from modelcollapse.experiments.config import apply_overrides, load_config
-from modelcollapse.experiments.plan import run_trajectory
-from modelcollapse.models import ModelSpec, get_model
+from modelcollapse.experiments.plan import split_rows
+from modelcollapse.loop import SelfLabellingLoop
 from modelcollapse.runner import prepare_run
 
 DEFAULT_SAMPLE = Path(
@@ -41,19 +41,17 @@ DEFAULT_SAMPLE = Path(
 )
 
 
-class _Tfidf(TfidfTransformer):
-    """The same transformer under another class: the loop's shortcut does not recognise it."""
-
-
-def _generic(make):
-    def made(random_state: int):
-        est = make(random_state)
-        for _, step in getattr(est, "steps", []):
-            if type(step) is TfidfTransformer:
-                step.__class__ = _Tfidf
-        return est
-
-    return made
+def run(traj, features, model, plain: bool) -> pd.DataFrame:
+    """One trajectory of the rates loop, as the runner runs it (without its result columns)."""
+    pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
+    X, y = features.X, features.labels
+    # The default passes no switch, so the same script also times the code from before it.
+    switch = {"fast": False} if plain else {}
+    loop = SelfLabellingLoop(model, traj.sizes, traj.rate, traj.seed, traj.options, **switch)
+    loop.fit(X[pool], y[pool], X[test], y[test], priority=priority)
+    frame = pd.DataFrame(loop.history_records())
+    frame["trajectory"] = traj.key
+    return frame
 
 
 def main() -> None:
@@ -66,7 +64,7 @@ def main() -> None:
     parser.add_argument("--increment", type=int, default=None)
     parser.add_argument("--data", type=Path, default=DEFAULT_SAMPLE)
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
-    parser.add_argument("--generic-scoring", action="store_true")
+    parser.add_argument("--plain", action="store_true", help="fast=False: plain scikit-learn")
     args = parser.parse_args()
     config = apply_overrides(
         load_config(args.preset),
@@ -79,10 +77,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        model = get_model(config.model)
-        if args.generic_scoring:
-            model = ModelSpec(model.name, _generic(model.make), model.ngram_range)
-        prepared = prepare_run(config, Path(out) / "run", model=model)
+        prepared = prepare_run(config, Path(out) / "run")
         prepare_seconds = time.perf_counter() - start
     profiler = cProfile.Profile() if args.profile else None
     frames = []
@@ -91,7 +86,7 @@ def main() -> None:
         for traj in prepared.plan:
             if profiler:
                 profiler.enable()
-            frames.append(run_trajectory(traj, prepared.features, prepared.model, "bench"))
+            frames.append(run(traj, prepared.features, prepared.model, args.plain))
             if profiler:
                 profiler.disable()
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -107,6 +102,7 @@ def main() -> None:
                     "load_average": os.getloadavg()},
         "preset": args.preset,
         "model": args.model,
+        "fast": not args.plain,
         "tokenizer": config.tokenizer,
         "features_shape": list(prepared.features.X.shape),
         "trajectories": len(prepared.plan),

@@ -8,11 +8,10 @@ import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import MultinomialNB
 
 from modelcollapse.core.training import model_labelled_count
 from modelcollapse.features.vectorize import restrict_to_vocabulary
-from modelcollapse.loop import SelfLabellingLoop, _take_columns
+from modelcollapse.loop import SelfLabellingLoop
 from modelcollapse.models import ModelSpec
 
 
@@ -132,29 +131,6 @@ def test_restricted_columns_equal_a_vectoriser_fitted_on_training_rows():
     assert np.array_equal(X_test.toarray(), refit.transform([docs[i] for i in test]).toarray())
 
 
-def test_column_selection_equals_scipy_indexing():
-    from modelcollapse.loop import _rank, _take_columns
-
-    rng = np.random.default_rng(0)
-    X = sp.random(40, 300, density=0.05, format="csr", random_state=1, dtype=np.float64)
-    X.data = rng.integers(1, 5, X.nnz).astype(np.int32)
-    X = X.astype(np.int32)
-    shuffled = X.copy()  # indices out of order within rows: the order must survive
-    for i in range(shuffled.shape[0]):
-        a, b = shuffled.indptr[i], shuffled.indptr[i + 1]
-        order = rng.permutation(b - a)
-        shuffled.indices[a:b] = shuffled.indices[a:b][order]
-        shuffled.data[a:b] = shuffled.data[a:b][order]
-    for columns in (np.arange(300), np.sort(rng.choice(300, 37, replace=False)), np.array([], int)):
-        for M in (X, shuffled, X[5:5]):
-            expected = M[:, columns]
-            for got in (_take_columns(M, columns), _take_columns(M, columns, _rank(columns, 300))):
-                assert got.shape == expected.shape
-                for name in ("data", "indices", "indptr"):
-                    assert np.array_equal(getattr(got, name), getattr(expected, name)), name
-    assert _take_columns(X, np.arange(300)) is X  # every column: no copy
-
-
 def sparse_problem(n: int = 1200, n_features: int = 400, seed: int = 0):
     """Counts over many rare terms: each step's vocabulary grows."""
     rng = np.random.default_rng(seed)
@@ -205,52 +181,3 @@ def test_logreg_solves_the_dual_and_logreg_primal_the_primal_problem():
     primal.fit(X, y)
     assert (dual.predict(X_test) == primal.predict(X_test)).mean() > 0.98
     np.testing.assert_allclose(dual[-1].coef_, primal[-1].coef_, atol=0.05)
-
-
-@pytest.mark.parametrize(
-    "tfidf",
-    [
-        {"sublinear_tf": True},
-        {"sublinear_tf": False, "norm": "l1"},
-        {"norm": None},
-        {"use_idf": False},
-    ],
-    ids=["sublinear-l2", "l1", "no-norm", "no-idf"],
-)
-def test_tfidf_logreg_is_scored_without_a_restricted_copy(tfidf):
-    # The shortcut for TF-IDF + logistic regression equals the pipeline's own output on the
-    # test set restricted to the fit's vocabulary: same labels, same probabilities.
-    from sklearn.feature_extraction.text import TfidfTransformer
-    from sklearn.pipeline import make_pipeline
-
-    from modelcollapse.loop import _rank, _TestSet, _used_columns
-
-    def without(M, cols):
-        M = M.tolil()
-        M[:, cols] = 0
-        M = M.tocsr()
-        M.eliminate_zeros()
-        return M
-
-    X, y, X_test, _ = make_problem(n=1500, n_features=400)
-    X_test = without(X_test.T, np.arange(5)).T.tocsr()  # reviews with no known term
-    # The loop's numbering: the pool's columns (not 100-119 nor 350-399) ...
-    pool = without(X[:300], np.r_[100:120, 350:400])
-    universe = _used_columns(pool)
-    universe_rank = _rank(universe, X.shape[1])
-    pool = _take_columns(pool, universe, universe_rank)
-    # ... and a fit that sees fewer of them still.
-    rows = without(pool[:200], np.arange(300, pool.shape[1]))
-    columns = _used_columns(rows)
-    rank = _rank(columns, pool.shape[1])
-    assert len(universe) == 330 and len(columns) == 300
-    est = make_pipeline(TfidfTransformer(**tfidf), LogisticRegression(C=10, solver="liblinear"))
-    est.fit(_take_columns(rows, columns, rank), y[:200])
-    test = _TestSet(X_test, universe, universe_rank)
-    p_pos, predicted = test.predictions(est, columns, rank)
-    restricted = _take_columns(_take_columns(X_test, universe, universe_rank), columns, rank)
-    np.testing.assert_array_equal(predicted, est.predict(restricted))
-    np.testing.assert_allclose(p_pos, est.predict_proba(restricted)[:, 1], rtol=1e-12)
-    # Any other model takes the restricted copy.
-    nb = MultinomialNB().fit(_take_columns(rows, columns, rank), y[:200])
-    np.testing.assert_array_equal(test.predictions(nb, columns, rank)[1], nb.predict(restricted))

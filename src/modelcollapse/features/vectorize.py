@@ -39,6 +39,7 @@ from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError
 from modelcollapse.features.cache import cache_dir
 from modelcollapse.features.tokenize import TOKENIZERS, get_tokenizer
+from modelcollapse.linalg import column_rank, take_columns, used_columns
 
 # Bump when tokens or counts for the same settings would change: it is part of
 # every token-cache file name and features key. 2: seed keeps non-ASCII letters
@@ -567,5 +568,7 @@ def restrict_to_vocabulary(
     X_train: sp.csr_matrix, *others: sp.csr_matrix
 ) -> tuple[np.ndarray, list[sp.csr_matrix]]:
     """Keep only the columns the training rows use (the vocabulary of a refit vectoriser)."""
-    columns = np.flatnonzero(np.diff(X_train.tocsc().indptr)) if X_train.nnz else np.array([], int)
-    return columns, [m[:, columns] for m in (X_train, *others)]
+    matrices = [sp.csr_matrix(m) for m in (X_train, *others)]
+    columns = used_columns(matrices[0])
+    rank = column_rank(columns, max(m.shape[1] for m in matrices))
+    return columns, [take_columns(m, columns, rank) for m in matrices]

@@ -1,0 +1,224 @@
+"""The matrices a self-labelling loop fits and scores on: plain scikit-learn, or fast.
+
+``SelfLabellingLoop(fast=...)`` picks one of two interchangeable classes (:func:`loop_matrices`):
+
+- :class:`PlainMatrices` (``fast=False``) is scikit-learn as documented: a fit's rows
+  restricted to the columns they use with SciPy's ``X[:, columns]``, the test set restricted
+  the same way at every step, ``est.predict_proba`` and ``est.predict`` on it.
+- :class:`FastMatrices` (``fast=True``, the default) gives the same predictions (labels
+  exactly, probabilities to floating-point rounding; tests/test_scoring.py) cheaper: the
+  columns no drawn row uses are dropped once, the vocabulary of the first rows grows
+  incrementally, columns are restricted in O(nnz) (:mod:`modelcollapse.linalg`), a
+  pipeline's transformers run once per test set, a random forest's labels are the argmax
+  of the probabilities it already computed, a TF-IDF + logistic-regression pipeline is
+  scored in closed form without a restricted copy of the test set, and scikit-learn's
+  finiteness checks are skipped (count matrices are finite).
+
+Both number a fit's columns by a :class:`Vocabulary`, which restricts any other matrix of
+the pool (the rows a labeller labels) to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from modelcollapse.linalg import column_rank, first_rows, take_columns, used_columns
+
+
+@dataclass(frozen=True, eq=False)
+class Vocabulary:
+    """The columns (of the pool matrix) one fit saw, sorted."""
+
+    columns: np.ndarray
+    fast: bool = False
+
+    def restrict(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """``X[:, columns]``: rows of the pool as the fitted model sees them."""
+        return take_columns(X, self.columns) if self.fast else X[:, self.columns]
+
+
+class LoopMatrices(Protocol):
+    """What the loop asks of its matrices (see :class:`PlainMatrices`)."""
+
+    pool: sp.csr_matrix
+    sklearn_config: ClassVar[dict[str, bool]]  # for sklearn.config_context around the loop
+
+    def training_matrix(self, rows: np.ndarray, size: int) -> tuple[sp.csr_matrix, Vocabulary]: ...
+
+    def predictions(
+        self, est: BaseEstimator, vocabulary: Vocabulary
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def loop_matrices(X_pool: sp.spmatrix, X_test: sp.spmatrix, fast: bool = True) -> LoopMatrices:
+    """The pool (rows in draw order) and the test set, restricted and scored fast or plainly."""
+    return FastMatrices(X_pool, X_test) if fast else PlainMatrices(X_pool, X_test)
+
+
+class PlainMatrices:
+    """The plain scikit-learn path: SciPy column indexing, the estimator's own predictions."""
+
+    sklearn_config: ClassVar[dict[str, bool]] = {}
+
+    def __init__(self, X_pool: sp.spmatrix, X_test: sp.spmatrix) -> None:
+        self.pool = sp.csr_matrix(X_pool)
+        self.test = sp.csr_matrix(X_test)
+
+    def training_matrix(self, rows: np.ndarray, size: int) -> tuple[sp.csr_matrix, Vocabulary]:
+        """``rows`` of the pool (all among its first ``size``) over the columns they use."""
+        X = self.pool[rows]
+        vocabulary = Vocabulary(used_columns(X))
+        return vocabulary.restrict(X), vocabulary
+
+    def predictions(
+        self, est: BaseEstimator, vocabulary: Vocabulary
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """P(positive) and the predicted label of every test row."""
+        X = vocabulary.restrict(self.test)
+        return positive_proba(est, X), est.predict(X)
+
+
+def positive_proba(est: BaseEstimator, X: sp.csr_matrix) -> np.ndarray:
+    """P(label 1) of each row: 0 if the model never saw label 1; a model without probabilities
+    gives its labels as 0 or 1."""
+    if not hasattr(est, "predict_proba"):
+        return est.predict(X).astype(float)
+    return _positive_column(est, est.predict_proba(X), X.shape[0])
+
+
+def _positive_column(est: BaseEstimator, proba: np.ndarray, n_rows: int) -> np.ndarray:
+    classes = list(est.classes_)
+    return proba[:, classes.index(1)] if 1 in classes else np.zeros(n_rows)
+
+
+class FastMatrices:
+    """The same matrices and predictions as :class:`PlainMatrices`, with the work shared.
+
+    Columns are renumbered once: the pool and the test set keep only the columns the pool's
+    rows use (a superset of every fit's vocabulary), so no step walks the others.
+    """
+
+    # Count matrices are finite by construction: skip scikit-learn's checks at every call.
+    sklearn_config: ClassVar[dict[str, bool]] = {"assume_finite": True}
+
+    def __init__(self, X_pool: sp.spmatrix, X_test: sp.spmatrix) -> None:
+        X_pool, X_test = sp.csr_matrix(X_pool), sp.csr_matrix(X_test)
+        universe = used_columns(X_pool)
+        universe_rank = column_rank(universe, max(X_pool.shape[1], X_test.shape[1]))
+        self.pool = take_columns(X_pool, universe, universe_rank)
+        self.test = take_columns(X_test, universe, universe_rank)  # sheds terms no fit can see
+        self._in_vocabulary = np.zeros(self.pool.shape[1], dtype=bool)  # of the first rows
+        self._seen = 0  # rows whose columns are in _in_vocabulary
+        self._last: tuple[Vocabulary | None, np.ndarray | None] = (None, None)
+        self._tf: dict[bool, tuple[sp.csr_matrix, sp.csr_matrix]] = {}
+
+    def training_matrix(self, rows: np.ndarray, size: int) -> tuple[sp.csr_matrix, Vocabulary]:
+        pool = self.pool
+        if size > self._seen:
+            self._in_vocabulary[pool.indices[pool.indptr[self._seen] : pool.indptr[size]]] = True
+            self._seen = size
+        if len(rows) == size == self._seen:  # every row so far: accumulate, nothing dropped
+            X, columns = first_rows(pool, size), np.flatnonzero(self._in_vocabulary)
+        else:
+            X = pool[rows]
+            columns = used_columns(X)
+        rank = column_rank(columns, pool.shape[1])
+        vocabulary = Vocabulary(columns, fast=True)
+        self._last = (vocabulary, rank)  # the test set is restricted next, with the same rank
+        return take_columns(X, columns, rank), vocabulary
+
+    def predictions(
+        self, est: BaseEstimator, vocabulary: Vocabulary
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if _is_tfidf_logreg(est):
+            decision = self._decision(est, vocabulary.columns)
+            classes = est.steps[-1][1].classes_
+            # LogisticRegression: predict() is decision > 0, predict_proba() its expit.
+            p_pos = expit(decision) if classes[1] == 1 else np.zeros(len(decision))
+            return p_pos, classes[(decision > 0).astype(np.intp)]
+        last, rank = self._last
+        if last is not vocabulary:
+            rank = column_rank(vocabulary.columns, self.pool.shape[1])
+        X = take_columns(self.test, vocabulary.columns, rank)
+        # A pipeline's transformers run once, not once for probabilities and once for labels.
+        if isinstance(est, Pipeline):
+            for _, step in est.steps[:-1]:
+                if step is not None and step != "passthrough":
+                    X = step.transform(X)
+            est = est.steps[-1][1]
+        if not hasattr(est, "predict_proba"):
+            predicted = est.predict(X)
+            return predicted.astype(float), predicted
+        proba = est.predict_proba(X)
+        p_pos = _positive_column(est, proba, X.shape[0])
+        # A forest's predict() is the argmax of predict_proba(): do not run every tree twice.
+        if type(est).predict is RandomForestClassifier.predict and est.n_outputs_ == 1:
+            return p_pos, est.classes_.take(np.argmax(proba, axis=1), axis=0)
+        return p_pos, est.predict(X)
+
+    # TF-IDF + logistic regression in closed form. Restricting the test set to a fit's
+    # vocabulary and re-weighting it costs more than the fit once the test set is large (the
+    # original's 390,000 reviews). With the term weights v = idf spread over all columns (zero
+    # off the vocabulary) and the coefficients w likewise, a review's decision value is
+    # tf(x)·(v∘w) / ‖tf(x)∘v‖ + b: two sparse products with tf(x), computed once.
+
+    def _term_frequencies(self, sublinear: bool) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """tf(x) as TfidfTransformer computes it, and its square (for the L2 norm)."""
+        if sublinear not in self._tf:
+            X = self.test
+            tf = X.data.astype(np.float64)
+            if sublinear:  # counts ≥ 1: count matrices store no zeros
+                np.log(tf, out=tf)
+                tf += 1
+            shape, structure = X.shape, (X.indices, X.indptr)  # shared, not copied
+            self._tf[sublinear] = (
+                sp.csr_matrix((tf, *structure), shape=shape, copy=False),
+                sp.csr_matrix((tf * tf, *structure), shape=shape, copy=False),
+            )
+        return self._tf[sublinear]
+
+    def _decision(self, est: Pipeline, columns: np.ndarray) -> np.ndarray:
+        tfidf, clf = est.steps[0][1], est.steps[1][1]
+        tf, tf_squared = self._term_frequencies(tfidf.sublinear_tf)
+        weight = np.zeros(tf.shape[1])
+        weight[columns] = tfidf.idf_ if tfidf.use_idf else 1.0
+        coef = np.zeros(tf.shape[1])
+        coef[columns] = clf.coef_[0]
+        raw = tf @ (weight * coef)
+        if tfidf.norm is not None:
+            # tf(x) ≥ 0, so the L1 norm is a plain product too; empty rows stay 0 (as normalize)
+            norm = np.sqrt(tf_squared @ weight**2) if tfidf.norm == "l2" else tf @ weight
+            raw = np.divide(raw, norm, out=np.zeros_like(raw), where=norm > 0)
+        return raw + clf.intercept_[0]
+
+
+def _is_tfidf_logreg(est: BaseEstimator) -> bool:
+    if not (isinstance(est, Pipeline) and len(est.steps) == 2):
+        return False
+    tfidf, clf = est.steps[0][1], est.steps[1][1]
+    return (
+        type(tfidf) is TfidfTransformer
+        and tfidf.norm in ("l1", "l2", None)
+        and type(clf) is LogisticRegression
+        and len(clf.classes_) == 2
+    )
+
+
+__all__ = [
+    "FastMatrices",
+    "LoopMatrices",
+    "PlainMatrices",
+    "Vocabulary",
+    "loop_matrices",
+    "positive_proba",
+]
