@@ -39,12 +39,12 @@ from modelcollapse.compare import (
     GROUP,
     comparable_rows,
     expression,
-    format_p,
     metric_info,
     read_run,
     with_seed_groups,
 )
 from modelcollapse.errors import UserError
+from modelcollapse.formatting import format_p
 from modelcollapse.stats import holm, min_detectable_difference
 
 ALPHA = 0.05

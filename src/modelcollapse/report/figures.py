@@ -25,12 +25,12 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from modelcollapse.compare import (
     GROUP,
-    best_per_generation,
     design_columns,
     experiment_order,
     expression,
     with_seed_groups,
 )
+from modelcollapse.formatting import format_percent as format_rate
 from modelcollapse.report.style import (
     ACCURACY_LABEL,
     BAND_ALPHA,
@@ -38,12 +38,12 @@ from modelcollapse.report.style import (
     RATE_LABEL,
     REFERENCE_COLOUR,
     category_colour,
-    format_rate,
     format_size,
     ordered_colours,
     rate_colours,
     size_axis,
 )
+from modelcollapse.results import best_per_generation, last_rows
 from modelcollapse.stats import paired_differences, summarize
 
 # The original study's order; other experiments follow alphabetically.
@@ -137,15 +137,6 @@ def curves(data: pd.DataFrame, series: Sequence[str], value: str = "accuracy") -
     summary = summarize(data, keys, value)
     sizes = data.groupby(keys, sort=True, dropna=False)["train_size"].median().rename("x")
     return summary.merge(sizes.reset_index(), on=keys, how="left").sort_values(keys)
-
-
-def last_rows(data: pd.DataFrame) -> pd.DataFrame:
-    """Each trajectory's final step (trajectories may differ in length)."""
-    return data.loc[data.groupby("trajectory", sort=False)["step"].idxmax()]
-
-
-def first_rows(data: pd.DataFrame) -> pd.DataFrame:
-    return data.loc[data.groupby("trajectory", sort=False)["step"].idxmin()]
 
 
 # --- panels -------------------------------------------------------------------------------
