@@ -43,12 +43,12 @@ from rich.table import Table
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import LoopConfig
 from modelcollapse.formatting import format_interval, format_number, format_p, format_percent
+from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
 from modelcollapse.results import read_results
 from modelcollapse.stats import (
     N_RESAMPLES,
     detectable_effect,
     holm,
-    paired_against_baseline,
     paired_summary,
     parse_conditions,
     repeats_needed,
@@ -57,7 +57,6 @@ from modelcollapse.stats import (
     simultaneous_band,
 )
 
-GROUP = "seed_group"  # the experiment's name when the study has no seed group, as in the plan
 LOOP_COLUMNS = tuple(LoopConfig.model_fields)
 # Columns that tell trajectories apart by design (not by chance): candidates for grouping.
 DESIGN_COLUMNS = ("experiment", "kind", "model", "tokenizer", "initial_size", "rate", *LOOP_COLUMNS)
@@ -265,7 +264,7 @@ def compare_results(
     if is_base.all():
         raise UserError(f"{baseline!r} matches every row: nothing to compare with", "--baseline")
     match = [c for c in _varying(data.loc[is_base], candidates) if c not in conditions]
-    pairs = paired_against_baseline(
+    pairs = pair_with_baseline(
         data, conditions, on=[GROUP, "repeat", POSITION], value=metric, match=match
     )
     pairs = pairs.dropna(subset=["difference"])
@@ -629,21 +628,6 @@ def seed_groups_from_config(config: str | Mapping[str, Any] | None) -> dict[str,
     return groups
 
 
-def with_seed_groups(
-    results: pd.DataFrame, seed_groups: Mapping[str, str] | None = None
-) -> pd.DataFrame:
-    """``results`` with a ``seed_group`` column: stored, else from ``seed_groups``, else the
-    experiment's name."""
-    data = results.copy()
-    experiment = data["experiment"].astype(str)
-    if GROUP in data.columns:
-        data[GROUP] = data[GROUP].where(data[GROUP].notna(), experiment).astype(str)
-    else:
-        groups = dict(seed_groups or {})
-        data[GROUP] = [groups.get(name, name) for name in experiment]
-    return data
-
-
 def design_columns(frame: pd.DataFrame) -> list[str]:
     """The loop options (regime, label policy, …) that take more than one value in ``frame``."""
     return [c for c in LOOP_COLUMNS if c in frame.columns and frame[c].nunique(dropna=False) > 1]
@@ -811,7 +795,6 @@ def _group_cell(column: str, value: object) -> str:
 
 __all__ = [
     "DESIGN_COLUMNS",
-    "GROUP",
     "METRICS",
     "Metric",
     "comparable_rows",
@@ -830,5 +813,4 @@ __all__ = [
     "verdicts",
     "wilcoxon_floor",
     "wilcoxon_min_repeats",
-    "with_seed_groups",
 ]

@@ -24,13 +24,12 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from modelcollapse.compare import (
-    GROUP,
     design_columns,
     experiment_order,
     expression,
-    with_seed_groups,
 )
 from modelcollapse.formatting import format_percent as format_rate
+from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
 from modelcollapse.report.style import (
     ACCURACY_LABEL,
     BAND_ALPHA,
@@ -44,7 +43,7 @@ from modelcollapse.report.style import (
     size_axis,
 )
 from modelcollapse.results import best_per_generation, last_rows
-from modelcollapse.stats import paired_differences, summarize
+from modelcollapse.stats import summarize
 
 # The original study's order; other experiments follow alphabetically.
 CANONICAL_ORDER = (
@@ -193,7 +192,7 @@ def draw_rates(ax: Axes, study: Study, value: str = "accuracy") -> dict[float, s
     colours = rate_colours(study.rates)
     data = study.data
     if value == "difference":
-        data = paired_differences(data, on=study.pair_keys())
+        data = pair_with_baseline(data, np.isclose(data["rate"], 0.0), on=study.pair_keys())
     _rate_bands(ax, curves(data, ["rate"], value), colours)
     size_axis(ax)
     if value == "difference":

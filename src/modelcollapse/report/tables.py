@@ -7,20 +7,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from modelcollapse.compare import (
-    GROUP,
     LOOP_COLUMNS,
     compare_results,
     design_baseline,
     experiment_order,
-    with_seed_groups,
 )
 from modelcollapse.errors import UserError
+from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
 from modelcollapse.report.figures import Study
 from modelcollapse.results import trajectory_endpoints
-from modelcollapse.stats import paired_differences, summarize
+from modelcollapse.stats import summarize
 
 SERIES = ["initial_size", "rate"]
 
@@ -44,7 +44,7 @@ def summary_table(study: Study) -> pd.DataFrame:
     out = out.merge(_ci(ends, "last_accuracy", "last"), on=SERIES)
 
     # Pair only the final step itself: an earlier step standing in would blur "final".
-    paired = paired_differences(data, on=study.pair_keys())
+    paired = pair_with_baseline(data, np.isclose(data["rate"], 0.0), on=study.pair_keys())
     final_step = data.groupby("trajectory")["step"].max()
     paired = paired.loc[
         paired["step"].to_numpy() == paired["trajectory"].map(final_step).to_numpy()
