@@ -201,3 +201,29 @@ def test_endpoints_and_series_summary() -> None:
     assert by.loc["regime=replace", "last_accuracy"] == pytest.approx(0.65)
     assert by.loc["regime=replace", "first_vocabulary"] == pytest.approx(900.5)
     assert np.isnan(by.loc["regime=replace", "rate"])
+
+
+def test_the_cli_and_the_report_say_which_rows_were_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modelcollapse.cli import main
+    from modelcollapse.report.build import build_report
+
+    frames = {
+        f"r~{rate:g}~{repeat}.parquet": trajectory(
+            "rates", "rates", rate, repeat, [0.7, 0.8 - rate / 10, 0.85 - rate / 5], **LOOP
+        )
+        for rate in (0.0, 1.0)
+        for repeat in (0, 1)
+    }
+    frames["r~1~0.parquet"].loc[1, "accuracy"] = np.nan
+    run = write(tmp_path / "run", frames)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code = main(["compare", str(run)])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "modelcollapse: warning: " in err and "1 row of results/r~1~0.parquet left out" in err
+    with pytest.warns(ModelCollapseWarning, match="left out"):
+        html = build_report(run).read_text(encoding="utf-8")
+    assert "1 row of results/r~1~0.parquet left out: no accuracy or no training size." in html

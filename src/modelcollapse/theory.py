@@ -40,7 +40,6 @@ from scipy import stats as st
 
 from modelcollapse import stats
 from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
-from modelcollapse.results import first_rows
 
 ALPHA = 0.05
 PI2_6 = math.pi**2 / 6
@@ -446,10 +445,12 @@ def check_dey_donoho(data: pd.DataFrame) -> list[dict]:
 def _twin_first_accuracy(data: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
     """Per row of ``rows`` (one family at rate > 0): the accuracy at the first step of its
     rate-0 twin (same family but for the rate, same repeat); NaN where there is none."""
-    twins = first_rows(data.loc[np.isclose(data["rate"].astype(float), 0.0)].reset_index(drop=True))
+    on = [c for c in _FAMILY if c not in (GROUP, "rate")] + ["repeat"]
+    twins = data.loc[np.isclose(data["rate"].astype(float), 0.0)]
+    first = twins.groupby([GROUP, *on], dropna=False)["step"].transform("min")
+    twins = twins.loc[twins["step"] == first]
     both = pd.concat([rows, twins], ignore_index=True)
     is_base = np.arange(len(both)) >= len(rows)
-    on = [c for c in _FAMILY if c not in (GROUP, "rate")] + ["repeat"]
     pairs = pair_with_baseline(both, is_base, on, "accuracy", keep_unpaired=True)
     return pd.Series(pairs["baseline"].to_numpy(float), index=rows.index)
 
