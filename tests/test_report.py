@@ -643,7 +643,7 @@ def test_report_of_a_generative_run(tmp_path: Path, small_reviews: Path, capsys)
 
 
 def test_report_of_a_run_with_generations_and_rates(tmp_path: Path, small_reviews: Path) -> None:
-    from modelcollapse.compare import best_per_generation, final_models
+    from modelcollapse.results import best_per_generation, final_models
 
     run = _run(tmp_path, MIXED_RUN, small_reviews)
     report = build_report(run)

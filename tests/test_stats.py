@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from modelcollapse import stats as mcstats
+from modelcollapse.pairing import pair_with_baseline
 from modelcollapse.stats import (
     N_RESAMPLES,
     _bootstrap_bounds,
@@ -17,8 +18,6 @@ from modelcollapse.stats import (
     hodges_lehmann,
     holm,
     min_detectable_difference,
-    paired_against_baseline,
-    paired_differences,
     paired_summary,
     parse_conditions,
     repeats_needed,
@@ -68,7 +67,7 @@ def test_summarize_matches_scipy_per_group() -> None:
     assert np.isnan(out.loc[1.0, "ci_low"]) and out.loc[1.0, "mean"] == 0.5
 
 
-def test_paired_differences_match_scipy_ttest_rel() -> None:
+def test_paired_differences_to_rate_0_match_scipy_ttest_rel() -> None:
     rng = np.random.default_rng(3)
     base = 0.8 + rng.normal(0, 0.03, 6)  # large repeat-to-repeat spread ...
     treated = base - 0.05 + rng.normal(0, 0.005, 6)  # ... that pairing removes
@@ -81,7 +80,7 @@ def test_paired_differences_match_scipy_ttest_rel() -> None:
             "accuracy": np.concatenate([base, treated]),
         }
     )
-    paired = paired_differences(df, on=["experiment", "repeat", "step"])
+    paired = pair_with_baseline(df, np.isclose(df["rate"], 0), on=["repeat", "step"])
     assert len(paired) == 6 and (paired["rate"] == 0.1).all()
     np.testing.assert_allclose(paired.sort_values("repeat")["difference"], treated - base)
     row = summarize(paired, ["rate"], "difference").iloc[0]
@@ -92,7 +91,7 @@ def test_paired_differences_match_scipy_ttest_rel() -> None:
     assert row["ci_high"] - row["ci_low"] < (unpaired.high - unpaired.low) / 3
 
 
-def test_paired_differences_drop_rows_without_a_partner() -> None:
+def test_pairs_drop_or_keep_rows_without_a_partner() -> None:
     df = pd.DataFrame(
         {
             "repeat": [0, 0, 1],
@@ -101,9 +100,30 @@ def test_paired_differences_drop_rows_without_a_partner() -> None:
             "accuracy": [0.8, 0.7, 0.6],
         }
     )
-    paired = paired_differences(df, on=["repeat", "step"])
+    paired = pair_with_baseline(df, np.isclose(df["rate"], 0), on=["repeat", "step"])
     assert paired["repeat"].tolist() == [0]
     assert paired["difference"].iloc[0] == pytest.approx(-0.1)
+    kept = pair_with_baseline(df, "rate=0", on=["repeat", "step"], keep_unpaired=True)
+    assert kept["repeat"].tolist() == [0, 1] and np.isnan(kept["difference"].iloc[1])
+
+
+def test_pairs_stay_within_a_seed_group() -> None:
+    """Two studies of one seed group share seeds and pair; a third study's rate 0 does not
+    stand in for them, though its repeat and size match."""
+    df = pd.DataFrame(
+        {
+            "experiment": ["a", "b", "c", "c"],
+            "repeat": 0,
+            "train_size": 100,
+            "rate": [0.0, 0.5, 0.0, 0.5],
+            "accuracy": [0.8, 0.7, 0.6, 0.65],
+        }
+    )
+    pairs = pair_with_baseline(df, "rate=0", seed_groups={"a": "ab", "b": "ab"})
+    assert pairs.set_index("experiment")["baseline"].to_dict() == {"b": 0.8, "c": 0.6}
+    assert pairs.set_index("experiment")["seed_group"].to_dict() == {"b": "ab", "c": "c"}
+    pooled = pair_with_baseline(df.drop(columns="experiment"), "rate=0")
+    assert pooled["baseline"].tolist() == pytest.approx([0.7, 0.7])  # one group: averaged
 
 
 # --- bootstrap, paired tests against a baseline, Holm, TOST, minimum detectable effect -----
@@ -218,7 +238,7 @@ def test_parse_conditions_types_values_by_column() -> None:
         parse_conditions("window=1", df, columns=["rate"])
 
 
-def test_paired_against_baseline_and_summary_match_scipy() -> None:
+def test_pairs_against_a_design_and_summary_match_scipy() -> None:
     rng = np.random.default_rng(5)
     base = 0.8 + rng.normal(0, 0.03, 6)
     treated = base - 0.02 + rng.normal(0, 0.004, 6)
@@ -230,7 +250,7 @@ def test_paired_against_baseline_and_summary_match_scipy() -> None:
             "accuracy": np.concatenate([base, treated]),
         }
     )
-    pairs = paired_against_baseline(df, "regime=accumulate")
+    pairs = pair_with_baseline(df, "regime=accumulate")
     assert (pairs["regime"] == "replace").all() and len(pairs) == 6
     np.testing.assert_allclose(pairs.sort_values("repeat")["difference"], treated - base)
     row = paired_summary(pairs, ["regime", "train_size"], margin=0.005).iloc[0]
@@ -243,7 +263,7 @@ def test_paired_against_baseline_and_summary_match_scipy() -> None:
     assert row["p_tost"] == pytest.approx(tost_p(d, 0.005))
     assert row["note"] == "bootstrap interval needs 10 repeats (too few resamples)"
     with pytest.raises(ValueError, match="matches no rows"):
-        paired_against_baseline(df, "regime=fresh")
+        pair_with_baseline(df, "regime=fresh")
 
 
 def test_paired_summary_averages_within_a_repeat() -> None:

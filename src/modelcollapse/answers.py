@@ -36,16 +36,15 @@ from scipy.optimize import isotonic_regression  # scipy >= 1.12 (pyproject asks 
 
 from modelcollapse.compare import (
     DESIGN_COLUMNS,
-    GROUP,
     comparable_rows,
     expression,
-    format_p,
     metric_info,
     read_run,
-    with_seed_groups,
 )
 from modelcollapse.engines import generational_kinds
 from modelcollapse.errors import UserError
+from modelcollapse.formatting import format_p
+from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
 from modelcollapse.stats import holm, min_detectable_difference
 
 ALPHA = 0.05
@@ -595,8 +594,15 @@ def answers(
                 )
             else:
                 last = common[-1]
-                y = values[:, :, -1]
-                diffs = y - y[:, [int(np.argmax(np.isclose(doses, 0)))]]
+                at_last = fam.loc[fam["train_size"] == last]
+                is_base = np.isclose(at_last[dose].to_numpy(float), 0)
+                pairs = pair_with_baseline(at_last, is_base, ("repeat", "train_size"), metric)
+                diffs = (
+                    pairs.pivot(index="repeat", columns=dose, values="difference")
+                    .reindex(index=repeats, columns=doses)
+                    .fillna({d: 0.0 for d in doses if np.isclose(d, 0)})
+                    .to_numpy(float)
+                )
                 dr = dose_response(doses, diffs, margin, sign, alpha, max(n_tests, 1))
                 trend.append(dict(family=label, train_size=last, **dr))
                 tol = dr["tolerable"]

@@ -101,9 +101,9 @@ def summary_tables(results, name: str) -> list[Table]:
     """Mean accuracy at the first and the last step: one table for the studies with a size
     grid (per study, start and rate), one per generational kind (per regime or rate)."""
     from modelcollapse.engines import generational_kinds
-    from modelcollapse.runner import summarize
+    from modelcollapse.results import series_summary
 
-    summary = summarize(results)
+    summary = series_summary(results)
     tables = []
     grid = summary.loc[~summary["kind"].isin(generational_kinds())]
     if len(grid) or summary.empty:

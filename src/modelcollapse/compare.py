@@ -38,17 +38,18 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from rich.table import Table
 
 from modelcollapse.core.options import option_names
 from modelcollapse.engines import kinds_paired_by_step
 from modelcollapse.errors import UserError
+from modelcollapse.formatting import format_interval, format_number, format_p, format_percent
+from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
+from modelcollapse.results import read_results
 from modelcollapse.stats import (
     N_RESAMPLES,
     detectable_effect,
     holm,
-    paired_against_baseline,
     paired_summary,
     parse_conditions,
     repeats_needed,
@@ -56,9 +57,7 @@ from modelcollapse.stats import (
     select_rows,
     simultaneous_band,
 )
-from modelcollapse.store import RunStore
 
-GROUP = "seed_group"  # the experiment's name when the study has no seed group, as in the plan
 LOOP_COLUMNS = option_names()
 # Columns that tell trajectories apart by design (not by chance): candidates for grouping.
 DESIGN_COLUMNS = ("experiment", "kind", "model", "tokenizer", "initial_size", "rate", *LOOP_COLUMNS)
@@ -189,13 +188,7 @@ def read_run(run_dir: str | Path, study: str | None = None) -> tuple[pd.DataFram
     results, or a study the run does not hold."""
     run_dir = Path(run_dir)
     where = str(run_dir)
-    if not run_dir.is_dir():
-        raise UserError("not a directory (expected a run directory with results/)", where)
-    store = RunStore(run_dir)
-    try:
-        results = store.read_results()
-    except (OSError, ValueError, pa.ArrowException) as err:
-        raise UserError(f"cannot read results/: {err}", where) from None
+    results = read_results(run_dir)
     if study is not None:
         names = sorted(results["experiment"].astype(str).unique())
         if study not in names:
@@ -204,8 +197,9 @@ def read_run(run_dir: str | Path, study: str | None = None) -> tuple[pd.DataFram
             )
         results = results.loc[results["experiment"].astype(str) == study]
     groups: dict[str, str] = {}
-    if store.config_path.is_file():
-        groups = seed_groups_from_config(store.config_path.read_text(encoding="utf-8"))
+    config = run_dir / "config.toml"
+    if config.is_file():
+        groups = seed_groups_from_config(config.read_text(encoding="utf-8"))
     return results, groups
 
 
@@ -271,7 +265,7 @@ def compare_results(
     if is_base.all():
         raise UserError(f"{baseline!r} matches every row: nothing to compare with", "--baseline")
     match = [c for c in _varying(data.loc[is_base], candidates) if c not in conditions]
-    pairs = paired_against_baseline(
+    pairs = pair_with_baseline(
         data, conditions, on=[GROUP, "repeat", POSITION], value=metric, match=match
     )
     pairs = pairs.dropna(subset=["difference"])
@@ -575,27 +569,6 @@ def comparable_rows(results: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-def best_per_generation(results: pd.DataFrame) -> pd.DataFrame:
-    """A ``generations`` study's model per trajectory and generation: the child with the
-    highest validation accuracy (the first such child on ties), without the stop rows."""
-    data = results.loc[results["kind"].astype(str) == "generations"]
-    if "stopped" in data:
-        data = data.loc[~data["stopped"].astype("boolean").fillna(False).to_numpy(bool)]
-    if data.empty:
-        return data
-    key = "generation" if "generation" in data else "step"
-    best = data.groupby(["trajectory", key], sort=True)["validation_accuracy"].idxmax()
-    return data.loc[best.to_numpy()].reset_index(drop=True)
-
-
-def final_models(results: pd.DataFrame) -> pd.DataFrame:
-    """A ``generations`` study's stop rows: the model each search ends with."""
-    data = results.loc[results["kind"].astype(str) == "generations"]
-    if "stopped" not in data:
-        return data.iloc[:0]
-    return data.loc[data["stopped"].astype("boolean").fillna(False).to_numpy(bool)]
-
-
 def wilcoxon_floor(n_pairs: int, n_groups: int = 1) -> float:
     """The smallest Holm-adjusted two-sided p the exact Wilcoxon test can give with
     ``n_pairs`` pairs in a family of ``n_groups`` tests: min(1, k · 2 / 2ⁿ)."""
@@ -655,21 +628,6 @@ def seed_groups_from_config(config: str | Mapping[str, Any] | None) -> dict[str,
         if isinstance(study, dict) and isinstance(study.get("name"), str):
             groups[study["name"]] = str(study.get("seed_group") or study["name"])
     return groups
-
-
-def with_seed_groups(
-    results: pd.DataFrame, seed_groups: Mapping[str, str] | None = None
-) -> pd.DataFrame:
-    """``results`` with a ``seed_group`` column: stored, else from ``seed_groups``, else the
-    experiment's name."""
-    data = results.copy()
-    experiment = data["experiment"].astype(str)
-    if GROUP in data.columns:
-        data[GROUP] = data[GROUP].where(data[GROUP].notna(), experiment).astype(str)
-    else:
-        groups = dict(seed_groups or {})
-        data[GROUP] = [groups.get(name, name) for name in experiment]
-    return data
 
 
 def design_columns(frame: pd.DataFrame) -> list[str]:
@@ -833,40 +791,14 @@ def _group_cell(column: str, value: object) -> str:
     if column == "rate" and isinstance(value, float | np.floating) and np.isnan(value):
         return "–"
     if column == "rate" and isinstance(value, float | np.floating):
-        return f"{value * 100:.4g} %"
+        return format_percent(value)
     return str(value)
-
-
-def format_number(value: object, percent: bool, signed: bool = False, suffix: str = "") -> str:
-    """A value for a table: fractions in % (differences in points) to 2 decimals, "–" if missing."""
-    if value is None or pd.isna(value):
-        return "–"
-    v = float(value) * (100 if percent else 1)
-    text = f"{v:+.2f}" if signed and percent else f"{v:.2f}" if percent else f"{v:.4g}"
-    if signed and not percent and v > 0:
-        text = "+" + text
-    return text.replace("-", "−") + suffix
-
-
-def format_interval(low: float, high: float, percent: bool) -> str:
-    if pd.isna(low):
-        return "–"
-    return f"[{format_number(low, percent, True)}, {format_number(high, percent, True)}]"
-
-
-def format_p(value: float) -> str:
-    """A p-value for a table: three decimals, "<0.001" below, "–" if missing."""
-    if pd.isna(value):
-        return "–"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 __all__ = [
     "DESIGN_COLUMNS",
-    "GROUP",
     "METRICS",
     "Metric",
-    "best_per_generation",
     "comparable_rows",
     "compare",
     "compare_results",
@@ -875,11 +807,7 @@ __all__ = [
     "equivalence_label",
     "experiment_order",
     "expression",
-    "final_models",
     "format_compare_table",
-    "format_interval",
-    "format_number",
-    "format_p",
     "metric_info",
     "power_questions",
     "read_run",
@@ -887,5 +815,4 @@ __all__ = [
     "verdicts",
     "wilcoxon_floor",
     "wilcoxon_min_repeats",
-    "with_seed_groups",
 ]

@@ -26,7 +26,6 @@ from threadpoolctl import threadpool_limits
 
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.resolve import load_data
-from modelcollapse.engines import generational_kinds
 from modelcollapse.experiments.config import RunConfig, dump_config
 from modelcollapse.experiments.plan import Trajectory, build_plan, fitted_rows, run_trajectory
 from modelcollapse.features.vectorize import Features, featurize, load_features
@@ -263,91 +262,3 @@ def run_experiment(
             config, out, data=data, model=model, command=command, use_cache=use_cache
         )
     return prepared.execute(progress=progress, executor=executor)
-
-
-SUMMARY_COLUMNS = (
-    "experiment",
-    "kind",
-    "series",
-    "initial_size",
-    "rate",
-    "repeats",
-    "first_step",
-    "first_size",
-    "first_accuracy",
-    "last_step",
-    "last_size",
-    "last_accuracy",
-    "first_vocabulary",
-    "last_vocabulary",
-)
-
-
-def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean test accuracy per study and series at the first and the last step.
-
-    One row per series of trajectories: for studies with a size grid, per study, start size
-    and rate (``series`` "rate=0.1"); for ``generative`` studies per regime
-    ("regime=replace"), at generation 0 (the real reviews) and the last generation, with the
-    mean vocabulary of the reviews each generation wrote; for ``generations`` studies per rate,
-    the best model of generation 0 (by validation accuracy) and the model each search ends
-    with (``last_step``: the mean generation it stopped at). Columns: :data:`SUMMARY_COLUMNS`;
-    sizes are medians, ``first_vocabulary``/``last_vocabulary`` NaN outside generative studies.
-    """
-    from modelcollapse.compare import best_per_generation, final_models
-
-    kind = results["kind"].astype(str)
-    parts = []
-    grid = results.loc[~kind.isin(generational_kinds())]
-    if not grid.empty:
-        parts.append(_series_summary(grid, grid, ["experiment", "initial_size", "rate"]))
-    generative = results.loc[kind == "generative"]
-    if not generative.empty:
-        parts.append(_series_summary(generative, generative, ["experiment", "regime"]))
-    generations = results.loc[kind == "generations"]
-    if not generations.empty:
-        first = best_per_generation(generations)
-        first = first.loc[first["step"] == 0]
-        parts.append(_series_summary(first, final_models(generations), ["experiment", "rate"]))
-    if not parts:
-        return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
-    table = pd.concat(parts, ignore_index=True)
-    return table[list(SUMMARY_COLUMNS)]
-
-
-def _series_summary(first: pd.DataFrame, last: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Per series (``keys``): means over the ``first`` rows at each trajectory's first step
-    and the ``last`` rows at its last step (one row per trajectory each)."""
-    first = first.loc[first["step"] == first.groupby("trajectory")["step"].transform("min")]
-    last = last.loc[last["step"] == last.groupby("trajectory")["step"].transform("max")]
-    first, last = first.drop_duplicates("trajectory"), last.drop_duplicates("trajectory")
-    vocabulary = "vocabulary_size" in first and bool(first["vocabulary_size"].notna().any())
-
-    def agg(rows: pd.DataFrame, prefix: str) -> pd.DataFrame:
-        named = {
-            f"{prefix}_step": ("step", "mean"),
-            f"{prefix}_size": ("train_size", "median"),
-            f"{prefix}_accuracy": ("accuracy", "mean"),
-        }
-        if vocabulary:
-            named[f"{prefix}_vocabulary"] = ("vocabulary_size", "mean")
-        return rows.groupby(keys, dropna=False, sort=True).agg(**named)
-
-    grouped = first.groupby(keys, dropna=False, sort=True)
-    columns = [grouped["repeat"].nunique().rename("repeats")]
-    if "initial_size" not in keys:
-        columns.append(grouped["initial_size"].median())
-    columns += [agg(first, "first"), agg(last, "last")]
-    table = pd.concat(columns, axis=1).reset_index()
-    table["kind"] = str(first["kind"].iloc[0])
-    if "regime" in keys:
-        table["series"] = "regime=" + table["regime"].astype(str)
-        table["rate"] = float("nan")
-    else:
-        table["series"] = [f"rate={r:g}" for r in table["rate"]]
-    for column in ("first_size", "last_size", "initial_size"):
-        table[column] = table[column].round().astype("int64")
-    for column in ("first_vocabulary", "last_vocabulary"):
-        if column not in table:
-            table[column] = float("nan")
-    return table

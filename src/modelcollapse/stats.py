@@ -62,41 +62,6 @@ def summarize(
     return out[[*keys, *SUMMARY_COLUMNS]]
 
 
-def paired_differences(
-    df: pd.DataFrame,
-    on: Sequence[str],
-    value: str = "accuracy",
-    baseline_rate: float = 0.0,
-) -> pd.DataFrame:
-    """The rows with ``rate != baseline_rate``, each with ``difference`` = value − baseline's value.
-
-    ``on`` names the columns that make a pair (e.g. experiment, repeat, step):
-    within a repeat all trajectories share test set and draw order, so the
-    difference removes the repeat-to-repeat noise that dominates raw accuracy.
-    Rows without a baseline partner are dropped.
-    """
-    keys = list(on)
-    is_base = np.isclose(df["rate"].to_numpy(float), baseline_rate)
-    return _subtract_baseline(df, is_base, keys, value)
-
-
-def _subtract_baseline(
-    df: pd.DataFrame, is_base: np.ndarray, keys: list[str], value: str
-) -> pd.DataFrame:
-    """The rows outside ``is_base`` with their partner's ``baseline`` (the mean of the baseline
-    rows sharing ``keys``) and ``difference``; rows without a partner are dropped."""
-    base = (
-        df.loc[is_base]
-        .groupby(keys, sort=False, dropna=False, observed=True)[value]
-        .mean()
-        .rename("baseline")
-        .reset_index()
-    )
-    paired = df.loc[~is_base].merge(base, on=keys, how="inner")
-    paired["difference"] = paired[value] - paired["baseline"]
-    return paired
-
-
 PAIRED_COLUMNS = (
     "n_pairs",
     "mean_diff",
@@ -164,33 +129,6 @@ def select_rows(frame: pd.DataFrame, conditions: Mapping[str, object]) -> np.nda
         else:
             mask &= (column == value).fillna(False).to_numpy(bool)
     return mask
-
-
-def paired_against_baseline(
-    df: pd.DataFrame,
-    baseline: str | Mapping[str, object],
-    on: Sequence[str] = ("repeat", "train_size"),
-    value: str = "accuracy",
-    match: Sequence[str] = (),
-) -> pd.DataFrame:
-    """The rows outside the baseline, each with ``baseline`` (its partner's value) and
-    ``difference`` = value − baseline.
-
-    A partner has the same ``on`` values (the pair: repeat and training size, within one
-    seed group) and the same ``match`` values (e.g. ``rate`` when the baseline is a loop
-    design: designs are compared at matched rate). Several baseline rows for one pair are
-    averaged; rows without a partner are dropped. Raises ValueError when the baseline
-    matches no rows or every row.
-    """
-    conditions = parse_conditions(baseline, df) if isinstance(baseline, str) else baseline
-    is_base = select_rows(df, conditions)
-    text = baseline if isinstance(baseline, str) else _expression(conditions)
-    if not is_base.any():
-        raise ValueError(f"{text!r} matches no rows")
-    if is_base.all():
-        raise ValueError(f"{text!r} matches every row: nothing to compare with it")
-    keys = [*on, *match]
-    return _subtract_baseline(df, is_base, keys, value)
 
 
 def paired_summary(
@@ -702,7 +640,3 @@ def _typed(column: pd.Series, name: str, text: str) -> object:
             return int(number)
         return number
     return text
-
-
-def _expression(conditions: Mapping[str, object]) -> str:
-    return ",".join(f"{k}={v}" for k, v in conditions.items())

@@ -28,6 +28,7 @@ import tomli_w
 
 from modelcollapse.atomic import TEMP_PREFIX, atomic_write
 from modelcollapse.errors import UserError
+from modelcollapse.results import read_results, result_files
 
 
 def _file_name(key: str, suffix: str = ".parquet") -> str:
@@ -141,7 +142,7 @@ class RunStore:
 
     def result_files(self) -> list[Path]:
         """Finished trajectories only: writes in progress are hidden ``.tmp-*.partial`` files."""
-        return sorted(self.results.glob("[!.]*.parquet")) if self.results.exists() else []
+        return result_files(self.root)
 
     def done_keys(self) -> set[str]:
         return {_key(p) for p in self.result_files()}
@@ -177,12 +178,8 @@ class RunStore:
         return records
 
     def read_results(self) -> pd.DataFrame:
-        files = self.result_files()
-        if not files:
-            raise UserError("holds no results yet", str(self.root))
-        frames = [_with_loop_defaults(pd.read_parquet(f)) for f in files]
-        frame = pd.concat(frames, ignore_index=True)
-        return frame.sort_values(["experiment", "trajectory", "step"], ignore_index=True)
+        """Every stored row as one table: :func:`modelcollapse.results.read_results`."""
+        return read_results(self.root)
 
 
 def _with_new_defaults(stored: dict[str, Any]) -> dict[str, Any]:
@@ -223,19 +220,6 @@ def _number(value: Any) -> float:
         return float("nan")
 
 
-def _with_loop_defaults(frame: pd.DataFrame) -> pd.DataFrame:
-    """A loop trajectory's results written before a loop option existed: the option's column at
-    its default, so that old and new trajectories of one run stay one design."""
-    from modelcollapse.core.options import LoopOptions
-    from modelcollapse.engines import generational_kinds
-
-    generational = generational_kinds()
-    if "regime" not in frame or "kind" not in frame or frame["kind"].isin(generational).any():
-        return frame
-    for name, value in LoopOptions().asdict().items():
-        if name not in frame:
-            frame[name] = -1 if value is None else value  # window: -1, the first size
-    return frame
 
 
 def _first_difference(a: Any, b: Any, path: str = "") -> str:

@@ -39,8 +39,8 @@ import pandas as pd
 from scipy import stats as st
 
 from modelcollapse import stats
-from modelcollapse.compare import GROUP, with_seed_groups
 from modelcollapse.engines import generational_kinds
+from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
 
 ALPHA = 0.05
 PI2_6 = math.pi**2 / 6
@@ -195,7 +195,7 @@ def _prepare(results: pd.DataFrame, seed_groups: Mapping[str, str] | None) -> pd
     for column in _FAMILY:
         if column not in data.columns:
             data[column] = ""
-    return data.sort_values([*_FAMILY, "repeat", "step"], kind="stable")
+    return data.sort_values([*_FAMILY, "repeat", "step"], kind="stable", ignore_index=True)
 
 
 def _family_label(key: tuple) -> str:
@@ -386,13 +386,14 @@ def check_dey_donoho(data: pd.DataFrame) -> list[dict]:
     for key, rows in _families(data, design):
         family = _family_label(key)
         has_arm = "accuracy_real_only" in rows and rows["accuracy_real_only"].notna().any()
+        twin_accuracy = pd.Series(np.nan, index=rows.index)
         if has_arm:
             source = "accuracy_real_only (arms) at each step"
         else:
-            twin = _twin(data, key)
+            twin_accuracy = _twin_first_accuracy(data, rows)
             source = (
                 "the rate-0 twin's error at the initial size (no arms)"
-                if twin is not None
+                if twin_accuracy.notna().any()
                 else "this trajectory's first fit, on the human-labelled start (no arms, no "
                 "rate-0 twin)"
             )
@@ -400,16 +401,15 @@ def check_dey_donoho(data: pd.DataFrame) -> list[dict]:
                 source += "; below rate 1 the real rows grow, so this reference is too high "
                 source += "and the check lenient"
 
-        def ratios(r: pd.DataFrame, key: tuple = key, has_arm: bool = has_arm) -> np.ndarray:
+        def ratios(r: pd.DataFrame, twin: pd.Series = twin_accuracy, has_arm: bool = has_arm):
             err = 1 - r["accuracy"].to_numpy(float)
             if has_arm:
                 real = 1 - r["accuracy_real_only"].to_numpy(float)
             else:
-                twin = _twin(data, key)
-                first = r if twin is None else twin.loc[twin["repeat"] == r["repeat"].iloc[0]]
-                if first.empty:
-                    first = r
-                real = np.full(len(r), 1 - float(first.sort_values("step")["accuracy"].iloc[0]))
+                first = twin.loc[r.index].iloc[0]  # one twin per repeat
+                if np.isnan(first):  # no twin in this repeat: its own first fit
+                    first = float(r.sort_values("step")["accuracy"].iloc[0])
+                real = np.full(len(r), 1 - first)
             with np.errstate(divide="ignore", invalid="ignore"):
                 return err / real
 
@@ -443,14 +443,17 @@ def check_dey_donoho(data: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _twin(data: pd.DataFrame, key: tuple) -> pd.DataFrame | None:
-    values = dict(zip(_FAMILY, key, strict=True))
-    same = np.ones(len(data), dtype=bool)
-    for column in _FAMILY:
-        if column != "rate":
-            same &= (data[column].astype(str) == str(values[column])).to_numpy()
-    twin = data.loc[same & np.isclose(data["rate"].astype(float), 0.0)]
-    return None if twin.empty else twin
+def _twin_first_accuracy(data: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
+    """Per row of ``rows`` (one family at rate > 0): the accuracy at the first step of its
+    rate-0 twin (same family but for the rate, same repeat); NaN where there is none."""
+    on = [c for c in _FAMILY if c not in (GROUP, "rate")] + ["repeat"]
+    twins = data.loc[np.isclose(data["rate"].astype(float), 0.0)]
+    first = twins.groupby([GROUP, *on], dropna=False)["step"].transform("min")
+    twins = twins.loc[twins["step"] == first]
+    both = pd.concat([rows, twins], ignore_index=True)
+    is_base = np.arange(len(both)) >= len(rows)
+    pairs = pair_with_baseline(both, is_base, on, "accuracy", keep_unpaired=True)
+    return pd.Series(pairs["baseline"].to_numpy(float), index=rows.index)
 
 
 def check_gerstgrasser(data: pd.DataFrame) -> list[dict]:

@@ -19,8 +19,9 @@ from modelcollapse.answers import (
     curve_cells,
     worth_text,
 )
-from modelcollapse.compare import format_p, metric_info
+from modelcollapse.compare import metric_info
 from modelcollapse.errors import UserError
+from modelcollapse.formatting import format_p
 from modelcollapse.report.figures import Plot
 from modelcollapse.report.style import RATE_CMAP
 

@@ -24,14 +24,13 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from modelcollapse.compare import (
-    GROUP,
-    best_per_generation,
     design_columns,
     experiment_order,
     expression,
-    with_seed_groups,
 )
 from modelcollapse.engines import generational_kinds
+from modelcollapse.formatting import format_percent as format_rate
+from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
 from modelcollapse.report.style import (
     ACCURACY_LABEL,
     BAND_ALPHA,
@@ -39,13 +38,13 @@ from modelcollapse.report.style import (
     RATE_LABEL,
     REFERENCE_COLOUR,
     category_colour,
-    format_rate,
     format_size,
     ordered_colours,
     rate_colours,
     size_axis,
 )
-from modelcollapse.stats import paired_differences, summarize
+from modelcollapse.results import best_per_generation, last_rows
+from modelcollapse.stats import summarize
 
 # The original study's order; other experiments follow alphabetically.
 CANONICAL_ORDER = (
@@ -139,15 +138,6 @@ def curves(data: pd.DataFrame, series: Sequence[str], value: str = "accuracy") -
     return summary.merge(sizes.reset_index(), on=keys, how="left").sort_values(keys)
 
 
-def last_rows(data: pd.DataFrame) -> pd.DataFrame:
-    """Each trajectory's final step (trajectories may differ in length)."""
-    return data.loc[data.groupby("trajectory", sort=False)["step"].idxmax()]
-
-
-def first_rows(data: pd.DataFrame) -> pd.DataFrame:
-    return data.loc[data.groupby("trajectory", sort=False)["step"].idxmin()]
-
-
 # --- panels -------------------------------------------------------------------------------
 
 
@@ -202,7 +192,7 @@ def draw_rates(ax: Axes, study: Study, value: str = "accuracy") -> dict[float, s
     colours = rate_colours(study.rates)
     data = study.data
     if value == "difference":
-        data = paired_differences(data, on=study.pair_keys())
+        data = pair_with_baseline(data, np.isclose(data["rate"], 0.0), on=study.pair_keys())
     _rate_bands(ax, curves(data, ["rate"], value), colours)
     size_axis(ax)
     if value == "difference":

@@ -15,10 +15,11 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from modelcollapse.compare import equivalence_label, format_interval, format_number
+from modelcollapse.compare import equivalence_label
+from modelcollapse.formatting import format_interval, format_number, format_p, format_percent
 from modelcollapse.report.figures import Study
 from modelcollapse.report.load import StoredRun
-from modelcollapse.report.style import format_rate, format_size
+from modelcollapse.report.style import format_size
 from modelcollapse.report.tables import StatisticsTable
 
 CSS = """
@@ -197,7 +198,7 @@ def _summary_html(study: Study, table: pd.DataFrame) -> str:
     for r in table.itertuples(index=False):
         cells = [format_size(r.initial_size)] if show_start else []
         cells += [
-            format_rate(r.rate),
+            format_percent(r.rate),
             str(int(r.n)),
             f"{format_size(r.first_size)} → {format_size(r.last_size)}",
             _ci_text(r.first_mean, r.first_low, r.first_high),
@@ -237,7 +238,7 @@ def _generational_summary_html(study: Study, table: pd.DataFrame) -> str:
         )
     rows = []
     for r in table.itertuples(index=False):
-        label = str(r.label) if generative else format_rate(float(r.label))
+        label = str(r.label) if generative else format_percent(float(r.label))
         size = format_size(r.first_size)
         if r.last_size != r.first_size:
             size = f"{size} → {format_size(r.last_size)}"
@@ -313,10 +314,10 @@ def _statistics_table_html(table: StatisticsTable, margin: float) -> str:
             format_number(r["mean_diff"], percent=True, signed=True),
             format_interval(r["ci_low_t"], r["ci_high_t"], percent=True),
             format_interval(r["ci_low_boot"], r["ci_high_boot"], percent=True),
-            _p_text(r["p_wilcoxon"]),
-            _p_text(r["p_t"]),
-            _p_text(r["p_holm"]),
-            _p_text(r["p_tost"]),
+            format_p(r["p_wilcoxon"]),
+            format_p(r["p_t"]),
+            format_p(r["p_holm"]),
+            format_p(r["p_tost"]),
             format_number(r["mde"], percent=True),
         ]
         body = "".join(f'<td class="num">{escape(c)}</td>' for c in cells)
@@ -330,16 +331,10 @@ def _statistics_table_html(table: StatisticsTable, margin: float) -> str:
 
 def _design_cell(column: str, value: object) -> str:
     if column == "rate":
-        return format_rate(float(value))  # type: ignore[arg-type]
+        return format_percent(float(value))  # type: ignore[arg-type]
     if column == "initial_size":
         return format_size(float(value))  # type: ignore[arg-type]
     return str(value)
-
-
-def _p_text(p: float) -> str:
-    if pd.isna(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _ci_text(mean: float, low: float, high: float, signed: bool = False) -> str:

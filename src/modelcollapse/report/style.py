@@ -77,11 +77,6 @@ def ordered_colours(keys: Sequence[object]) -> dict[object, str]:
     return {k: to_hex(cmap(p)) for k, p in zip(keys, np.linspace(0, 0.9, len(keys)), strict=True)}
 
 
-def format_rate(rate: float) -> str:
-    """0.015 -> '1.5 %'; enough digits to tell neighbouring rates apart, no trailing zeros."""
-    return f"{rate * 100:.4g} %"
-
-
 def format_size(n: float) -> str:
     return f"{n:,.0f}"
 

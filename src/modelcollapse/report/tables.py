@@ -7,21 +7,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from modelcollapse.compare import (
-    GROUP,
     LOOP_COLUMNS,
-    best_per_generation,
     compare_results,
     design_baseline,
     experiment_order,
-    final_models,
-    with_seed_groups,
 )
 from modelcollapse.errors import UserError
-from modelcollapse.report.figures import Study, first_rows, last_rows
-from modelcollapse.stats import paired_differences, summarize
+from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
+from modelcollapse.report.figures import Study
+from modelcollapse.results import trajectory_endpoints
+from modelcollapse.stats import summarize
 
 SERIES = ["initial_size", "rate"]
 
@@ -36,16 +35,16 @@ def summary_table(study: Study) -> pd.DataFrame:
     if study.is_generational:
         return generational_summary_table(study)
     data = study.data
-    first, last = first_rows(data), last_rows(data)
-    out = summarize(last, SERIES)[[*SERIES, "n"]]
-    out = out.merge(_sizes(first, "first_size"), on=SERIES).merge(
-        _sizes(last, "last_size"), on=SERIES
+    ends = trajectory_endpoints(data)
+    out = summarize(ends, SERIES, "last_accuracy")[[*SERIES, "n"]]
+    out = out.merge(_sizes(ends, "first_size"), on=SERIES).merge(
+        _sizes(ends, "last_size"), on=SERIES
     )
-    out = out.merge(_ci(first, "accuracy", "first"), on=SERIES)
-    out = out.merge(_ci(last, "accuracy", "last"), on=SERIES)
+    out = out.merge(_ci(ends, "first_accuracy", "first"), on=SERIES)
+    out = out.merge(_ci(ends, "last_accuracy", "last"), on=SERIES)
 
     # Pair only the final step itself: an earlier step standing in would blur "final".
-    paired = paired_differences(data, on=study.pair_keys())
+    paired = pair_with_baseline(data, np.isclose(data["rate"], 0.0), on=study.pair_keys())
     final_step = data.groupby("trajectory")["step"].max()
     paired = paired.loc[
         paired["step"].to_numpy() == paired["trajectory"].map(final_step).to_numpy()
@@ -64,23 +63,19 @@ def generational_summary_table(study: Study) -> pd.DataFrame:
     repeats. Columns: series, label, n, first_step, last_step (mean), first_size, last_size,
     first/last/change _mean/_low/_high, vocabulary_first/_last (NaN for generations).
     """
-    data = study.data
+    series = "regime" if study.kind == "generative" else "rate"
+    ends = trajectory_endpoints(study.data)
     if study.kind == "generative":
-        series = "regime"
-        data = data.assign(regime=data["regime"].astype(str))
-        first, last = first_rows(data), last_rows(data)
-    else:
-        series = "rate"
-        best = best_per_generation(data)
-        first = best.loc[best["step"] == 0]
-        last = final_models(data)
-    first = first.set_index("trajectory")
-    last = last.drop_duplicates("trajectory").set_index("trajectory")
-    joined = first[[series, "repeat", "step", "train_size", "accuracy"]].merge(
-        last[["step", "train_size", "accuracy"]],
-        left_index=True,
-        right_index=True,
-        suffixes=("", "_last"),
+        ends["regime"] = ends["regime"].astype(str)
+    joined = ends.rename(
+        columns={
+            "first_step": "step",
+            "first_size": "train_size",
+            "first_accuracy": "accuracy",
+            "last_step": "step_last",
+            "last_size": "train_size_last",
+            "last_accuracy": "accuracy_last",
+        }
     )
     joined["change"] = joined["accuracy_last"] - joined["accuracy"]
     out = summarize(joined, [series], "accuracy")[[series, "n"]]
@@ -98,22 +93,16 @@ def generational_summary_table(study: Study) -> pd.DataFrame:
     )
     for value, prefix in (("accuracy", "first"), ("accuracy_last", "last"), ("change", "change")):
         out = out.merge(_ci(joined, value, prefix, series=[series]), on=series)
-    out["vocabulary_first"] = float("nan")
-    out["vocabulary_last"] = float("nan")
-    if "vocabulary_size" in data and data["vocabulary_size"].notna().any():
-        vocabulary = {
-            "vocabulary_first": first.groupby(series)["vocabulary_size"].mean(),
-            "vocabulary_last": last.groupby(series)["vocabulary_size"].mean(),
-        }
-        for column, values in vocabulary.items():
-            out[column] = out[series].map(values)
+    vocabulary = joined.groupby(series)[["first_vocabulary", "last_vocabulary"]].mean()
+    for column in ("first", "last"):
+        out[f"vocabulary_{column}"] = out[series].map(vocabulary[f"{column}_vocabulary"])
     out.insert(0, "series", series)
     out = out.rename(columns={series: "label"})
     return out.sort_values("label").reset_index(drop=True)
 
 
-def _sizes(rows: pd.DataFrame, name: str) -> pd.DataFrame:
-    return rows.groupby(SERIES)["train_size"].median().rename(name).reset_index()
+def _sizes(ends: pd.DataFrame, name: str) -> pd.DataFrame:
+    return ends.groupby(SERIES)[name].median().reset_index()
 
 
 def _ci(

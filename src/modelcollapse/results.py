@@ -1,0 +1,389 @@
+"""A run's results as one table, and the first and last step of every trajectory in it.
+
+:func:`read_results` is the one reader of ``RUN_DIR/results/*.parquet``: the store, the
+report, ``compare``/``answer``/``theory`` and the CLI all go through it, so one directory
+gives one table wherever it is read. It
+
+- reads only finished result files (``[!.]*.parquet``): the store's hidden temporary files and
+  anything else in the folder (e.g. a ``*.error.json`` beside a failed trajectory) are skipped;
+- unifies the files' schemas: a column a kind holds only as nulls (``arms`` as all-NaN floats in
+  a generative trajectory, a bool elsewhere) takes the type the other files give it; a loop
+  trajectory written before a loop option existed gets the option's column at its default (the
+  value that reproduces what that version did); ``model``, ``tokenizer`` and ``seed`` missing
+  from older or foreign stores get a constant so grouping still works;
+- drops only rows that hold no ``accuracy`` or no ``train_size`` (no figure, table or test can
+  place them), and says so: ``frame.attrs["dropped"]`` holds one sentence per file that lost
+  rows, also given as a :class:`~modelcollapse.errors.ModelCollapseWarning` (the CLI prints it
+  as one line) and listed among the report's notes;
+- sorts by experiment, trajectory and step.
+
+:func:`trajectory_endpoints` is the one first/last summary: one row per trajectory with its
+first and last model, from which the CLI's run summary (:func:`series_summary`) and the
+report's summary tables take their means and intervals.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from modelcollapse.errors import ModelCollapseWarning, UserError
+
+SORT_KEYS = ("experiment", "trajectory", "step")
+REQUIRED_COLUMNS = (
+    "experiment",
+    "kind",
+    "trajectory",
+    "repeat",
+    "rate",
+    "initial_size",
+    "step",
+    "train_size",
+    "accuracy",
+    "predicted_positive_rate",
+    "test_positive_rate",
+)
+# Older or foreign stores may lack these; a constant stands in so grouping still works.
+OPTIONAL_DEFAULTS: dict[str, object] = {"model": "", "tokenizer": "", "seed": -1}
+_TEXT_COLUMNS = ("experiment", "kind", "trajectory", "model", "tokenizer")
+_INTEGER_COLUMNS = ("repeat", "step", "train_size", "initial_size")
+_MEASURED = ("accuracy", "train_size")  # a row without these cannot be placed anywhere
+
+
+def result_files(run_dir: str | Path) -> list[Path]:
+    """The finished trajectories' files of ``run_dir``, sorted; writes in progress are hidden
+    ``.tmp-*`` files and other files (error records) do not end in ``.parquet``."""
+    folder = Path(run_dir) / "results"
+    return sorted(folder.glob("[!.]*.parquet")) if folder.is_dir() else []
+
+
+def read_results(run_dir: str | Path) -> pd.DataFrame:
+    """Every stored row of ``run_dir`` as one table (see the module's docstring).
+
+    Raises :class:`UserError` naming the directory when it is not one, holds no result files,
+    a file cannot be read, the files do not share one schema or lack a required column.
+    """
+    run_dir = Path(run_dir)
+    where = str(run_dir)
+    if not run_dir.is_dir():
+        raise UserError("not a directory (expected a run directory with results/)", where)
+    files = result_files(run_dir)
+    if not files:
+        raise UserError("no results: results/*.parquet is empty or missing", where)
+    tables = []
+    for path in files:
+        try:
+            tables.append(_with_loop_defaults(pq.read_table(path)))
+        except (OSError, pa.ArrowException) as err:
+            raise UserError(f"cannot read {path.name}: {err}", where) from None
+    sizes = [t.num_rows for t in tables]
+    try:
+        table = pa.concat_tables(_unify_null_columns(tables), promote_options="permissive")
+    except pa.ArrowException as err:
+        raise UserError(f"results files do not share one schema: {err}", where) from None
+    frame = table.to_pandas()
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise UserError(f"results lack columns: {', '.join(missing)}", where)
+    for column, default in OPTIONAL_DEFAULTS.items():
+        if column not in frame.columns:
+            frame[column] = default
+        elif frame[column].isna().any():
+            frame[column] = frame[column].where(frame[column].notna(), default)
+    unplaced = frame[list(_MEASURED)].isna().any(axis=1).to_numpy()
+    dropped = _dropped_sentences(unplaced, files, sizes)
+    if unplaced.all():
+        raise UserError("no results: every stored row lacks an accuracy or a training size", where)
+    frame = frame.loc[~unplaced]
+    for column in _TEXT_COLUMNS:
+        frame[column] = frame[column].astype(str)
+    for column in _INTEGER_COLUMNS:
+        if frame[column].notna().all():
+            frame[column] = frame[column].astype("int64")
+    frame["rate"] = frame["rate"].astype(float)
+    frame = frame.sort_values(list(SORT_KEYS), kind="stable", ignore_index=True)
+    frame.attrs["dropped"] = dropped
+    for sentence in dropped:
+        warnings.warn(f"{where}: {sentence}", ModelCollapseWarning, stacklevel=2)
+    return frame
+
+
+def dropped_notes(results: pd.DataFrame) -> list[str]:
+    """The sentences :func:`read_results` left on ``results`` about rows it dropped."""
+    return list(results.attrs.get("dropped", []))
+
+
+def _dropped_sentences(unplaced, files: list[Path], sizes: list[int]) -> list[str]:
+    out, start = [], 0
+    for path, size in zip(files, sizes, strict=True):
+        n = int(unplaced[start : start + size].sum())
+        start += size
+        if n:
+            rows = "row" if n == 1 else "rows"
+            out.append(
+                f"{n} {rows} of results/{path.name} left out: no accuracy or no training size"
+            )
+    return out
+
+
+def _with_loop_defaults(table: pa.Table) -> pa.Table:
+    """A loop trajectory's results written before a loop option existed: the option's column at
+    its default, so that old and new trajectories of one run stay one design."""
+    from modelcollapse.core.options import LoopOptions
+    from modelcollapse.engines import generational_kinds
+
+    names = table.column_names
+    if "regime" not in names or "kind" not in names:
+        return table
+    kinds = set(table.column("kind").to_pylist())
+    if kinds & set(generational_kinds()):
+        return table
+    for name, value in LoopOptions().asdict().items():
+        if name not in names:
+            value = -1 if value is None else value  # window: -1, the first size
+            table = table.append_column(name, pa.array([value] * table.num_rows))
+    return table
+
+
+def _unify_null_columns(tables: list[pa.Table]) -> list[pa.Table]:
+    """Give a column that holds only nulls in a file the type it has in the other files.
+
+    A kind without a value writes a typed placeholder (e.g. ``arms`` as an all-NaN float in
+    a generative trajectory, a bool elsewhere); Arrow cannot merge double with bool, though
+    no value conflicts.
+    """
+    typed: dict[str, pa.DataType] = {}
+    for table in tables:
+        for field, column in zip(table.schema, table.columns, strict=True):
+            if not _empty(column):
+                typed.setdefault(field.name, field.type)
+    out = []
+    for table in tables:
+        for i, (field, column) in enumerate(zip(table.schema, table.columns, strict=True)):
+            target = typed.get(field.name)
+            if target is not None and field.type != target and _empty(column):
+                table = table.set_column(i, field.name, pa.nulls(len(column), target))
+        out.append(table)
+    return out
+
+
+def _empty(column: pa.ChunkedArray) -> bool:
+    """Only nulls, or (floats) only NaN: pandas writes a missing float as NaN, not null."""
+    if column.null_count == len(column):
+        return True
+    if pa.types.is_floating(column.type):
+        return not pc.any(pc.invert(pc.is_nan(column.fill_null(float("nan"))))).as_py()
+    return False
+
+
+# --- first and last step ------------------------------------------------------------------
+
+GENERATIONAL_KINDS = ("generative", "generations")
+ENDPOINT_COLUMNS = (
+    "experiment",
+    "kind",
+    "trajectory",
+    "repeat",
+    "initial_size",
+    "rate",
+    "regime",
+    "first_step",
+    "first_size",
+    "first_accuracy",
+    "first_vocabulary",
+    "last_step",
+    "last_size",
+    "last_accuracy",
+    "last_vocabulary",
+)
+SERIES_SUMMARY_COLUMNS = (
+    "experiment",
+    "kind",
+    "series",
+    "initial_size",
+    "rate",
+    "repeats",
+    "first_step",
+    "first_size",
+    "first_accuracy",
+    "last_step",
+    "last_size",
+    "last_accuracy",
+    "first_vocabulary",
+    "last_vocabulary",
+)
+
+
+def first_rows(data: pd.DataFrame) -> pd.DataFrame:
+    """Each trajectory's first step (its first row there)."""
+    return data.loc[data.groupby("trajectory", sort=False)["step"].idxmin()]
+
+
+def last_rows(data: pd.DataFrame) -> pd.DataFrame:
+    """Each trajectory's final step (trajectories may differ in length)."""
+    return data.loc[data.groupby("trajectory", sort=False)["step"].idxmax()]
+
+
+def best_per_generation(results: pd.DataFrame) -> pd.DataFrame:
+    """A ``generations`` study's model per trajectory and generation: the child with the
+    highest validation accuracy (the first such child on ties), without the stop rows."""
+    data = results.loc[results["kind"].astype(str) == "generations"]
+    if "stopped" in data:
+        data = data.loc[~data["stopped"].astype("boolean").fillna(False).to_numpy(bool)]
+    if data.empty:
+        return data
+    key = "generation" if "generation" in data else "step"
+    best = data.groupby(["trajectory", key], sort=True)["validation_accuracy"].idxmax()
+    return data.loc[best.to_numpy()].reset_index(drop=True)
+
+
+def final_models(results: pd.DataFrame) -> pd.DataFrame:
+    """A ``generations`` study's stop rows: the model each search ends with."""
+    data = results.loc[results["kind"].astype(str) == "generations"]
+    if "stopped" not in data:
+        return data.iloc[:0]
+    return data.loc[data["stopped"].astype("boolean").fillna(False).to_numpy(bool)]
+
+
+def trajectory_endpoints(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per trajectory: its first and its last model (columns :data:`ENDPOINT_COLUMNS`).
+
+    First and last are the first and last step, except in a ``generations`` study: there the
+    first is generation 0's best model by validation accuracy and the last the model the
+    search ends with (its stop row; ``last_step`` is the generation it stopped at).
+    ``*_vocabulary`` is the vocabulary of the reviews a ``generative`` generation wrote (NaN
+    elsewhere); ``regime`` is NaN outside ``generative`` studies, whose series it names.
+    """
+    kind = results["kind"].astype(str)
+    parts = []
+    stepped = results.loc[kind != "generations"]
+    if not stepped.empty:
+        parts.append(_endpoints(first_rows(stepped), last_rows(stepped)))
+    generations = results.loc[kind == "generations"]
+    if not generations.empty:
+        best = best_per_generation(generations)
+        parts.append(_endpoints(first_rows(best.loc[best["step"] == 0]), final_models(generations)))
+    if not parts:
+        return pd.DataFrame(columns=list(ENDPOINT_COLUMNS))
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["experiment", "trajectory"], kind="stable", ignore_index=True)
+
+
+def _endpoints(first: pd.DataFrame, last: pd.DataFrame) -> pd.DataFrame:
+    def side(rows: pd.DataFrame, prefix: str) -> pd.DataFrame:
+        rows = rows.drop_duplicates("trajectory")
+        vocabulary = rows["vocabulary_size"] if "vocabulary_size" in rows else float("nan")
+        is_generative = rows["kind"].astype(str) == "generative"
+        return pd.DataFrame(
+            {
+                "trajectory": rows["trajectory"],
+                f"{prefix}_step": rows["step"],
+                f"{prefix}_size": rows["train_size"],
+                f"{prefix}_accuracy": rows["accuracy"],
+                f"{prefix}_vocabulary": pd.Series(vocabulary, index=rows.index).where(
+                    is_generative
+                ),
+            }
+        )
+
+    keys = first.drop_duplicates("trajectory")
+    regime = keys["regime"] if "regime" in keys else float("nan")
+    ids = pd.DataFrame(
+        {
+            "experiment": keys["experiment"],
+            "kind": keys["kind"].astype(str),
+            "trajectory": keys["trajectory"],
+            "repeat": keys["repeat"],
+            "initial_size": keys["initial_size"],
+            "rate": keys["rate"],
+            "regime": pd.Series(regime, index=keys.index, dtype=object).where(
+                keys["kind"].astype(str) == "generative"
+            ),
+        }
+    )
+    out = ids.merge(side(first, "first"), on="trajectory", how="left")
+    out = out.merge(side(last, "last"), on="trajectory", how="outer")
+    return out[list(ENDPOINT_COLUMNS)]
+
+
+def series_key(kind: str) -> list[str]:
+    """What tells the series of a kind apart: the regime (generative), the rate
+    (generations), else the start size and rate."""
+    if kind == "generative":
+        return ["regime"]
+    if kind == "generations":
+        return ["rate"]
+    return ["initial_size", "rate"]
+
+
+def series_summary(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean test accuracy per study and series at the first and the last model.
+
+    One row per series of trajectories (:func:`series_key`: ``series`` "rate=0.1" or
+    "regime=replace"), from :func:`trajectory_endpoints`: ``repeats`` counted, steps,
+    accuracies and vocabularies averaged, sizes as medians. Columns:
+    :data:`SERIES_SUMMARY_COLUMNS`; ``first_vocabulary``/``last_vocabulary`` NaN outside
+    generative studies, ``rate`` NaN in them.
+    """
+    ends = trajectory_endpoints(results)
+    if ends.empty:
+        return pd.DataFrame(columns=list(SERIES_SUMMARY_COLUMNS))
+    grid = ~ends["kind"].isin(GENERATIONAL_KINDS)
+    parts = []
+    for kind, rows in (
+        ("", ends.loc[grid]),
+        ("generative", ends.loc[ends["kind"] == "generative"]),
+        ("generations", ends.loc[ends["kind"] == "generations"]),
+    ):
+        if rows.empty:
+            continue
+        keys = ["experiment", *series_key(kind)]
+        grouped = rows.groupby(keys, dropna=False, sort=True)
+        table = grouped.agg(
+            kind=("kind", "first"),
+            repeats=("repeat", "nunique"),
+            **({} if "initial_size" in keys else {"initial_size": ("initial_size", "median")}),
+            **{
+                f"{p}_{name}": (f"{p}_{column}", how)
+                for p in ("first", "last")
+                for name, column, how in (
+                    ("step", "step", "mean"),
+                    ("size", "size", "median"),
+                    ("accuracy", "accuracy", "mean"),
+                    ("vocabulary", "vocabulary", "mean"),
+                )
+            },
+        ).reset_index()
+        if kind == "generative":
+            table["series"] = "regime=" + table["regime"].astype(str)
+            table["rate"] = float("nan")
+        else:
+            table["series"] = [f"rate={r:g}" for r in table["rate"]]
+        parts.append(table)
+    table = pd.concat(parts, ignore_index=True)
+    for column in ("first_size", "last_size", "initial_size"):
+        table[column] = table[column].round().astype("int64")
+    return table[list(SERIES_SUMMARY_COLUMNS)]
+
+
+__all__ = [
+    "ENDPOINT_COLUMNS",
+    "OPTIONAL_DEFAULTS",
+    "REQUIRED_COLUMNS",
+    "SERIES_SUMMARY_COLUMNS",
+    "best_per_generation",
+    "dropped_notes",
+    "final_models",
+    "first_rows",
+    "last_rows",
+    "read_results",
+    "result_files",
+    "series_key",
+    "series_summary",
+    "trajectory_endpoints",
+]
