@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from modelcollapse.compare import read_run
+from modelcollapse.core.options import LoopOptions
 from modelcollapse.errors import ModelCollapseWarning, UserError
-from modelcollapse.experiments.config import LoopConfig
 from modelcollapse.report.load import load_run
 from modelcollapse.results import (
     SERIES_SUMMARY_COLUMNS,
@@ -26,7 +26,7 @@ from modelcollapse.results import (
 )
 from modelcollapse.store import RunStore
 
-LOOP = {name: (-1 if v is None else v) for name, v in LoopConfig().model_dump().items()}
+LOOP = {name: (-1 if v is None else v) for name, v in LoopOptions().asdict().items()}
 CONFIG = """
 [[study]]
 name = "rates"
