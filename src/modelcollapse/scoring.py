@@ -27,11 +27,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from modelcollapse.core.metrics import predictions
 from modelcollapse.linalg import column_rank, first_rows, take_columns, used_columns
 
 
@@ -150,21 +150,8 @@ class FastMatrices:
         if last is not vocabulary:
             rank = column_rank(vocabulary.columns, self.pool.shape[1])
         X = take_columns(self.test, vocabulary.columns, rank)
-        # A pipeline's transformers run once, not once for probabilities and once for labels.
-        if isinstance(est, Pipeline):
-            for _, step in est.steps[:-1]:
-                if step is not None and step != "passthrough":
-                    X = step.transform(X)
-            est = est.steps[-1][1]
-        if not hasattr(est, "predict_proba"):
-            predicted = est.predict(X)
-            return predicted.astype(float), predicted
-        proba = est.predict_proba(X)
-        p_pos = _positive_column(est, proba, X.shape[0])
-        # A forest's predict() is the argmax of predict_proba(): do not run every tree twice.
-        if type(est).predict is RandomForestClassifier.predict and est.n_outputs_ == 1:
-            return p_pos, est.classes_.take(np.argmax(proba, axis=1), axis=0)
-        return p_pos, est.predict(X)
+        # A pipeline's transformers run once; a forest's labels come from its probabilities.
+        return predictions(est, X)
 
     # TF-IDF + logistic regression in closed form. Restricting the test set to a fit's
     # vocabulary and re-weighting it costs more than the fit once the test set is large (the
