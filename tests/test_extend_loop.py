@@ -138,3 +138,28 @@ def test_unregistered_parts_leave_no_trace(capsys):
     assert "coin_bias" not in option_names()
     assert main(["run", "--help"]) == 0
     assert "--coin-bias" not in capsys.readouterr().out
+
+
+def test_compare_takes_the_new_option_as_a_design_column(extended, tmp_path, small_reviews):
+    from modelcollapse.compare import compare_results, design_candidates, design_columns
+
+    # Two studies in one seed group that differ only in the plug-in's option.
+    studies = [
+        CONFIG.split("[[study]]")[1]
+        .replace('name = "coin"', f'name = "coin{bias}"\nseed_group = "coin"')
+        .replace("rates = [0.0, 1.0]", "rates = [1.0]")
+        .replace("repeats = 1", "repeats = 2")
+        .format(bias=bias)
+        for bias in (0.0, 1.0)
+    ]
+    path = tmp_path / "two.toml"
+    path.write_text(CONFIG.split("[[study]]")[0] + "".join(f"[[study]]{s}" for s in studies))
+    config = load_config(str(path)).model_copy(update={"data": str(small_reviews)})
+    run_experiment(config, tmp_path / "run")
+    table = pd.read_parquet(tmp_path / "run" / "results")
+    assert "coin_bias" in design_candidates()
+    assert design_columns(table) == ["coin_bias"]
+    groups = {"coin0.0": "coin", "coin1.0": "coin"}
+    out = compare_results(table, baseline="coin_bias=0", seed_groups=groups)
+    assert len(out) == 1 and out["coin_bias"].tolist() == [1.0]
+    assert out["n_pairs"].tolist() == [2]

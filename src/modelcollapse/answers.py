@@ -35,8 +35,8 @@ from scipy import stats as st
 from scipy.optimize import isotonic_regression  # scipy >= 1.12 (pyproject asks 1.15)
 
 from modelcollapse.compare import (
-    DESIGN_COLUMNS,
     comparable_rows,
+    design_candidates,
     expression,
     metric_info,
     read_run,
@@ -549,7 +549,9 @@ def answers(
     if data.empty:
         raise UserError(f"no rows with both {dose!r} and {metric!r}", "--dose")
     family_cols = [GROUP] + [
-        c for c in DESIGN_COLUMNS if c in data.columns and c not in ("experiment", "kind", dose)
+        c
+        for c in design_candidates()
+        if c in data.columns and c not in ("experiment", "kind", dose)
     ]
     if dose != "rate" and "rate" in data.columns and "rate" not in family_cols:
         family_cols.append("rate")

@@ -58,9 +58,15 @@ from modelcollapse.stats import (
     simultaneous_band,
 )
 
-LOOP_COLUMNS = option_names()
-# Columns that tell trajectories apart by design (not by chance): candidates for grouping.
-DESIGN_COLUMNS = ("experiment", "kind", "model", "tokenizer", "initial_size", "rate", *LOOP_COLUMNS)
+
+def loop_columns() -> tuple[str, ...]:
+    """The loop options' columns, read from the table when asked (a plug-in's options too)."""
+    return option_names()
+
+
+def design_candidates() -> tuple[str, ...]:
+    """Columns that tell trajectories apart by design (not by chance): candidates for grouping."""
+    return ("experiment", "kind", "model", "tokenizer", "initial_size", "rate", *loop_columns())
 
 
 @dataclass(frozen=True)
@@ -254,7 +260,7 @@ def compare_results(
     _check_metric(results, metric)
     data = comparable_rows(with_seed_groups(results, seed_groups))
     _check_metric(data, metric)
-    candidates = [c for c in DESIGN_COLUMNS if c in data.columns]
+    candidates = [c for c in design_candidates() if c in data.columns]
     try:
         conditions = parse_conditions(baseline, data, [GROUP, *candidates])
     except ValueError as err:
@@ -497,7 +503,8 @@ def _unpaired_groups(
         if len(base_here):
             reason = f"no {baseline} row at the same repeat and {position_name}"
             # A loop option says more than a study name (which differs between designs anyway).
-            for column in sorted(match, key=lambda c: c not in LOOP_COLUMNS):
+            loop = loop_columns()
+            for column in sorted(match, key=lambda c: c not in loop):
                 values = group[column].drop_duplicates()
                 absent = values[~values.isin(base_here[column])]
                 if len(absent):
@@ -632,7 +639,7 @@ def seed_groups_from_config(config: str | Mapping[str, Any] | None) -> dict[str,
 
 def design_columns(frame: pd.DataFrame) -> list[str]:
     """The loop options (regime, label policy, …) that take more than one value in ``frame``."""
-    return [c for c in LOOP_COLUMNS if c in frame.columns and frame[c].nunique(dropna=False) > 1]
+    return [c for c in loop_columns() if c in frame.columns and frame[c].nunique(dropna=False) > 1]
 
 
 def design_baseline(
@@ -796,18 +803,19 @@ def _group_cell(column: str, value: object) -> str:
 
 
 __all__ = [
-    "DESIGN_COLUMNS",
     "METRICS",
     "Metric",
     "comparable_rows",
     "compare",
     "compare_results",
     "design_baseline",
+    "design_candidates",
     "design_columns",
     "equivalence_label",
     "experiment_order",
     "expression",
     "format_compare_table",
+    "loop_columns",
     "metric_info",
     "power_questions",
     "read_run",

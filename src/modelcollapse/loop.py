@@ -30,9 +30,9 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 from modelcollapse.core.metrics import score as _metrics
-from modelcollapse.core.options import LoopOptions, option_names
+from modelcollapse.core.options import LoopOptions, check_rate
 from modelcollapse.core.policies import LabelRequest, make_labels
-from modelcollapse.core.regimes import REGIMES, RegimeStep
+from modelcollapse.core.regimes import REGIMES, RegimeStep, refreshed_rows
 from modelcollapse.core.seeds import model_seed
 from modelcollapse.core.training import fresh_model, model_labelled_count
 from modelcollapse.models import ModelSpec, get_model
@@ -40,9 +40,6 @@ from modelcollapse.scoring import LoopMatrices, Vocabulary, loop_matrices, posit
 
 # Row states in the pool.
 HUMAN, MODEL, DROPPED = 0, 1, 2
-
-# The result columns of the options (the table's built-in rows; a plug-in's options follow).
-OPTION_NAMES = option_names()
 
 
 @dataclass(frozen=True)
@@ -123,7 +120,7 @@ class SelfLabellingLoop:
         n = sizes[-1]
         u_sample, u_verify, priority, u_check = _row_uniforms(self.random_state, n, priority)
         window = opts.window or sizes[0]
-        fresh_rows = refreshed_rows(window, opts.fresh_share) if opts.regime == "fresh" else 0
+        prepared = REGIMES[opts.regime].prepared(opts, window)
         matrices = loop_matrices(sp.csr_matrix(X_pool)[:n], X_test, self.fast)
         X_pool = matrices.pool
         y_true = np.asarray(y_pool)[:n]
@@ -144,7 +141,7 @@ class SelfLabellingLoop:
                 if step > 0:
                     chosen = self._choose(
                         opts, priority, labels, state, decided, y_true, done, size, window,
-                        fresh_rows,
+                        prepared,
                     )  # fmt: skip
                     # Checked by a person: a per-row draw, so the checked rows of a lower
                     # rate are checked at a higher one too (the superset property holds).
@@ -156,7 +153,7 @@ class SelfLabellingLoop:
                             u_verify, human_positive_share, opts,
                         )  # fmt: skip
                 train_rows = _training_rows(
-                    opts.regime, state[:size], size, window, self.random_state, fresh_rows, opts
+                    opts.regime, state[:size], size, window, self.random_state, prepared, opts
                 )
                 est, vocabulary, fit_seconds = self._fit(
                     spec, matrices, train_rows, labels, state, size, opts
@@ -170,7 +167,7 @@ class SelfLabellingLoop:
                 if opts.arms:  # the same step fitted on true labels, and on human labels alone
                     gold, real_only = self._arms(
                         spec, matrices, train_rows, state, y_true, y_test, size, window,
-                        fresh_rows, opts,
+                        prepared, opts,
                     )  # fmt: skip
                 history.append(StepRecord(
                     step=step, train_size=size, **_row_counts(state, train_rows, size),
@@ -194,8 +191,7 @@ class SelfLabellingLoop:
             raise ValueError(f"sizes must be positive and increasing, got {sizes}")
         if sizes[-1] > n_pool:
             raise ValueError(f"largest size {sizes[-1]} exceeds the pool ({n_pool} rows)")
-        if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"rate must be within [0, 1], got {self.rate}")
+        check_rate(self.rate)
         return sizes
 
     def _choose(
@@ -209,7 +205,7 @@ class SelfLabellingLoop:
         done: int,
         size: int,
         window: int,
-        fresh_rows: int,
+        prepared: object,
     ) -> np.ndarray:
         """The rows to model-label at this step, lowest priority first (before any check).
 
@@ -227,7 +223,7 @@ class SelfLabellingLoop:
             decided[new] = True
             return new[np.argsort(priority[new], kind="stable")]
         regime = REGIMES[opts.regime]
-        step = RegimeStep(size, window, self.random_state, fresh_rows, done, opts)
+        step = RegimeStep(size, window, self.random_state, prepared, done, opts)
         if regime.restored_rows is not None:
             old = regime.restored_rows(step)
             labels[old], state[old] = y_true[old], HUMAN
@@ -311,14 +307,14 @@ class SelfLabellingLoop:
         y_test: np.ndarray,
         size: int,
         window: int,
-        fresh_rows: int,
+        prepared: object,
         opts: LoopOptions,
     ) -> tuple[float, float]:
         """Test accuracy of a fit on the same rows with their true labels (every row drawn is
         human-labelled, none dropped: gold) and of one on the human-labelled rows alone."""
         everyone = np.zeros(size, dtype=np.int8)
         gold_rows = _training_rows(
-            opts.regime, everyone, size, window, self.random_state, fresh_rows, opts
+            opts.regime, everyone, size, window, self.random_state, prepared, opts
         )
         human_rows = train_rows[state[train_rows] == HUMAN]
         gold = self._arm(spec, matrices, gold_rows, y_true, size, y_test)
@@ -372,23 +368,18 @@ def _pick_labeller(
     return fitted[-1]
 
 
-def refreshed_rows(window: int, share: float) -> int:
-    """Rows in the refreshed set beside a real set of ``window`` rows: share λ of the fit."""
-    return model_labelled_count(share / (1.0 - share), window)
-
-
 def _training_rows(
     regime: str,
     state: np.ndarray,
     size: int,
     window: int,
     seed: int,
-    fresh_rows: int = 0,
+    prepared: object = None,
     options: LoopOptions | None = None,
 ) -> np.ndarray:
     """Rows (of those drawn so far) the next model is fitted on; ``options`` reach the regime."""
     rows = np.flatnonzero(state != DROPPED)
-    step = RegimeStep(size, window, seed, fresh_rows, options=options)
+    step = RegimeStep(size, window, seed, prepared, options=options)
     return REGIMES[regime].training_rows(rows, step)
 
 
@@ -401,10 +392,7 @@ def _fit_weighted(est: BaseEstimator, X, y, weight: np.ndarray | None) -> None:
         est.fit(X, y, sample_weight=weight)
 
 
-
-
 __all__ = [
-    "OPTION_NAMES",
     "LoopOptions",
     "SelfLabellingLoop",
     "StepRecord",

@@ -10,7 +10,9 @@ in :data:`REGIMES` with the options it reads (``docs/extending.md`` walks throug
 
 A regime may also say which rows a model labels at each step (``labelled_rows``; default:
 the batch just drawn) and which rows get their human label back first (``restored_rows``,
-as ``fresh`` discards older model labels), and whether it takes ``mixture = "fixed"``.
+as ``fresh`` discards older model labels), whether it takes ``mixture = "fixed"``, and what
+it works out once per run from the options and the window (``prepare``; the loop hands it
+back as ``step.prepared``, as ``fresh`` sizes its refreshed set).
 """
 
 from __future__ import annotations
@@ -29,13 +31,13 @@ if TYPE_CHECKING:  # numpy is imported in the functions: `--help` lists parts wi
 @dataclass(frozen=True)
 class RegimeStep:
     """Where the loop is: ``size`` rows drawn (``done`` of them before this step), the
-    window (``window`` option, default the first size), the repeat's seed and, under
-    ``fresh``, the refreshed set's rows."""
+    window (``window`` option, default the first size), the repeat's seed and what the
+    regime's ``prepare`` made of the options (``fresh``: the refreshed set's rows)."""
 
     size: int
     window: int
     seed: int
-    fresh_rows: int = 0
+    prepared: Any = None
     done: int = 0
     options: Any = None  # the loop's options, where the caller has them
 
@@ -56,6 +58,11 @@ class Regime:
     labelled_rows: Callable[[RegimeStep], np.ndarray] = newest_batch
     restored_rows: Callable[[RegimeStep], np.ndarray] | None = None
     fixed_mixture: bool = False
+    prepare: Callable[[Any, int], Any] | None = None
+
+    def prepared(self, options: Any, window: int) -> Any:
+        """What the regime works out once per run (None unless it has ``prepare``)."""
+        return None if self.prepare is None else self.prepare(options, window)
 
 
 REGIMES: Registry[Regime] = Registry("regimes", "regime", "--regime")
@@ -69,12 +76,19 @@ def regime(
     labelled_rows: Callable[[RegimeStep], np.ndarray] = newest_batch,
     restored_rows: Callable[[RegimeStep], np.ndarray] | None = None,
     fixed_mixture: bool = False,
+    prepare: Callable[[Any, int], Any] | None = None,
 ) -> Callable[[Callable[[np.ndarray, RegimeStep], np.ndarray]], Regime]:
     """Register the decorated function as the regime ``name`` (see the module's help)."""
 
     def add(training_rows: Callable[[np.ndarray, RegimeStep], np.ndarray]) -> Regime:
         part = Regime(
-            training_rows, help, tuple(parameters), labelled_rows, restored_rows, fixed_mixture
+            training_rows,
+            help,
+            tuple(parameters),
+            labelled_rows,
+            restored_rows,
+            fixed_mixture,
+            prepare,
         )
         return REGIMES.register(name, part)
 
@@ -112,10 +126,21 @@ def accumulate_subsample(rows: np.ndarray, step: RegimeStep) -> np.ndarray:
     return np.sort(rng.choice(rows, step.window, replace=False))
 
 
+def refreshed_rows(window: int, share: float) -> int:
+    """Rows in the refreshed set beside a real set of ``window`` rows: share λ of the fit."""
+    from modelcollapse.core.training import model_labelled_count  # imports sklearn
+
+    return model_labelled_count(share / (1.0 - share), window)
+
+
+def _fresh_rows(options: Any, window: int) -> int:
+    return refreshed_rows(window, options.fresh_share)
+
+
 def _refreshed_set(step: RegimeStep) -> np.ndarray:
     import numpy as np
 
-    return np.arange(max(step.window, step.size - step.fresh_rows), step.size)
+    return np.arange(max(step.window, step.size - step.prepared), step.size)
 
 
 def _older_model_rows(step: RegimeStep) -> np.ndarray:
@@ -142,6 +167,7 @@ def _older_model_rows(step: RegimeStep) -> np.ndarray:
     ],
     labelled_rows=_refreshed_set,
     restored_rows=_older_model_rows,  # every model label made before this step is discarded
+    prepare=_fresh_rows,
 )
 def fresh(rows: np.ndarray, step: RegimeStep) -> np.ndarray:
-    return rows[(rows < step.window) | (rows >= max(step.window, step.size - step.fresh_rows))]
+    return rows[(rows < step.window) | (rows >= max(step.window, step.size - step.prepared))]

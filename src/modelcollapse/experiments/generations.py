@@ -37,6 +37,7 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline
 
 from modelcollapse.core.metrics import evaluate
+from modelcollapse.core.options import check_rate
 from modelcollapse.core.seeds import model_seed
 from modelcollapse.core.training import fresh_model, model_labelled_count
 from modelcollapse.errors import UserError
@@ -176,8 +177,7 @@ class GenerationalSearch:
     ) -> GenerationalSearch:
         if not 1 <= self.keep <= self.population:
             raise ValueError(f"keep must be within [1, population], got {self.keep}")
-        if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"rate must be within [0, 1], got {self.rate}")
+        check_rate(self.rate)
         if not samples:
             raise ValueError("no samples: generation 0 needs one")
         space = check_mutable(self.model)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from modelcollapse.core.metrics import METRIC_COLUMNS
+from modelcollapse.core.options import option_names
 from modelcollapse.engines import ENGINES
 from modelcollapse.engines.base import (
     Trajectory,
@@ -25,7 +26,7 @@ from modelcollapse.engines.base import (
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import RunConfig, StudyConfig
 from modelcollapse.features.vectorize import Features
-from modelcollapse.loop import OPTION_NAMES, LoopOptions
+from modelcollapse.loop import LoopOptions
 from modelcollapse.models import MODELS, ModelSpec
 
 __all__ = [
@@ -96,8 +97,9 @@ RESULT_COLUMNS = [
     "rate", "initial_size", "step", "train_size", "n_train", "n_model_labelled",
     "model_labelled_share", "n_dropped", "model_label_accuracy", "kept_label_accuracy",
     *METRIC_COLUMNS, "test_positive_rate", "n_test", "accuracy_gold", "accuracy_real_only",
-    "fit_seconds", "predict_seconds", *OPTION_NAMES,
+    "fit_seconds", "predict_seconds", *option_names(),
 ]  # fmt: skip
+# The built-in options as they stand at import; a plug-in's options follow as extra columns.
 
 
 def run_trajectory(

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from modelcollapse.compare import (
-    LOOP_COLUMNS,
     compare_results,
     design_baseline,
     experiment_order,
+    loop_columns,
 )
 from modelcollapse.errors import UserError
 from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
@@ -164,6 +164,6 @@ def _statistics_table(group: str, baseline: str, frame: pd.DataFrame) -> Statist
     groups = list(frame.columns[1 : frame.columns.get_loc("train_size")])
     has_rate = "rate" in frame and bool(frame["rate"].notna().any())  # generative: no rates
     shown = [c for c in groups if (c == "rate" and has_rate) or frame[c].nunique(dropna=False) > 1]
-    if any(c in LOOP_COLUMNS for c in shown) and "experiment" in shown:
+    if any(c in loop_columns() for c in shown) and "experiment" in shown:
         shown.remove("experiment")  # the loop options say what the study name stands for
     return StatisticsTable(group, baseline, shown, frame.reset_index(drop=True))
