@@ -7,6 +7,7 @@ compare and report, then unregistered.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 
 from modelcollapse.cli import main
-from modelcollapse.engines import ENGINES
+from modelcollapse.engines import ENGINES, GenerationalEngine
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import PRESETS, apply_overrides, load_config, validate_config
 from modelcollapse.experiments.plan import build_plan, fitted_rows
@@ -75,15 +76,70 @@ def test_registered_kind_validates_plans_and_runs(bootstrap_kind, tmp_path, caps
 
     # The CLI: the preset by name, its listing, then compare and report on the run.
     out = tmp_path / "cli"
+    capsys.readouterr()
     assert main(["run", "bootstrap-demo", "--out", str(out), "--data", str(small_reviews)]) == 0
     stored = pd.concat(pd.read_parquet(p) for p in sorted((out / "results").glob("*.parquet")))
     assert sorted(stored["trajectory"].unique()) == sorted(results["trajectory"].unique())
+    # Its run summary: a row per series (its engine's `series`), mean accuracy at the last step.
+    summary = capsys.readouterr().out
+    assert "bootstrap-demo: mean test accuracy" in summary
+    rows = [line.split() for line in summary.splitlines() if line.split()[:1] == ["bootstrap"]]
+    last = stored.loc[stored.groupby("trajectory")["step"].idxmax()]
+    expected = last.groupby("rate")["accuracy"].mean()
+    assert [(r[1], r[2], r[3], r[6]) for r in rows] == [("200", "0", "3", "600"),
+                                                        ("200", "1", "3", "600")]  # fmt: skip
+    assert [float(r[7]) for r in rows] == pytest.approx(expected.to_list(), abs=5e-5)
     assert main(["presets"]) == 0
     assert "bootstrap-demo" in capsys.readouterr().out
     assert main(["compare", str(out)]) == 0
     assert "rate" in capsys.readouterr().out
     assert main(["report", str(out), "--format", "svg"]) == 0  # svg: faster than png
     assert (out / "report" / "report.html").exists()
+
+
+class _Walk(GenerationalEngine):
+    """A generational kind known to the summaries only by what its engine declares."""
+
+    name = "walk"
+    series = ("experiment", "rate")
+    position = "step"
+
+
+def _walk_results() -> pd.DataFrame:
+    rows = [
+        {"experiment": "w", "kind": "walk", "trajectory": f"w/rate={rate}/repeat={repeat}",
+         "repeat": repeat, "initial_size": 50, "rate": rate, "step": step,
+         "train_size": 50 * (step + 1), "accuracy": 0.8 - rate * step / 10 - repeat / 100}
+        for rate in (0.0, 0.5) for repeat in (0, 1) for step in range(3)
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_a_new_generational_kind_gets_a_summary_and_compare_rows():
+    from rich.console import Console
+
+    from modelcollapse.cli import summary_tables
+    from modelcollapse.compare import POSITION, comparable_rows
+    from modelcollapse.results import series_summary
+
+    ENGINES.register("walk", _Walk())
+    try:
+        results = _walk_results()
+        summary = series_summary(results).set_index("series")
+        assert list(summary.index) == ["rate=0", "rate=0.5"]
+        assert summary.loc["rate=0.5", "last_accuracy"] == pytest.approx(0.7 - 0.005)
+        assert summary.loc["rate=0.5", "last_step"] == 2 and summary.loc["rate=0", "repeats"] == 2
+        tables = summary_tables(results, "walks")
+        assert [t.title for t in tables] == ["walks: mean test accuracy by generation"]
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(tables[0])
+        lines = [line.split() for line in console.export_text().splitlines()]
+        assert ["w", "rate=0.5", "2", "0.7950", "2", "150", "0.6950"] in lines
+        # compare pairs its steps by its engine's position (the step), not the training size
+        paired = comparable_rows(results)
+        assert (paired[POSITION] == paired["step"]).all()
+    finally:
+        ENGINES.unregister("walk")
 
 
 def test_unregistered_kind_is_refused(bootstrap_kind):

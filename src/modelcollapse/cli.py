@@ -98,57 +98,30 @@ def _wide() -> Console:
 
 
 def summary_tables(results, name: str) -> list[Table]:
-    """Mean accuracy at the first and the last step: one table for the studies with a size
-    grid (per study, start and rate), one per generational kind (per regime or rate)."""
-    from modelcollapse.engines import generational_kinds
+    """Mean accuracy at the first and the last model: one table per kind's
+    :class:`~modelcollapse.engines.SummaryTable` (the studies with a size grid share one, per
+    study, start and rate; a generational kind has its own, per regime or rate)."""
+    from modelcollapse.engines import engine_of
+    from modelcollapse.engines.base import GRID_TABLE
     from modelcollapse.results import series_summary
 
     summary = series_summary(results)
+    groups: dict = {GRID_TABLE: []} if summary.empty else {}
+    for row in summary.itertuples():
+        groups.setdefault(engine_of(row.kind).summary_table, []).append(row)
     tables = []
-    grid = summary.loc[~summary["kind"].isin(generational_kinds())]
-    if len(grid) or summary.empty:
-        table = Table(title=f"{name}: mean test accuracy", box=box.SIMPLE_HEAD)
-        for col in ("study", "start", "rate", "reps", "first n", "acc", "last n", "acc "):
-            table.add_column(col, justify="left" if col == "study" else "right", no_wrap=True)
-        for row in grid.itertuples():
-            table.add_row(row.experiment, f"{row.initial_size:,}", f"{row.rate:g}",
-                          str(row.repeats), f"{row.first_size:,}", f"{row.first_accuracy:.4f}",
-                          f"{row.last_size:,}", f"{row.last_accuracy:.4f}")  # fmt: skip
-        tables.append(table)
-    generative = summary.loc[summary["kind"] == "generative"]
-    if len(generative):
+    for spec, rows in groups.items():
         table = Table(
-            title=f"{name}: mean test accuracy by generation (models write the reviews)",
-            caption="gen 0: trained on the real reviews; gen: the last generation; vocab: "
-            "distinct words written, gen 0 → last",
+            title=f"{name}: {spec.title}",
+            caption=spec.caption,
             caption_justify="left",
             box=box.SIMPLE_HEAD,
-            pad_edge=False,
+            pad_edge=spec.pad_edge,
         )
-        for col in ("study", "regime", "reps", "acc gen 0", "gen", "n", "acc", "vocab"):
-            table.add_column(col, justify="left" if col in ("study", "regime") else "right",
-                             no_wrap=True)  # fmt: skip
-        for row in generative.itertuples():
-            table.add_row(row.experiment, row.series.removeprefix("regime="), str(row.repeats),
-                          f"{row.first_accuracy:.4f}", f"{row.last_step:g}",
-                          f"{row.last_size:,}", f"{row.last_accuracy:.4f}",
-                          f"{row.first_vocabulary:,.0f}→{row.last_vocabulary:,.0f}")  # fmt: skip
-        tables.append(table)
-    generations = summary.loc[summary["kind"] == "generations"]
-    if len(generations):
-        table = Table(
-            title=f"{name}: mean test accuracy of bred models",
-            caption="gen 0: generation 0's best model (by validation accuracy); final: the model "
-            "each search ends with, after 'generations' generations (mean over repeats)",
-            caption_justify="left",
-            box=box.SIMPLE_HEAD,
-        )
-        for col in ("study", "rate", "reps", "n", "gen 0 acc", "generations", "final acc"):
-            table.add_column(col, justify="left" if col == "study" else "right", no_wrap=True)
-        for row in generations.itertuples():
-            table.add_row(row.experiment, f"{row.rate:g}", str(row.repeats),
-                          f"{row.first_size:,}", f"{row.first_accuracy:.4f}",
-                          f"{row.last_step:.3g}", f"{row.last_accuracy:.4f}")  # fmt: skip
+        for col in spec.columns:
+            table.add_column(col, justify="left" if col in spec.left else "right", no_wrap=True)
+        for row in rows:
+            table.add_row(*spec.cells(row))
         tables.append(table)
     return tables
 

@@ -41,7 +41,7 @@ import pandas as pd
 from rich.table import Table
 
 from modelcollapse.core.options import option_names
-from modelcollapse.engines import kinds_paired_by_step
+from modelcollapse.engines import engine_of, kinds_paired_by_step, kinds_recording
 from modelcollapse.errors import UserError
 from modelcollapse.formatting import format_interval, format_number, format_p, format_percent
 from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
@@ -559,19 +559,24 @@ def wilcoxon_min_repeats(groups: int = 1, alpha: float = 0.05) -> int:
 def comparable_rows(results: pd.DataFrame) -> pd.DataFrame:
     """The rows a comparison pairs, with the column ``_position`` that pairs steps.
 
-    A ``generations`` study keeps its stop rows (the model each search ends with; the other
-    rows are every child of every generation); a ``generative`` study pairs by generation,
-    every other kind by training size.
+    A kind that records ``stopped`` (``generations``) keeps its stop rows only (the model each
+    search ends with; the other rows are every child of every generation); each kind pairs
+    steps by its engine's ``position`` (``generative``: generation, the others training size).
     """
     kind = results["kind"] if "kind" in results else pd.Series("", index=results.index)
     kind = kind.astype(str).to_numpy()
     keep = np.ones(len(results), dtype=bool)
-    if "stopped" in results and (kind == "generations").any():
+    stopping = np.isin(kind, kinds_recording("stopped"))
+    if "stopped" in results and stopping.any():
         stopped = results["stopped"].astype("boolean").fillna(False).to_numpy(bool)
-        keep = (kind != "generations") | stopped
+        keep = ~stopping | stopped
     data = results.loc[keep].copy()
-    by_step = np.isin(kind[keep], kinds_paired_by_step())
-    position = np.where(by_step, data["step"], data["train_size"])
+    kept = kind[keep]
+    position = data["train_size"].to_numpy()
+    for name in np.unique(kept):
+        column = engine_of(name).position
+        if column != "train_size":
+            position = np.where(kept == name, data[column], position)
     data[POSITION] = position
     return data
 

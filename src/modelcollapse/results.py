@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from modelcollapse.engines import ENGINES, engine_of, kinds_recording
 from modelcollapse.errors import ModelCollapseWarning, UserError
 
 SORT_KEYS = ("experiment", "trajectory", "step")
@@ -183,7 +184,6 @@ def _empty(column: pa.ChunkedArray) -> bool:
 
 # --- first and last step ------------------------------------------------------------------
 
-GENERATIONAL_KINDS = ("generative", "generations")
 ENDPOINT_COLUMNS = (
     "experiment",
     "kind",
@@ -229,10 +229,16 @@ def last_rows(data: pd.DataFrame) -> pd.DataFrame:
     return data.loc[data.groupby("trajectory", sort=False)["step"].idxmax()]
 
 
+def _rows_recording(results: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The rows of the kinds whose engine records ``column``."""
+    return results.loc[results["kind"].astype(str).isin(kinds_recording(column))]
+
+
 def best_per_generation(results: pd.DataFrame) -> pd.DataFrame:
-    """A ``generations`` study's model per trajectory and generation: the child with the
-    highest validation accuracy (the first such child on ties), without the stop rows."""
-    data = results.loc[results["kind"].astype(str) == "generations"]
+    """A breeding study's (``generations``) model per trajectory and generation: the child
+    with the highest validation accuracy (the first such child on ties), without the stop
+    rows. Rows of kinds that record no ``validation_accuracy`` are left out."""
+    data = _rows_recording(results, "validation_accuracy")
     if "stopped" in data:
         data = data.loc[~data["stopped"].astype("boolean").fillna(False).to_numpy(bool)]
     if data.empty:
@@ -243,8 +249,8 @@ def best_per_generation(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def final_models(results: pd.DataFrame) -> pd.DataFrame:
-    """A ``generations`` study's stop rows: the model each search ends with."""
-    data = results.loc[results["kind"].astype(str) == "generations"]
+    """A breeding study's (``generations``) stop rows: the model each search ends with."""
+    data = _rows_recording(results, "stopped")
     if "stopped" not in data:
         return data.iloc[:0]
     return data.loc[data["stopped"].astype("boolean").fillna(False).to_numpy(bool)]
@@ -253,21 +259,18 @@ def final_models(results: pd.DataFrame) -> pd.DataFrame:
 def trajectory_endpoints(results: pd.DataFrame) -> pd.DataFrame:
     """One row per trajectory: its first and its last model (columns :data:`ENDPOINT_COLUMNS`).
 
-    First and last are the first and last step, except in a ``generations`` study: there the
-    first is generation 0's best model by validation accuracy and the last the model the
-    search ends with (its stop row; ``last_step`` is the generation it stopped at).
-    ``*_vocabulary`` is the vocabulary of the reviews a ``generative`` generation wrote (NaN
-    elsewhere); ``regime`` is NaN outside ``generative`` studies, whose series it names.
+    Each kind's engine says which rows those are (:meth:`Engine.endpoint_rows
+    <modelcollapse.engines.Engine.endpoint_rows>`): the first and last step, except in a
+    ``generations`` study, where the first is generation 0's best model by validation accuracy
+    and the last the model the search ends with (its stop row; ``last_step`` is the generation
+    it stopped at). ``*_vocabulary`` is the vocabulary of the reviews a ``generative``
+    generation wrote and ``regime`` its series: NaN for kinds that do not record them.
     """
     kind = results["kind"].astype(str)
     parts = []
-    stepped = results.loc[kind != "generations"]
-    if not stepped.empty:
-        parts.append(_endpoints(first_rows(stepped), last_rows(stepped)))
-    generations = results.loc[kind == "generations"]
-    if not generations.empty:
-        best = best_per_generation(generations)
-        parts.append(_endpoints(first_rows(best.loc[best["step"] == 0]), final_models(generations)))
+    for name in kind.unique():
+        first, last = engine_of(name).endpoint_rows(results.loc[kind == name])
+        parts.append(_endpoints(first, last))
     if not parts:
         return pd.DataFrame(columns=list(ENDPOINT_COLUMNS))
     out = pd.concat(parts, ignore_index=True)
@@ -278,16 +281,14 @@ def _endpoints(first: pd.DataFrame, last: pd.DataFrame) -> pd.DataFrame:
     def side(rows: pd.DataFrame, prefix: str) -> pd.DataFrame:
         rows = rows.drop_duplicates("trajectory")
         vocabulary = rows["vocabulary_size"] if "vocabulary_size" in rows else float("nan")
-        is_generative = rows["kind"].astype(str) == "generative"
+        recorded = rows["kind"].astype(str).isin(kinds_recording("vocabulary_size"))
         return pd.DataFrame(
             {
                 "trajectory": rows["trajectory"],
                 f"{prefix}_step": rows["step"],
                 f"{prefix}_size": rows["train_size"],
                 f"{prefix}_accuracy": rows["accuracy"],
-                f"{prefix}_vocabulary": pd.Series(vocabulary, index=rows.index).where(
-                    is_generative
-                ),
+                f"{prefix}_vocabulary": pd.Series(vocabulary, index=rows.index).where(recorded),
             }
         )
 
@@ -302,7 +303,7 @@ def _endpoints(first: pd.DataFrame, last: pd.DataFrame) -> pd.DataFrame:
             "initial_size": keys["initial_size"],
             "rate": keys["rate"],
             "regime": pd.Series(regime, index=keys.index, dtype=object).where(
-                keys["kind"].astype(str) == "generative"
+                keys["kind"].astype(str).isin(kinds_recording("regime"))
             ),
         }
     )
@@ -312,37 +313,37 @@ def _endpoints(first: pd.DataFrame, last: pd.DataFrame) -> pd.DataFrame:
 
 
 def series_key(kind: str) -> list[str]:
-    """What tells the series of a kind apart: the regime (generative), the rate
-    (generations), else the start size and rate."""
-    if kind == "generative":
-        return ["regime"]
-    if kind == "generations":
-        return ["rate"]
-    return ["initial_size", "rate"]
+    """What tells the series of a kind apart within a study: its engine's ``series`` (the
+    regime for generative, the rate for generations, else the start size and rate)."""
+    return [column for column in engine_of(kind).series if column != "experiment"]
+
+
+def _series_label(column: str, values: pd.Series) -> list[str]:
+    if pd.api.types.is_numeric_dtype(values):
+        return [f"{column}={v:g}" for v in values]
+    return [f"{column}={v}" for v in values]
 
 
 def series_summary(results: pd.DataFrame) -> pd.DataFrame:
     """Mean test accuracy per study and series at the first and the last model.
 
-    One row per series of trajectories (:func:`series_key`: ``series`` "rate=0.1" or
-    "regime=replace"), from :func:`trajectory_endpoints`: ``repeats`` counted, steps,
-    accuracies and vocabularies averaged, sizes as medians. Columns:
+    One row per series of trajectories (:func:`series_key`; ``series`` names it by the key's
+    last column: "rate=0.1" or "regime=replace"), from :func:`trajectory_endpoints`:
+    ``repeats`` counted, steps, accuracies and vocabularies averaged, sizes as medians. Columns:
     :data:`SERIES_SUMMARY_COLUMNS`; ``first_vocabulary``/``last_vocabulary`` NaN outside
-    generative studies, ``rate`` NaN in them.
+    generative studies, ``rate`` NaN where the series key has none. Kinds with the same key
+    share one grouping, in the order the kinds were registered.
     """
     ends = trajectory_endpoints(results)
     if ends.empty:
         return pd.DataFrame(columns=list(SERIES_SUMMARY_COLUMNS))
-    grid = ~ends["kind"].isin(GENERATIONAL_KINDS)
+    order = {name: i for i, name in enumerate(ENGINES)}
+    kinds = sorted(ends["kind"].unique(), key=lambda k: order.get(k, len(order)))
+    key_of = {kind: tuple(series_key(kind)) for kind in kinds}
     parts = []
-    for kind, rows in (
-        ("", ends.loc[grid]),
-        ("generative", ends.loc[ends["kind"] == "generative"]),
-        ("generations", ends.loc[ends["kind"] == "generations"]),
-    ):
-        if rows.empty:
-            continue
-        keys = ["experiment", *series_key(kind)]
+    for key in dict.fromkeys(key_of[kind] for kind in kinds):
+        rows = ends.loc[ends["kind"].isin([k for k in kinds if key_of[k] == key])]
+        keys = ["experiment", *key]
         grouped = rows.groupby(keys, dropna=False, sort=True)
         table = grouped.agg(
             kind=("kind", "first"),
@@ -359,11 +360,9 @@ def series_summary(results: pd.DataFrame) -> pd.DataFrame:
                 )
             },
         ).reset_index()
-        if kind == "generative":
-            table["series"] = "regime=" + table["regime"].astype(str)
+        table["series"] = _series_label(keys[-1], table[keys[-1]])
+        if "rate" not in keys:
             table["rate"] = float("nan")
-        else:
-            table["series"] = [f"rate={r:g}" for r in table["rate"]]
         parts.append(table)
     table = pd.concat(parts, ignore_index=True)
     for column in ("first_size", "last_size", "initial_size"):

@@ -17,12 +17,15 @@ from modelcollapse.engines.base import (
     ENGINES,
     Engine,
     GenerationalEngine,
+    SummaryTable,
     Trajectory,
+    engine_of,
     generational_kinds,
     kinds_paired_by_step,
+    kinds_recording,
 )
 
 __all__ = [
-    "ENGINES", "Engine", "GenerationalEngine", "Trajectory", "generational_kinds",
-    "kinds_paired_by_step",
+    "ENGINES", "Engine", "GenerationalEngine", "SummaryTable", "Trajectory", "engine_of",
+    "generational_kinds", "kinds_paired_by_step", "kinds_recording",
 ]  # fmt: skip

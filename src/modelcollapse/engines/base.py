@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -113,6 +114,48 @@ def split_rows(
     return pool, np.sort(test), priority
 
 
+@dataclass(frozen=True)
+class SummaryTable:
+    """How ``modelcollapse run`` shows a kind's series: one table per distinct spec, so
+    kinds that share a spec share a table.
+
+    ``cells`` turns one row of :func:`modelcollapse.results.series_summary` into the cells of
+    ``columns``; ``title`` follows the run's name.
+    """
+
+    title: str
+    columns: tuple[str, ...]
+    cells: Callable[[Any], tuple[str, ...]]
+    left: tuple[str, ...] = ("study",)
+    caption: str | None = None
+    pad_edge: bool = True
+
+
+def _grid_cells(row: Any) -> tuple[str, ...]:
+    return (row.experiment, f"{row.initial_size:,}", f"{row.rate:g}", str(row.repeats),
+            f"{row.first_size:,}", f"{row.first_accuracy:.4f}",
+            f"{row.last_size:,}", f"{row.last_accuracy:.4f}")  # fmt: skip
+
+
+def _generational_cells(row: Any) -> tuple[str, ...]:
+    return (row.experiment, row.series, str(row.repeats), f"{row.first_accuracy:.4f}",
+            f"{row.last_step:g}", f"{row.last_size:,}", f"{row.last_accuracy:.4f}")  # fmt: skip
+
+
+GRID_TABLE = SummaryTable(
+    title="mean test accuracy",
+    columns=("study", "start", "rate", "reps", "first n", "acc", "last n", "acc "),
+    cells=_grid_cells,
+)
+GENERATIONAL_TABLE = SummaryTable(
+    title="mean test accuracy by generation",
+    columns=("study", "series", "reps", "acc gen 0", "gen", "n", "acc"),
+    cells=_generational_cells,
+    left=("study", "series"),
+    caption="gen 0: the first model; gen: the last generation (mean over repeats)",
+)
+
+
 class NoSettings(BaseModel):
     """A kind without settings of its own."""
 
@@ -142,6 +185,19 @@ class Engine:
     position: ClassVar[str] = "train_size"
     #: Columns the kind records beyond ``plan.RESULT_COLUMNS``.
     result_columns: ClassVar[tuple[str, ...]] = ()
+    #: Its table in the summary of ``modelcollapse run``.
+    summary_table: ClassVar[SummaryTable] = GRID_TABLE
+
+    def records(self, column: str) -> bool:
+        """The kind records ``column`` (its values elsewhere are NaN, not data)."""
+        return column in self.result_columns
+
+    def endpoint_rows(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The rows of each trajectory's first and last model, from this kind's rows: by
+        default its first and its last step."""
+        from modelcollapse.results import first_rows, last_rows
+
+        return first_rows(rows), last_rows(rows)
 
     @property
     def generational(self) -> bool:
@@ -239,6 +295,7 @@ class GenerationalEngine(Engine):
 
     has_size_grid = False
     uses_loop = False
+    summary_table = GENERATIONAL_TABLE
 
     def sizes(self, study: StudyConfig, scale: float) -> list[int]:
         return [scaled(study.sample_size, scale)]
@@ -273,6 +330,16 @@ class GenerationalEngine(Engine):
 
 
 ENGINES: Registry[Engine] = Registry("engines", "study kind", "kind")
+
+
+def engine_of(kind: str) -> Engine:
+    """The engine of a results' ``kind``; a kind no longer registered reads as the default."""
+    return ENGINES.get(kind) if kind in ENGINES else Engine()
+
+
+def kinds_recording(column: str) -> list[str]:
+    """The registered kinds that record ``column``."""
+    return [name for name, engine in ENGINES.items() if engine.records(column)]
 
 
 def kinds_paired_by_step() -> list[str]:

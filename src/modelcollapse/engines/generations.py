@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from modelcollapse.engines.base import ENGINES, GenerationalEngine, rate_label, scaled, split_rows
+from modelcollapse.engines.base import (
+    ENGINES,
+    GenerationalEngine,
+    SummaryTable,
+    rate_label,
+    scaled,
+    split_rows,
+)
 
 
 class GenerationsSettings(BaseModel):
@@ -29,6 +36,12 @@ class GenerationsSettings(BaseModel):
         return self
 
 
+def _summary_cells(row) -> tuple[str, ...]:
+    return (row.experiment, f"{row.rate:g}", str(row.repeats),
+            f"{row.first_size:,}", f"{row.first_accuracy:.4f}",
+            f"{row.last_step:.3g}", f"{row.last_accuracy:.4f}")  # fmt: skip
+
+
 class GenerationsEngine(GenerationalEngine):
     name = "generations"
     Settings = GenerationsSettings
@@ -37,6 +50,21 @@ class GenerationsEngine(GenerationalEngine):
         "generation", "child_id", "parent_id", "hyperparameters", "validation_accuracy",
         "kept", "beats_parent", "stopped", "stop_reason",
     )  # fmt: skip
+    summary_table = SummaryTable(
+        title="mean test accuracy of bred models",
+        caption="gen 0: generation 0's best model (by validation accuracy); final: the model "
+        "each search ends with, after 'generations' generations (mean over repeats)",
+        columns=("study", "rate", "reps", "n", "gen 0 acc", "generations", "final acc"),
+        cells=_summary_cells,
+    )
+
+    def endpoint_rows(self, rows):
+        """First: generation 0's best child by validation accuracy; last: the model the
+        search ends with (its stop row)."""
+        from modelcollapse.results import best_per_generation, final_models, first_rows
+
+        best = best_per_generation(rows)
+        return first_rows(best.loc[best["step"] == 0]), final_models(rows)
 
     def pool_size(self, study, scale):
         """The validation set, then a fresh sample for each generation 0 … max_generations."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from modelcollapse.engines.base import ENGINES, GenerationalEngine, split_rows
+from modelcollapse.engines.base import ENGINES, GenerationalEngine, SummaryTable, split_rows
 
 
 class GenerativeSettings(BaseModel):
@@ -27,6 +27,13 @@ class GenerativeSettings(BaseModel):
         return regimes
 
 
+def _summary_cells(row) -> tuple[str, ...]:
+    return (row.experiment, row.series.removeprefix("regime="), str(row.repeats),
+            f"{row.first_accuracy:.4f}", f"{row.last_step:g}",
+            f"{row.last_size:,}", f"{row.last_accuracy:.4f}",
+            f"{row.first_vocabulary:,.0f}→{row.last_vocabulary:,.0f}")  # fmt: skip
+
+
 class GenerativeEngine(GenerationalEngine):
     name = "generative"
     Settings = GenerativeSettings
@@ -34,6 +41,15 @@ class GenerativeEngine(GenerationalEngine):
     series = ("experiment", "regime")
     position = "step"  # generations pair by number: sizes differ between regimes
     result_columns = ("regime", "vocabulary_size")
+    summary_table = SummaryTable(
+        title="mean test accuracy by generation (models write the reviews)",
+        caption="gen 0: trained on the real reviews; gen: the last generation; vocab: "
+        "distinct words written, gen 0 → last",
+        columns=("study", "regime", "reps", "acc gen 0", "gen", "n", "acc", "vocab"),
+        cells=_summary_cells,
+        left=("study", "regime"),
+        pad_edge=False,
+    )
 
     def check(self, study) -> None:
         if study.rates != [0.0]:
