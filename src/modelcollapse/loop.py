@@ -29,7 +29,7 @@ from sklearn import config_context
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from modelcollapse.core.metrics import score as _metrics
+from modelcollapse.core.metrics import score
 from modelcollapse.core.options import LoopOptions, check_rate
 from modelcollapse.core.policies import LabelRequest, make_labels
 from modelcollapse.core.regimes import REGIMES, RegimeStep, refreshed_rows
@@ -161,7 +161,7 @@ class SelfLabellingLoop:
                 fitted.append((est, vocabulary))
                 del fitted[1:-2]
                 start = time.perf_counter()
-                metrics = _metrics(*matrices.predictions(est, vocabulary), y_test)
+                metrics = score(*matrices.predictions(est, vocabulary), y_test)
                 predict_seconds = time.perf_counter() - start
                 gold = real_only = float("nan")
                 if opts.arms:  # the same step fitted on true labels, and on human labels alone
