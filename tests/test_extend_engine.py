@@ -8,12 +8,11 @@ compare and report, then unregistered.
 from __future__ import annotations
 
 import io
-import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from extending_docs import section_blocks
 
 from modelcollapse.cli import main
 from modelcollapse.engines import ENGINES, GenerationalEngine
@@ -22,18 +21,10 @@ from modelcollapse.experiments.config import PRESETS, apply_overrides, load_conf
 from modelcollapse.experiments.plan import build_plan, fitted_rows
 from modelcollapse.runner import run_experiment
 
-DOCS = Path(__file__).parents[1] / "docs" / "extending.md"
-
-
-def _section_blocks(heading: str) -> dict[str, str]:
-    text = DOCS.read_text(encoding="utf-8")
-    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    return dict(re.findall(r"```(\w+)\n(.*?)```", section, flags=re.S))
-
 
 @pytest.fixture
 def bootstrap_kind(tmp_path):
-    blocks = _section_blocks("A study kind")
+    blocks = {lang: section_blocks("A study kind", lang)[0] for lang in ("python", "toml")}
     (tmp_path / "bootstrap-demo.toml").write_text(blocks["toml"], encoding="utf-8")
     module = tmp_path / "my_engine.py"
     namespace = {"__file__": str(module), "__name__": "my_engine"}

@@ -3,13 +3,11 @@ package by the code of docs/extending.md, run end to end (config file, library, 
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from extending_docs import section_code
 
 from modelcollapse.cli import main
 from modelcollapse.core.options import option_names
@@ -18,17 +16,6 @@ from modelcollapse.core.regimes import REGIMES
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import load_config
 from modelcollapse.runner import run_experiment
-
-EXTENDING = Path(__file__).parents[1] / "docs" / "extending.md"
-
-
-def section_code(title: str) -> str:
-    """The fenced python blocks of the ``## title`` section of docs/extending.md."""
-    text = EXTENDING.read_text(encoding="utf-8")
-    section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
-    assert blocks, title
-    return "\n".join(blocks)
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from extending_docs import EXTENDING, section_code
 from failing_model import failing_model
 
 from modelcollapse.errors import UserError
@@ -15,21 +13,13 @@ from modelcollapse.run import EXECUTORS
 from modelcollapse.run.executors import describe_backends
 from modelcollapse.runner import check_backend, run_experiment
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
 TIMING = ["fit_seconds", "predict_seconds"]
-
-
-def section_code(heading: str) -> str:
-    """The first ```python block of the ``## heading`` section of docs/extending.md."""
-    text = DOC.read_text(encoding="utf-8")
-    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
 @pytest.fixture
 def threads_executor():
     namespace: dict = {}
-    exec(compile(section_code("An executor"), str(DOC), "exec"), namespace)
+    exec(compile(section_code("An executor"), str(EXTENDING), "exec"), namespace)
     try:
         yield namespace["ThreadExecutor"]
     finally:

@@ -4,12 +4,12 @@ with them end to end, through the library and the command line, and they are unr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from extending_docs import section_code
 
 from modelcollapse.cli import main
 from modelcollapse.data.demo import make_demo_corpus
@@ -20,7 +20,6 @@ from modelcollapse.models import MODELS, get_model, models_table
 from modelcollapse.runner import run_experiment
 from modelcollapse.store import RunStore
 
-EXTENDING = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
 STUDY = """
 name = "extended"
 model = "nb"
@@ -36,16 +35,6 @@ rates = [0.0, 1.0]
 test_size = "rest"
 repeats = 2
 """
-
-
-def section_code(title: str) -> str:
-    """The Python blocks of one ``## `` section of docs/extending.md, joined."""
-    text = EXTENDING.read_text(encoding="utf-8")
-    assert f"\n## {title}\n" in text, f"docs/extending.md has no '## {title}' section"
-    section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
-    assert blocks, f"no python block under '## {title}'"
-    return "\n".join(blocks)
 
 
 @pytest.fixture

@@ -153,7 +153,7 @@ class SelfLabellingLoop:
                             u_verify, human_positive_share, opts,
                         )  # fmt: skip
                 train_rows = _training_rows(
-                    opts.regime, state[:size], size, window, self.random_state, prepared, opts
+                    opts, state[:size], size, window, self.random_state, prepared
                 )
                 est, vocabulary, fit_seconds = self._fit(
                     spec, matrices, train_rows, labels, state, size, opts
@@ -314,7 +314,7 @@ class SelfLabellingLoop:
         human-labelled, none dropped: gold) and of one on the human-labelled rows alone."""
         everyone = np.zeros(size, dtype=np.int8)
         gold_rows = _training_rows(
-            opts.regime, everyone, size, window, self.random_state, prepared, opts
+            opts, everyone, size, window, self.random_state, prepared
         )
         human_rows = train_rows[state[train_rows] == HUMAN]
         gold = self._arm(spec, matrices, gold_rows, y_true, size, y_test)
@@ -369,18 +369,12 @@ def _pick_labeller(
 
 
 def _training_rows(
-    regime: str,
-    state: np.ndarray,
-    size: int,
-    window: int,
-    seed: int,
-    prepared: object = None,
-    options: LoopOptions | None = None,
+    options: LoopOptions, state: np.ndarray, size: int, window: int, seed: int, prepared: object
 ) -> np.ndarray:
-    """Rows (of those drawn so far) the next model is fitted on; ``options`` reach the regime."""
+    """Rows (of those drawn so far) the next model is fitted on, as the options' regime picks."""
     rows = np.flatnonzero(state != DROPPED)
     step = RegimeStep(size, window, seed, prepared, options=options)
-    return REGIMES[regime].training_rows(rows, step)
+    return REGIMES[options.regime].training_rows(rows, step)
 
 
 def _fit_weighted(est: BaseEstimator, X, y, weight: np.ndarray | None) -> None:

@@ -31,7 +31,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from modelcollapse.core.metrics import predictions
+from modelcollapse.core.metrics import positive_column, predictions
 from modelcollapse.linalg import column_rank, first_rows, take_columns, used_columns
 
 
@@ -93,12 +93,7 @@ def positive_proba(est: BaseEstimator, X: sp.csr_matrix) -> np.ndarray:
     gives its labels as 0 or 1."""
     if not hasattr(est, "predict_proba"):
         return est.predict(X).astype(float)
-    return _positive_column(est, est.predict_proba(X), X.shape[0])
-
-
-def _positive_column(est: BaseEstimator, proba: np.ndarray, n_rows: int) -> np.ndarray:
-    classes = list(est.classes_)
-    return proba[:, classes.index(1)] if 1 in classes else np.zeros(n_rows)
+    return positive_column(est, est.predict_proba(X))
 
 
 class FastMatrices:

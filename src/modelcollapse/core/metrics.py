@@ -79,6 +79,12 @@ def score(p_pos: np.ndarray, predicted: np.ndarray, y_true: np.ndarray) -> dict[
     }
 
 
+def positive_column(est: BaseEstimator, proba: np.ndarray) -> np.ndarray:
+    """P(label 1) from ``predict_proba``'s output: 0 for a model that never saw label 1."""
+    classes = list(est.classes_)
+    return proba[:, classes.index(1)] if 1 in classes else np.zeros(len(proba))
+
+
 def predictions(est: BaseEstimator, X) -> tuple[np.ndarray, np.ndarray]:
     """P(positive) and the predicted labels of ``est`` on ``X``, a pipeline's transforms run once.
 
@@ -95,8 +101,7 @@ def predictions(est: BaseEstimator, X) -> tuple[np.ndarray, np.ndarray]:
         predicted = est.predict(X)
         return predicted.astype(float), predicted
     proba = est.predict_proba(X)
-    classes = list(est.classes_)
-    p_pos = proba[:, classes.index(1)] if 1 in classes else np.zeros(X.shape[0])
+    p_pos = positive_column(est, proba)
     # A forest's predict() is defined as the class of highest mean probability, computed by
     # predict_proba(): take it from there rather than run every tree twice (1,000 trees).
     if type(est).predict is RandomForestClassifier.predict and est.n_outputs_ == 1:
@@ -115,6 +120,7 @@ __all__ = [
     "METRIC_COLUMNS",
     "ece_bins",
     "evaluate",
+    "positive_column",
     "predictions",
     "score",
 ]
