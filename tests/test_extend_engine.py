@@ -19,6 +19,7 @@ from modelcollapse.engines import ENGINES, GenerationalEngine
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import PRESETS, apply_overrides, load_config, validate_config
 from modelcollapse.experiments.plan import build_plan, fitted_rows
+from modelcollapse.report.figures import FIGURES, split_studies
 from modelcollapse.runner import run_experiment
 
 
@@ -34,6 +35,8 @@ def bootstrap_kind(tmp_path):
     finally:
         ENGINES.unregister("bootstrap")
         PRESETS.unregister("bootstrap-demo")
+        if "resamples" in FIGURES:
+            FIGURES.unregister("resamples")
 
 
 def test_registered_kind_validates_plans_and_runs(bootstrap_kind, tmp_path, capsys, small_reviews):
@@ -85,7 +88,25 @@ def test_registered_kind_validates_plans_and_runs(bootstrap_kind, tmp_path, caps
     assert main(["compare", str(out)]) == 0
     assert "rate" in capsys.readouterr().out
     assert main(["report", str(out), "--format", "svg"]) == 0  # svg: faster than png
-    assert (out / "report" / "report.html").exists()
+    # The report from the engine's defaults (a rate study's figures) plus its own figure.
+    stems = {p.stem for p in (out / "report").glob("*.svg")}
+    assert {"accuracy-bootstrap", "difference-bootstrap", "positive-rate-bootstrap",
+            "calibration-bootstrap", "final-accuracy", "resamples-bootstrap"} <= stems  # fmt: skip
+    html = (out / "report" / "report.html").read_text(encoding="utf-8")
+    assert "<h3>bootstrap <span class='muted'>(bootstrap)</span></h3>" not in html  # name = kind
+    assert '<h2 id="sec-1">bootstrap</h2>' in html
+    assert "bootstrap: one curve per resample" in html and "report/resamples-bootstrap.svg" in html
+    # The summary table pairs each rate with rate 0 at the last step, as for a rate study.
+    summary = html[html.index('<h2 id="summary">') : html.index('<h2 id="statistics">')]
+    assert "<th>Δ vs 0 %, last</th>" in summary and "baseline" in summary
+    # One line per resample in each rate's panel: the figure draws what the data hold.
+    study = next(s for s in split_studies(stored) if s.kind == "bootstrap")
+    plot = FIGURES.get("resamples")(study)
+    for ax, (rate, part) in zip(plot.figure.axes, stored.groupby("rate"), strict=True):
+        assert ax.get_title(loc="left") == f"rate {rate:g}"
+        lines = sorted(tuple(line.get_ydata()) for line in ax.get_lines())
+        curves = part.sort_values("step").groupby("repeat")["accuracy"]
+        assert lines == pytest.approx(sorted(tuple(c.to_numpy() * 100) for _r, c in curves))
 
 
 class _Walk(GenerationalEngine):

@@ -610,7 +610,7 @@ def test_report_of_a_generative_run(tmp_path: Path, small_reviews: Path, capsys)
 
     run = _run(tmp_path, GENERATIVE_RUN, small_reviews, "--report")
     assert "report: " in capsys.readouterr().out
-    assert _stems(run) == {"accuracy-write", "diversity-write"}
+    assert _stems(run) == {"accuracy-write", "diversity-write", "calibration-write"}
     for stem in _stems(run):
         pixels = imread(run / "report" / f"{stem}.png")
         assert pixels[..., :3].std() > 0.05, stem
@@ -650,7 +650,7 @@ def test_report_of_a_run_with_generations_and_rates(tmp_path: Path, small_review
     stems = _stems(run)
     assert "generations-breed" in stems
     assert {"accuracy-rates", "difference-rates", "final-accuracy"} <= stems
-    assert not any(s.endswith("-breed") and not s.startswith("generations") for s in stems)
+    assert {s for s in stems if s.endswith("-breed")} == {"generations-breed", "calibration-breed"}
     pixels = imread(run / "report" / "generations-breed.png")
     assert pixels[..., :3].std() > 0.05
     html = report.read_text(encoding="utf-8")

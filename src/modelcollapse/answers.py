@@ -43,7 +43,7 @@ from modelcollapse.compare import (
 )
 from modelcollapse.engines import generational_kinds
 from modelcollapse.errors import UserError
-from modelcollapse.formatting import format_p
+from modelcollapse.formatting import format_interval, format_number, format_p
 from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
 from modelcollapse.stats import holm, min_detectable_difference
 
@@ -794,17 +794,7 @@ def answer(
 
 
 def _num(value: float, percent: bool, signed: bool = False) -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    if np.isinf(value):
-        return "∞"
-    v = float(value) * (100 if percent else 1)
-    text = (
-        (f"{v:+.2f}" if signed else f"{v:.2f}")
-        if percent
-        else (f"{v:+.3g}" if signed else f"{v:.3g}")
-    )
-    return text.replace("-", "−")
+    return format_number(value, percent, signed, digits=3)
 
 
 def worth_text(value: float) -> str:
@@ -813,13 +803,11 @@ def worth_text(value: float) -> str:
 
 
 def _ci(low: float, high: float, percent: bool, signed: bool = False) -> str:
-    if pd.isna(low):
-        return "–"
-    return f"[{_num(low, percent, signed)}, {_num(high, percent, signed)}]"
+    return format_interval(low, high, percent, signed, digits=3)
 
 
 def _dose_text(value: float) -> str:
-    return "∞" if np.isinf(value) else f"{value:.3g}"
+    return format_number(value, percent=False, digits=3)
 
 
 def curve_cells(row: dict, percent: bool) -> list[str]:

@@ -17,6 +17,7 @@ from modelcollapse.engines.base import (
     ENGINES,
     Engine,
     GenerationalEngine,
+    GenerationalSummary,
     SummaryTable,
     Trajectory,
     engine_of,
@@ -26,6 +27,6 @@ from modelcollapse.engines.base import (
 )
 
 __all__ = [
-    "ENGINES", "Engine", "GenerationalEngine", "SummaryTable", "Trajectory", "engine_of",
-    "generational_kinds", "kinds_paired_by_step", "kinds_recording",
+    "ENGINES", "Engine", "GenerationalEngine", "GenerationalSummary", "SummaryTable", "Trajectory",
+    "engine_of", "generational_kinds", "kinds_paired_by_step", "kinds_recording",
 ]  # fmt: skip

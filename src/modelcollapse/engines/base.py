@@ -156,6 +156,19 @@ GENERATIONAL_TABLE = SummaryTable(
 )
 
 
+@dataclass(frozen=True)
+class GenerationalSummary:
+    """How the report's summary table of a generational kind reads: ``intro`` above it and the
+    headings of the six columns after the series (the last of the engine's ``series``, which
+    heads the first): repeats, generations, size, first, last, change.
+
+    A kind that records ``vocabulary_size`` gets one more column, the vocabulary written.
+    """
+
+    intro: str
+    headings: tuple[str, str, str, str, str, str]
+
+
 class NoSettings(BaseModel):
     """A kind without settings of its own."""
 
@@ -187,6 +200,36 @@ class Engine:
     result_columns: ClassVar[tuple[str, ...]] = ()
     #: Its table in the summary of ``modelcollapse run``.
     summary_table: ClassVar[SummaryTable] = GRID_TABLE
+
+    # -- report: what ``modelcollapse report`` draws and tabulates for the kind ---------------
+    #: Its figures, one set per study, by name in ``modelcollapse.report.figures.FIGURES`` (a
+    #: figure without the columns it needs is left out). The defaults: accuracy by rate, the
+    #: paired difference to rate 0, class-balance drift, then the metric figures.
+    figures: ClassVar[tuple[str, ...]] = (
+        "rate-curves", "difference", "positive-rate", "calibration", "balance", "model-labels",
+        "arms",
+    )  # fmt: skip
+    #: Its panel of the overview dashboard, by name in ``report.figures.PANELS``; "" for none.
+    overview_panel: ClassVar[str] = "rate-curves"
+    #: Its studies are compared by rate across studies: a dashboard panel each (room
+    #: permitting), the final-accuracy-by-rate figure, the loop-design figures and the
+    #: rate-coloured drift figure. Otherwise only its first study gets its panel.
+    compares_rates: ClassVar[bool] = True
+    #: Columns that match a step with its rate-0 partner in the report's differences: steps
+    #: line up between the rates of a repeat unless its curves start at different sizes.
+    pair_on: ClassVar[tuple[str, ...]] = ("repeat", "step")
+    #: Trajectories with different start sizes (``initial_size``) are separate studies of the
+    #: report; False: they are curves of one figure.
+    splits_by_start: ClassVar[bool] = True
+    #: The start size is what tells a study's curves apart (one reference curve, the others
+    #: from each start): the figures mark it and the summary table always shows it.
+    start_in_series: ClassVar[bool] = False
+    #: The report's summary table of a generational kind (None for a size-grid kind).
+    generational_summary: ClassVar[GenerationalSummary | None] = None
+
+    def generation_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The rows a generational kind's per-generation figures show: by default all."""
+        return rows
 
     def records(self, column: str) -> bool:
         """The kind records ``column`` (its values elsewhere are NaN, not data)."""
@@ -296,6 +339,15 @@ class GenerationalEngine(Engine):
     has_size_grid = False
     uses_loop = False
     summary_table = GENERATIONAL_TABLE
+    figures = ("generation-curves", "generation-calibration")
+    overview_panel = ""
+    compares_rates = False
+    generational_summary = GenerationalSummary(
+        intro="Generation 0: the first model of each trajectory; last generation: its last. "
+        "Δ: their difference within each repeat (percentage points).",
+        headings=("Repeats", "Generations (mean)", "Training size",
+                  "Accuracy, generation 0", "Accuracy, last generation", "Δ last − first"),
+    )  # fmt: skip
 
     def sizes(self, study: StudyConfig, scale: float) -> list[int]:
         return [scaled(study.sample_size, scale)]

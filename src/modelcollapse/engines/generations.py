@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from modelcollapse.engines.base import (
     ENGINES,
     GenerationalEngine,
+    GenerationalSummary,
     SummaryTable,
     rate_label,
     scaled,
@@ -57,6 +58,21 @@ class GenerationsEngine(GenerationalEngine):
         columns=("study", "rate", "reps", "n", "gen 0 acc", "generations", "final acc"),
         cells=_summary_cells,
     )
+
+    figures = ("best-by-generation", "generation-calibration")
+    generational_summary = GenerationalSummary(
+        intro="Best of generation 0: test accuracy of generation 0's best model by validation "
+        "accuracy; final model: the model each search ends with, once no child beats its "
+        "parent. Δ: their difference within each repeat (percentage points).",
+        headings=("Repeats", "Generations (mean)", "Sample size", "Best of generation 0",
+                  "Final model", "Δ final − first"),
+    )  # fmt: skip
+
+    def generation_rows(self, rows):
+        """Each generation's best model by validation accuracy, as the search picks parents."""
+        from modelcollapse.results import best_per_generation
+
+        return best_per_generation(rows)
 
     def endpoint_rows(self, rows):
         """First: generation 0's best child by validation accuracy; last: the model the

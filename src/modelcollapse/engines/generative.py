@@ -7,7 +7,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from modelcollapse.engines.base import ENGINES, GenerationalEngine, SummaryTable, split_rows
+from modelcollapse.engines.base import (
+    ENGINES,
+    GenerationalEngine,
+    GenerationalSummary,
+    SummaryTable,
+    split_rows,
+)
 
 
 class GenerativeSettings(BaseModel):
@@ -50,6 +56,15 @@ class GenerativeEngine(GenerationalEngine):
         left=("study", "regime"),
         pad_edge=False,
     )
+
+    figures = ("regime-curves", "diversity", "generation-calibration")
+    generational_summary = GenerationalSummary(
+        intro="Generation 0 is trained on the real reviews; every later one on reviews written "
+        "by trigram models. Δ: the change from generation 0 to the last, within each repeat "
+        "(percentage points).",
+        headings=("Repeats", "Generations", "Training size", "Accuracy, generation 0",
+                  "Accuracy, last generation", "Δ last − first"),
+    )  # fmt: skip
 
     def check(self, study) -> None:
         if study.rates != [0.0]:

@@ -8,6 +8,10 @@ from modelcollapse.engines.base import ENGINES, Engine
 class LearningCurveEngine(Engine):
     name = "learning-curve"
     has_rates = False
+    figures = ("repeat-spread", "positive-rate")
+    overview_panel = "repeat-spread"
+    compares_rates = False
+    splits_by_start = False
 
     def check(self, study) -> None:
         if study.rates != [0.0]:

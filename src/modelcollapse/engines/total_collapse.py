@@ -10,6 +10,13 @@ class TotalCollapseEngine(Engine):
     starts there (its first model trained on true labels) and model-labels from then on."""
 
     name = "total-collapse"
+    figures = ("start-curves", "positive-rate")
+    overview_panel = "start-curves"
+    compares_rates = False
+    # Curves start at different sizes, so steps do not line up; sizes do.
+    pair_on = ("repeat", "train_size")
+    splits_by_start = False
+    start_in_series = True
 
     def shapes(self, study, sizes):
         shapes = [(0.0, sizes)]

@@ -46,7 +46,6 @@ def build_report(run_dir: Path, fmt: Format = "png") -> Path:
         )
     run_dir = Path(run_dir)
     run = load_run(run_dir)
-    studies = split_studies(run.results)
     # The old report/ is replaced only once the new one is complete.
     with atomic_path(run_dir / "report") as staging:
         try:
@@ -54,6 +53,7 @@ def build_report(run_dir: Path, fmt: Format = "png") -> Path:
         except OSError as err:
             raise UserError(f"cannot write the report: {err.strerror}", where=str(run_dir)) from err
         seed_groups = seed_groups_from_config(run.config_text)
+        studies = split_studies(run.results, list(seed_groups))
         with matplotlib.rc_context(RC):
             plots = build_plots(studies, seed_groups)
             figures = [_save(plot, staging, fmt) for plot in plots]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,9 +28,10 @@ from modelcollapse.compare import (
     experiment_order,
     expression,
 )
-from modelcollapse.engines import generational_kinds
+from modelcollapse.engines import ENGINES, Engine, engine_of
 from modelcollapse.formatting import format_percent as format_rate
 from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
+from modelcollapse.registry import Registry
 from modelcollapse.report.style import (
     ACCURACY_LABEL,
     BAND_ALPHA,
@@ -43,17 +44,9 @@ from modelcollapse.report.style import (
     rate_colours,
     size_axis,
 )
-from modelcollapse.results import best_per_generation, last_rows
+from modelcollapse.results import last_rows
 from modelcollapse.stats import summarize
 
-# The original study's order; other experiments follow alphabetically.
-CANONICAL_ORDER = (
-    "learning-curve",
-    "total-collapse",
-    "collapse-rates",
-    "lower-rates",
-    "lower-rates-detail",
-)
 SINGLE_COLOUR = OKABE_ITO[4]  # blue, for figures with a single curve
 STANDALONE_SIZE = (7.0, 4.3)  # inches: fits a printed page width with margins
 
@@ -82,19 +75,23 @@ class Study:
         return int(median) if pd.notna(median) else 0
 
     @property
+    def engine(self) -> Engine:
+        """The kind's engine, which says what the report draws (a kind no longer registered
+        reads as the default: curves by rate, the generic view)."""
+        return engine_of(self.kind)
+
+    @property
     def is_rates(self) -> bool:
-        # Unknown kinds are plotted like rate studies: curves by rate is the generic view.
-        return self.kind not in ("learning-curve", "total-collapse", *generational_kinds())
+        return self.engine.compares_rates
 
     @property
     def is_generational(self) -> bool:
         """Generations instead of a size grid: their figures run over the generation."""
-        return self.kind in generational_kinds()
+        return self.engine.generational
 
     def pair_keys(self) -> list[str]:
         """Columns that match a trajectory with its rate-0 partner."""
-        # Total collapse starts curves at different sizes, so steps do not line up; sizes do.
-        return ["repeat", "train_size"] if self.kind == "total-collapse" else ["repeat", "step"]
+        return list(self.engine.pair_on)
 
 
 @dataclass
@@ -108,13 +105,18 @@ class Plot:
     figure: Figure
 
 
-def split_studies(results: pd.DataFrame) -> list[Study]:
-    """One study per experiment, split further only by what varies that a figure cannot show."""
+def split_studies(results: pd.DataFrame, order: Sequence[str] = ()) -> list[Study]:
+    """One study per experiment, split further only by what varies that a figure cannot show.
+
+    Studies follow ``order`` (experiment names: the config's study order); the others follow
+    by kind, in the kinds' registration order (the original study's: learning curve, total
+    collapse, rates, …), then by name.
+    """
     studies: list[Study] = []
     slugs: set[str] = set()
     for (experiment, kind), frame in results.groupby(["experiment", "kind"], sort=False):
         extra = ["model", "tokenizer"]
-        if kind not in ("learning-curve", "total-collapse"):
+        if engine_of(str(kind)).splits_by_start:
             extra.append("initial_size")
         varying = [c for c in extra if frame[c].nunique() > 1]
         several_kinds = results.loc[results["experiment"] == experiment, "kind"].nunique() > 1
@@ -127,7 +129,15 @@ def split_studies(results: pd.DataFrame) -> list[Study]:
             name = f"{experiment} ({', '.join(details)})" if details else str(experiment)
             slug = _unique(_slugify(name), slugs)
             studies.append(Study(name, slug, str(kind), part.reset_index(drop=True)))
-    return sorted(studies, key=_study_order)
+    kinds = list(ENGINES)
+    rank = {name: i for i, name in enumerate(order)}
+
+    def position(study: Study) -> tuple[int, int, str]:
+        experiment = str(study.data["experiment"].iloc[0])
+        kind = kinds.index(study.kind) if study.kind in kinds else len(kinds)
+        return (rank.get(experiment, len(rank)), kind, study.name)
+
+    return sorted(studies, key=position)
 
 
 def curves(data: pd.DataFrame, series: Sequence[str], value: str = "accuracy") -> pd.DataFrame:
@@ -217,12 +227,13 @@ def draw_positive_rate(ax: Axes, study: Study) -> list[Line2D | Patch]:
     else:
         key = ["initial_size", "rate"]
         series = sorted(data.groupby(key).groups)
-        base = [k for k in series if study.kind == "total-collapse" and np.isclose(k[1], 0.0)]
+        by_start = study.engine.start_in_series
+        base = [k for k in series if by_start and np.isclose(k[1], 0.0)]
         others = [k for k in series if k not in base]
         colour_of = {k: REFERENCE_COLOUR for k in base}
         if base:
             handles.append(Line2D([], [], color=REFERENCE_COLOUR, label="no collapse"))
-        if study.kind == "total-collapse":
+        if by_start:
             colour_of |= ordered_colours(others)
             handles += [
                 Line2D([], [], color=colour_of[k], label=f"from {format_size(k[0])}")
@@ -300,66 +311,71 @@ def build_plots(
     if rate_studies:
         yield final_accuracy_plot(rate_studies)
     for study in studies:
-        if study.kind == "generative":
-            yield generative_accuracy_plot(study)
-            plot = diversity_plot(study)
+        for name in study.engine.figures:
+            plot = FIGURES.get(name)(study)
             if plot is not None:
                 yield plot
-            continue
-        if study.kind == "generations":
-            yield generations_plot(study)
-            continue
-        yield accuracy_plot(study)
-        if study.is_rates and _has_pairs(study):
-            yield difference_plot(study)
-        yield positive_rate_plot(study)
-        if study.is_rates:
-            for make in (calibration_plot, balance_plot, model_labels_plot, arms_plot):
-                plot = make(study)
-                if plot is not None:
-                    yield plot
     yield from design_plots(studies, seed_groups)
 
 
-def accuracy_plot(study: Study) -> Plot:
-    fig, ax = _standalone()
-    reps = _repeats_phrase(study)
-    test = (
+def _test_phrase(study: Study) -> str:
+    return (
         f" on {format_size(study.n_test)} held-out human-labelled reviews" if study.n_test else ""
     )
-    if study.kind == "learning-curve":
-        handles = draw_learning_curve(ax, study)
-        ax.legend(handles=handles, loc="lower right")
-        title = _heading(study, "learning curve")
-        caption = (
-            f"Test accuracy{test} against training-set size when every label is human. "
-            f"Line: mean of {reps}; band: 95 % t-interval of the mean; triangles: the best and "
-            "worst repeat at each size. The ceiling the self-labelling curves are compared with."
-        )
-    elif study.kind == "total-collapse":
-        handles = draw_total_collapse(ax, study)
-        _legend(ax, handles, title="Collapse start")
-        title = _heading(study, "total collapse")
-        caption = (
-            f"Test accuracy{test} against training-set size. Dashed black: the no-collapse curve "
-            "(all labels human). Each coloured curve starts (diamond) from a model trained on "
-            "human labels at that size; from then on every added review gets the model's "
-            f"predicted label. Lines: mean of {reps}; bands: 95 % t-intervals."
-        )
-    else:
-        colours = draw_rates(ax, study)
-        _rate_colorbar(ax, colours)
-        title = f"{study.name}: accuracy by model-labelled rate"
-        caption = (
-            f"Test accuracy{test} against training-set size, one curve per rate: the share of "
-            "each added batch labelled by the model instead of by humans (colour bar; 0 % is the "
-            f"all-human baseline). Lines: mean of {reps}; bands: 95 % t-intervals of the mean."
-        )
+
+
+def repeat_spread_plot(study: Study) -> Plot:
+    """Accuracy with true labels only: the mean, its band and each size's best and worst repeat."""
+    fig, ax = _standalone()
+    handles = draw_learning_curve(ax, study)
+    ax.legend(handles=handles, loc="lower right")
+    title = _heading(study, "learning curve")
+    caption = (
+        f"Test accuracy{_test_phrase(study)} against training-set size when every label is "
+        f"human. Line: mean of {_repeats_phrase(study)}; band: 95 % t-interval of the mean; "
+        "triangles: the best and worst repeat at each size. The ceiling the self-labelling "
+        "curves are compared with."
+    )
     ax.set_title(title, loc="left")
     return Plot(f"accuracy-{study.slug}", title, caption, study.name, fig)
 
 
-def difference_plot(study: Study) -> Plot:
+def start_curves_plot(study: Study) -> Plot:
+    """Accuracy of the no-collapse reference and of one curve per collapse start."""
+    fig, ax = _standalone()
+    handles = draw_total_collapse(ax, study)
+    _legend(ax, handles, title="Collapse start")
+    title = _heading(study, "total collapse")
+    caption = (
+        f"Test accuracy{_test_phrase(study)} against training-set size. Dashed black: the "
+        "no-collapse curve (all labels human). Each coloured curve starts (diamond) from a model "
+        "trained on human labels at that size; from then on every added review gets the model's "
+        f"predicted label. Lines: mean of {_repeats_phrase(study)}; bands: 95 % t-intervals."
+    )
+    ax.set_title(title, loc="left")
+    return Plot(f"accuracy-{study.slug}", title, caption, study.name, fig)
+
+
+def rate_curves_plot(study: Study) -> Plot:
+    """Accuracy against training-set size, one curve per rate."""
+    fig, ax = _standalone()
+    colours = draw_rates(ax, study)
+    _rate_colorbar(ax, colours)
+    title = f"{study.name}: accuracy by model-labelled rate"
+    caption = (
+        f"Test accuracy{_test_phrase(study)} against training-set size, one curve per rate: the "
+        "share of each added batch labelled by the model instead of by humans (colour bar; 0 % "
+        f"is the all-human baseline). Lines: mean of {_repeats_phrase(study)}; bands: 95 % "
+        "t-intervals of the mean."
+    )
+    ax.set_title(title, loc="left")
+    return Plot(f"accuracy-{study.slug}", title, caption, study.name, fig)
+
+
+def difference_plot(study: Study) -> Plot | None:
+    """Paired difference to rate 0; none without both rate 0 and another rate."""
+    if not _has_pairs(study):
+        return None
     fig, ax = _standalone()
     colours = draw_rates(ax, study, value="difference")
     _rate_colorbar(ax, {r: c for r, c in colours.items() if r != 0.0})
@@ -391,7 +407,7 @@ def positive_rate_plot(study: Study) -> Plot:
         f"per trajectory ({_repeats_phrase(study)} per curve; not averaged, because repeats can "
         "drift towards either class). Dotted: the true share of positives in the test set. "
     )
-    if study.kind == "learning-curve":
+    if not study.engine.has_rates:
         caption += (
             "With human labels only, the predicted share stays close to the true share: the "
             "reference for the drift in the self-labelling studies."
@@ -430,16 +446,9 @@ def dashboard(panels: Sequence[tuple[str, Study | None]], rate_studies: Sequence
     )  # room between a colour bar and the next panel
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     names = []
-    for ax, (role, study), letter in zip(axes, panels, "abcdef", strict=False):
-        if role == "learning-curve" and study is not None:
-            ax.legend(handles=draw_learning_curve(ax, study)[:2], loc="lower right")
-            label = _heading(study, "learning curve")
-        elif role == "total-collapse" and study is not None:
-            _legend(ax, draw_total_collapse(ax, study), fontsize=7.5)
-            label = _heading(study, "total collapse")
-        elif role == "rates" and study is not None:
-            _rate_colorbar(ax, draw_rates(ax, study), compact=True)
-            label = study.name
+    for ax, (panel, study), letter in zip(axes, panels, "abcdef", strict=False):
+        if study is not None:
+            label = PANELS.get(panel)(ax, study)
         else:
             ax.legend(handles=draw_final_accuracy(ax, rate_studies), loc="best", fontsize=7.5)
             label = "final accuracy by rate"
@@ -486,7 +495,7 @@ DIVERSITY_PANELS = (
 )
 
 
-def generative_accuracy_plot(study: Study) -> Plot:
+def regime_curves_plot(study: Study) -> Plot:
     """Test accuracy per generation, one curve per regime."""
     fig, ax = _standalone()
     regimes = sorted(study.data["regime"].dropna().astype(str).unique())
@@ -552,7 +561,7 @@ def diversity_plot(study: Study) -> Plot | None:
 def generations_plot(study: Study) -> Plot:
     """Per rate: test accuracy of each generation's best model (by validation accuracy)."""
     fig, ax = _standalone()
-    best = best_per_generation(study.data)
+    best = study.engine.generation_rows(study.data)
     colours = rate_colours(study.rates)
     _rate_bands(ax, generation_curves(best, "rate", "accuracy"), colours)
     _generation_axis(ax, "Generation (0 = trained on human labels only)")
@@ -569,6 +578,81 @@ def generations_plot(study: Study) -> Plot:
         "over the repeats that reached the generation; bands: 95 % t-intervals of the mean."
     )
     return Plot(f"generations-{study.slug}", title, caption, study.name, fig)
+
+
+def _generation_series(study: Study) -> tuple[str, pd.DataFrame, dict]:
+    """The column that names a generational study's curves (the last of its engine's
+    ``series``), the rows its per-generation figures show, and a colour per curve."""
+    column = study.engine.series[-1]
+    data = study.engine.generation_rows(study.data)
+    if column == "rate":
+        return column, data, rate_colours(sorted(data["rate"].dropna().unique().tolist()))
+    data = data.assign(**{column: data[column].astype(str)})
+    return column, data, ordered_colours(sorted(data[column].unique()))
+
+
+def _series_key(fig: Figure, axes: Sequence[Axes], column: str, colours: dict) -> None:
+    """A colour bar for rates; else a legend titled by the column (below several panels)."""
+    if column == "rate":
+        _rate_colorbar(axes[0] if len(axes) == 1 else list(axes), colours)
+        return
+    handles = [Line2D([], [], color=c, marker="o", label=str(v)) for v, c in colours.items()]
+    title = column.replace("_", " ").capitalize()
+    if len(axes) == 1:
+        axes[0].legend(handles=handles, loc="best", title=title)
+    else:
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), title=title)
+
+
+def generation_curves_plot(study: Study) -> Plot:
+    """Test accuracy per generation, one curve per series: any generational kind's view."""
+    fig, ax = _standalone()
+    column, data, colours = _generation_series(study)
+    for key, c in generation_curves(data, column, "accuracy").groupby(column, sort=True):
+        _line_band(ax, c, colours[key])
+    _generation_axis(ax, "Generation (0 = the first model)")
+    ax.set_ylabel(ACCURACY_LABEL)
+    _clip_percent(ax)
+    _series_key(fig, [ax], column, colours)
+    title = f"{study.name}: accuracy by generation"
+    ax.set_title(title, loc="left")
+    caption = (
+        f"Test accuracy of each generation's model, one curve per {column.replace('_', ' ')}. "
+        f"Lines: mean of the {_repeats_phrase(study)} that reached the generation; bands: 95 % "
+        "t-intervals of the mean."
+    )
+    return Plot(f"accuracy-{study.slug}", title, caption, study.name, fig)
+
+
+def generation_calibration_plot(study: Study) -> Plot | None:
+    """ECE and Brier score per generation, one curve per series; None without their values."""
+    present = [p for p in CALIBRATION_PANELS if has_values(study.data, p[0])]
+    if not present:
+        return None
+    column, data, colours = _generation_series(study)
+    fig = Figure(figsize=(STANDALONE_SIZE[0], 3.0 * len(present) + 0.6), layout="constrained")
+    axes = list(fig.subplots(len(present), 1, sharex=True, squeeze=False)[:, 0])
+    for ax, (value, ylabel, scale) in zip(axes, present, strict=True):
+        for key, c in generation_curves(data, column, value).groupby(column, sort=True):
+            _line_band(ax, c, colours[key], scale=scale)
+        _generation_axis(ax, "Generation")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=max(ax.get_ylim()[0], 0.0))  # neither score is negative; bands can be
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    _series_key(fig, axes, column, colours)
+    title = f"{study.name}: calibration by generation"
+    axes[0].set_title(title, loc="left")
+    caption = (
+        "How well the confidence of each generation's model matches its accuracy on the "
+        f"held-out test reviews, one curve per {column.replace('_', ' ')}, for the models of the "
+        "accuracy-by-generation figure. ECE: the gap between confidence and accuracy over 10 "
+        "confidence bins; Brier score: mean squared error of the predicted probability of the "
+        "positive class. Lower is better for both; a model trained on its predecessors' output "
+        "tends to grow overconfident. Lines: mean of the repeats that reached the generation; "
+        "bands: 95 % t-intervals."
+    )
+    return Plot(f"calibration-{study.slug}", title, caption, study.name, fig)
 
 
 # --- new metrics and loop designs ---------------------------------------------------------
@@ -599,11 +683,14 @@ def draw_rate_metric(
     return colours
 
 
+CALIBRATION_PANELS = (
+    ("ece", "Expected calibration error (%)", 100.0),
+    ("brier", "Brier score", 1.0),
+)
+
+
 def calibration_plot(study: Study) -> Plot | None:
-    panels = [
-        ("ece", "Expected calibration error (%)", 100.0),
-        ("brier", "Brier score", 1.0),
-    ]
+    panels = CALIBRATION_PANELS
     caption = (
         "How well the model's confidence matches its accuracy on the test reviews, one curve "
         "per rate. ECE: the gap between confidence and accuracy, averaged over 10 confidence "
@@ -849,18 +936,36 @@ def _same(design: tuple[object, ...], key: tuple[object, ...]) -> bool:
 
 
 def _dashboard_panels(studies: Sequence[Study]) -> list[tuple[str, Study | None]]:
-    """At most six panels: first learning curve, first total collapse, rate studies, final."""
+    """At most six (panel, study) pairs: the first study of each kind that is not compared by
+    rate (in the kinds' registration order), the rate studies, then final accuracy (None)."""
     panels: list[tuple[str, Study | None]] = []
-    for kind in ("learning-curve", "total-collapse"):
+    for kind, engine in ENGINES.items():
+        if engine.compares_rates or not engine.overview_panel:
+            continue
         study = next((s for s in studies if s.kind == kind), None)
         if study is not None:
-            panels.append((kind, study))
+            panels.append((engine.overview_panel, study))
     rate_studies = [s for s in studies if s.is_rates]
     room = 6 - len(panels) - (1 if rate_studies else 0)
-    panels += [("rates", s) for s in rate_studies[:room]]
+    panels += [(s.engine.overview_panel, s) for s in rate_studies if s.engine.overview_panel][:room]
     if rate_studies:
         panels.append(("final", None))
     return panels
+
+
+def _repeat_spread_panel(ax: Axes, study: Study) -> str:
+    ax.legend(handles=draw_learning_curve(ax, study)[:2], loc="lower right")
+    return _heading(study, "learning curve")
+
+
+def _start_curves_panel(ax: Axes, study: Study) -> str:
+    _legend(ax, draw_total_collapse(ax, study), fontsize=7.5)
+    return _heading(study, "total collapse")
+
+
+def _rate_curves_panel(ax: Axes, study: Study) -> str:
+    _rate_colorbar(ax, draw_rates(ax, study), compact=True)
+    return study.name
 
 
 def _legend(ax: Axes, handles: list[Line2D | Patch], **kwargs: object) -> None:
@@ -964,9 +1069,38 @@ def _unique(slug: str, taken: set[str]) -> str:
     return candidate
 
 
-def _study_order(study: Study) -> tuple[int, str]:
-    experiment = str(study.data["experiment"].iloc[0])
-    rank = (
-        CANONICAL_ORDER.index(experiment) if experiment in CANONICAL_ORDER else len(CANONICAL_ORDER)
-    )
-    return (rank, study.name)
+
+# --- what an engine's ``figures`` and ``overview_panel`` name ------------------------------
+
+#: One study's figures by name: a function of the study that returns the figure, or None
+#: when the study lacks what it needs. A kind lists the names of its own in ``Engine.figures``;
+#: a figure of your own is one function registered here (docs/extending.md, "A study kind").
+FIGURES: Registry[Callable[[Study], Plot | None]] = Registry("figures", "report figure", "figures")
+#: Overview dashboard panels by name: draw the study on the axes, return the panel's label.
+PANELS: Registry[Callable[[Axes, Study], str]] = Registry(
+    "panels", "dashboard panel", "overview_panel"
+)
+
+for _name, _figure in (
+    ("rate-curves", rate_curves_plot),
+    ("repeat-spread", repeat_spread_plot),
+    ("start-curves", start_curves_plot),
+    ("difference", difference_plot),
+    ("positive-rate", positive_rate_plot),
+    ("calibration", calibration_plot),
+    ("balance", balance_plot),
+    ("model-labels", model_labels_plot),
+    ("arms", arms_plot),
+    ("generation-curves", generation_curves_plot),
+    ("best-by-generation", generations_plot),
+    ("regime-curves", regime_curves_plot),
+    ("diversity", diversity_plot),
+    ("generation-calibration", generation_calibration_plot),
+):
+    FIGURES.register(_name, _figure)
+for _name, _panel in (
+    ("rate-curves", _rate_curves_panel),
+    ("repeat-spread", _repeat_spread_panel),
+    ("start-curves", _start_curves_panel),
+):
+    PANELS.register(_name, _panel)

@@ -16,7 +16,15 @@ import numpy as np
 import pandas as pd
 
 from modelcollapse.compare import equivalence_label
-from modelcollapse.formatting import format_interval, format_number, format_p, format_percent
+from modelcollapse.engines import GenerationalEngine
+from modelcollapse.formatting import (
+    MISSING,
+    format_interval,
+    format_mean_ci,
+    format_number,
+    format_p,
+    format_percent,
+)
 from modelcollapse.report.figures import Study
 from modelcollapse.report.load import StoredRun
 from modelcollapse.report.style import format_size
@@ -189,7 +197,7 @@ def _headline(run: StoredRun) -> str:
 def _summary_html(study: Study, table: pd.DataFrame) -> str:
     if study.is_generational:
         return _generational_summary_html(study, table)
-    show_start = study.kind == "total-collapse" or table["initial_size"].nunique() > 1
+    show_start = study.engine.start_in_series or table["initial_size"].nunique() > 1
     show_diff = not np.isclose(table["rate"], 0.0).all()  # a learning curve has nothing to pair
     head = ["Start size"] if show_start else []
     head += ["Rate", "Repeats", "Training size", "Accuracy, first", "Accuracy, last"]
@@ -201,8 +209,8 @@ def _summary_html(study: Study, table: pd.DataFrame) -> str:
             format_percent(r.rate),
             str(int(r.n)),
             f"{format_size(r.first_size)} → {format_size(r.last_size)}",
-            _ci_text(r.first_mean, r.first_low, r.first_high),
-            _ci_text(r.last_mean, r.last_low, r.last_high),
+            format_mean_ci(r.first_mean, r.first_low, r.first_high),
+            format_mean_ci(r.last_mean, r.last_low, r.last_high),
         ]
         if show_diff:
             if math.isclose(r.rate, 0.0):
@@ -210,50 +218,43 @@ def _summary_html(study: Study, table: pd.DataFrame) -> str:
             elif pd.isna(r.diff_mean):
                 cells.append("no rate-0 partner")
             else:
-                cells.append(_ci_text(r.diff_mean, r.diff_low, r.diff_high, signed=True))
+                cells.append(format_mean_ci(r.diff_mean, r.diff_low, r.diff_high, signed=True))
         rows.append("<tr>" + "".join(f'<td class="num">{escape(c)}</td>' for c in cells) + "</tr>")
     thead = "".join(f"<th>{escape(h)}</th>" for h in head)
     return f"<table><thead><tr>{thead}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _generational_summary_html(study: Study, table: pd.DataFrame) -> str:
-    """Per regime or rate: accuracy at generation 0 and at the end, and the change."""
-    generative = study.kind == "generative"
-    if generative:
-        head = ["Regime", "Repeats", "Generations", "Training size"]
-        head += ["Accuracy, generation 0", "Accuracy, last generation", "Δ last − first"]
-        head += ["Vocabulary written, first → last"]
-        intro = (
-            "Generation 0 is trained on the real reviews; every later one on reviews written by "
-            "trigram models. Δ: the change from generation 0 to the last, within each repeat "
-            "(percentage points)."
-        )
-    else:
-        head = ["Rate", "Repeats", "Generations (mean)", "Sample size"]
-        head += ["Best of generation 0", "Final model", "Δ final − first"]
-        intro = (
-            "Best of generation 0: test accuracy of generation 0's best model by validation "
-            "accuracy; final model: the model each search ends with, once no child beats its "
-            "parent. Δ: their difference within each repeat (percentage points)."
-        )
+    """Per series value (regime, rate): accuracy at generation 0 and at the end, and the change,
+    under the headings of the kind's ``generational_summary``."""
+    engine = study.engine
+    words = engine.generational_summary or GenerationalEngine.generational_summary
+    assert words is not None
+    column = engine.series[-1]
+    head = [column.replace("_", " ").capitalize(), *words.headings]
+    vocabulary = engine.records("vocabulary_size")
+    head += ["Vocabulary written, first → last"] if vocabulary else []
+    intro = words.intro
     rows = []
     for r in table.itertuples(index=False):
-        label = str(r.label) if generative else format_percent(float(r.label))
+        label = format_percent(float(r.label)) if column == "rate" else str(r.label)
         size = format_size(r.first_size)
         if r.last_size != r.first_size:
             size = f"{size} → {format_size(r.last_size)}"
         cells = [
             label,
             str(int(r.n)),
-            f"{r.last_step:.3g}",
+            format_number(r.last_step, percent=False, digits=3),
             size,
-            _ci_text(r.first_mean, r.first_low, r.first_high),
-            _ci_text(r.last_mean, r.last_low, r.last_high),
-            _ci_text(r.change_mean, r.change_low, r.change_high, signed=True),
+            format_mean_ci(r.first_mean, r.first_low, r.first_high),
+            format_mean_ci(r.last_mean, r.last_low, r.last_high),
+            format_mean_ci(r.change_mean, r.change_low, r.change_high, signed=True),
         ]
-        if generative:
+        if vocabulary:
             first, last = r.vocabulary_first, r.vocabulary_last
-            cells.append("–" if pd.isna(first) else f"{first:,.0f} → {last:,.0f}")
+            cells.append(
+                MISSING if pd.isna(first) else f"{format_size(first)} → {format_size(last)}"
+            )
         rows.append("<tr>" + "".join(f'<td class="num">{escape(c)}</td>' for c in cells) + "</tr>")
     thead = "".join(f"<th>{escape(h)}</th>" for h in head)
     return (
@@ -335,20 +336,6 @@ def _design_cell(column: str, value: object) -> str:
     if column == "initial_size":
         return format_size(float(value))  # type: ignore[arg-type]
     return str(value)
-
-
-def _ci_text(mean: float, low: float, high: float, signed: bool = False) -> str:
-    """Fractions shown as % (or percentage points when ``signed``), 1 decimal."""
-    if pd.isna(mean):
-        return "–"
-    fmt = "{:+.1f}" if signed else "{:.1f}"
-
-    def num(v: float) -> str:
-        return fmt.format(v * 100).replace("-", "\u2212")  # a true minus sign lines up with +
-
-    if pd.isna(low):
-        return f"{num(mean)} (1 repeat, no CI)"
-    return f"{num(mean)} [{num(low)}, {num(high)}]"
 
 
 def _figure_html(fig: Embedded, number: int) -> str:

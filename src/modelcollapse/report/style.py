@@ -14,6 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from modelcollapse.formatting import format_count as format_size
+
 PRINT_DPI = 300
 # Okabe & Ito (2008), black first for the reference curve; yellow last as it is faint on white.
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442")
@@ -75,10 +77,6 @@ def ordered_colours(keys: Sequence[object]) -> dict[object, str]:
         return {k: c for k, c in zip(keys, CATEGORY_COLOURS, strict=False)}
     cmap = matplotlib.colormaps["cividis"]
     return {k: to_hex(cmap(p)) for k, p in zip(keys, np.linspace(0, 0.9, len(keys)), strict=True)}
-
-
-def format_size(n: float) -> str:
-    return f"{n:,.0f}"
 
 
 def size_axis(ax: Axes, label: str = SIZE_LABEL) -> None:

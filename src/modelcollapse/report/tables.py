@@ -55,18 +55,20 @@ def summary_table(study: Study) -> pd.DataFrame:
 
 
 def generational_summary_table(study: Study) -> pd.DataFrame:
-    """One row per regime (generative) or rate (generations); accuracy as fractions.
+    """One row per value of the study's series column (the last of its engine's ``series``:
+    regime for generative, rate for generations); accuracy as fractions.
 
-    First: generation 0 (generative: trained on the real reviews; generations: its best model
-    by validation accuracy). Last: the last generation (generative) or the model each search
-    ends with (generations). ``change_*``: last − first within each trajectory, then across
-    repeats. Columns: series, label, n, first_step, last_step (mean), first_size, last_size,
-    first/last/change _mean/_low/_high, vocabulary_first/_last (NaN for generations).
+    First and last: the rows its engine's ``endpoint_rows`` picks (generative: generation 0,
+    trained on the real reviews, and the last generation; generations: generation 0's best
+    model by validation accuracy and the model each search ends with). ``change_*``: last −
+    first within each trajectory, then across repeats. Columns: series, label, n, first_step,
+    last_step (mean), first_size, last_size, first/last/change _mean/_low/_high,
+    vocabulary_first/_last (NaN for a kind that writes no text).
     """
-    series = "regime" if study.kind == "generative" else "rate"
+    series = study.engine.series[-1]
     ends = trajectory_endpoints(study.data)
-    if study.kind == "generative":
-        ends["regime"] = ends["regime"].astype(str)
+    if series != "rate":  # rates stay numbers, to be shown as percentages
+        ends[series] = ends[series].astype(str)
     joined = ends.rename(
         columns={
             "first_step": "step",

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from modelcollapse.compare import read_run
+from modelcollapse.formatting import format_interval, format_number
 from modelcollapse.theory import Theory, theory
 
 _VERDICT_CLASS = {"cannot tell": "muted", "not run": "muted"}
@@ -25,10 +25,6 @@ def theory_of_run(run_dir: str | Path, study: str | None = None) -> Theory:
 
 def report_theory(results: pd.DataFrame, seed_groups: Mapping[str, str] | None) -> Theory:
     return theory(results, dict(seed_groups or {}))
-
-
-def _fmt(value: float) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{value:.4g}".replace("-", "−")
 
 
 def theory_html(result: Theory) -> str:
@@ -46,9 +42,9 @@ def theory_html(result: Theory) -> str:
             "Verdict", "Note"]  # fmt: skip
     body = []
     for r in result.table.to_dict("records"):
-        ci = "–" if not np.isfinite(r["low"]) else f"[{_fmt(r['low'])}, {_fmt(r['high'])}]"
+        ci = format_interval(r["low"], r["high"], percent=False, signed=False)
         cells = [r["check"], r["family"], str(r["n_repeats"]), r["quantity"],
-                 _fmt(r["estimate"]), ci, r["prediction"]]  # fmt: skip
+                 format_number(r["estimate"], percent=False), ci, r["prediction"]]  # fmt: skip
         word = escape(r["verdict"])
         if r["verdict"] == "violated":
             word = f"<strong>{word}</strong>"
