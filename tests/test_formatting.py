@@ -55,4 +55,3 @@ def test_p_percent_and_count() -> None:
     assert [format_p(p) for p in (0.0004, 0.0123, np.nan)] == ["<0.001", "0.012", "–"]
     assert [format_percent(r) for r in (0.015, 0.1, 0.0)] == ["1.5 %", "10 %", "0 %"]
     assert [format_count(n) for n in (12800, 999.6)] == ["12,800", "1,000"]
-

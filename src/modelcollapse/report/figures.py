@@ -637,7 +637,9 @@ def generation_calibration_plot(study: Study) -> Plot | None:
             _line_band(ax, c, colours[key], scale=scale)
         _generation_axis(ax, "Generation")
         ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=max(ax.get_ylim()[0], 0.0))  # neither score is negative; bands can be
+        low, high = ax.get_ylim()
+        # Both scores lie in [0, 1]; the bands of a few repeats reach far beyond.
+        ax.set_ylim(max(low, 0.0), min(high, scale))
     for ax in axes[:-1]:
         ax.set_xlabel("")
     _series_key(fig, axes, column, colours)
@@ -1067,7 +1069,6 @@ def _unique(slug: str, taken: set[str]) -> str:
         candidate, i = f"{slug}-{i}", i + 1
     taken.add(candidate)
     return candidate
-
 
 
 # --- what an engine's ``figures`` and ``overview_panel`` name ------------------------------
