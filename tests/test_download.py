@@ -28,7 +28,7 @@ from modelcollapse.cli import main
 from modelcollapse.data import download, hub
 from modelcollapse.data.demo import make_demo_corpus
 from modelcollapse.data.download import download_corpus, name_labels
-from modelcollapse.data.home import load_imported
+from modelcollapse.data.home import ImportedCorpus, load_imported
 from modelcollapse.data.hub import CORPORA, HubCorpus, ListedFile, PinnedFile
 from modelcollapse.errors import UserError
 
@@ -231,6 +231,15 @@ def test_download_verifies_and_imports(server: Server, shards, home: Path) -> No
     assert not (home / ".downloads" / "amz").exists()  # the download is gone once imported
     assert server.listing_requests() == 1 and server.file_requests() == 3
     assert all(r is None for _, r in server.behaviour.requests)  # no Range was needed
+    # The manifest names the commit and the verified files, not the deleted download folder.
+    assert imported.source == f"{REPO}@{REV}" == load_imported_manifest(home)["source"]
+    sha = hashlib.sha256(shards[VALID]).hexdigest()
+    listed = imported.manifest["download"]["files"][VALID]
+    assert listed == {"size": len(shards[VALID]), "sha256": sha}
+
+
+def load_imported_manifest(home: Path) -> dict:
+    return json.loads((home / "amz" / "manifest.json").read_text(encoding="utf-8"))
 
 
 def test_the_listing_is_read_across_pages(server: Server) -> None:
@@ -452,7 +461,7 @@ def test_cli_download_list_and_refusals(server: Server, monkeypatch, capsys) -> 
 
 
 def test_k_class_corpora_wait_for_a_reader_that_keeps_k_classes(
-    server: Server, shards, monkeypatch
+    server: Server, home: Path, monkeypatch
 ) -> None:
     four = ("World", "Sports", "Business", "Sci/Tech")
     spec = tiny(label_names=four)
@@ -469,11 +478,12 @@ def test_k_class_corpora_wait_for_a_reader_that_keeps_k_classes(
 
     def capture(folder, name, **kwargs):
         handed.update(kwargs, labels=pd.read_parquet(Path(folder) / "test-00000-of-00001.parquet"))
-        return "imported"
+        (home / name).mkdir()
+        return ImportedCorpus(name, home / name, {"splits": {}})
 
     monkeypatch.setattr(download, "reader_keeps_k_classes", lambda: True)
     monkeypatch.setattr(download, "import_corpus", capture)
-    assert fetch(server, spec) == "imported"
+    assert fetch(server, spec).source == f"{REPO}@{REV}"
     assert handed["text_column"] == "content" and handed["title_column"] == "title"
     assert handed["labels"]["label"].tolist() == [four[i] for i in labels]
 

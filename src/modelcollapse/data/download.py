@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import shutil
 import tempfile
@@ -109,7 +110,31 @@ def download_corpus(
         title_column=spec.title_column,
     )
     shutil.rmtree(folder, ignore_errors=True)
-    return imported
+    return _record_origin(imported, spec, base, files)
+
+
+def _record_origin(
+    imported: ImportedCorpus, spec: HubCorpus, base: str, files: Sequence[ListedFile]
+) -> ImportedCorpus:
+    """The manifest names the repository, commit and verified files, not the download
+    folder (gone by now) the import read them from."""
+    manifest = dict(imported.manifest)
+    manifest["source"] = f"{spec.repo}@{spec.revision}"
+    manifest["download"] = {
+        "repo": spec.repo,
+        "revision": spec.revision,
+        "mirror": base,
+        "files": {f.path: {"size": f.size, "sha256": f.sha256} for f in files},
+    }
+    path = imported.path / "manifest.json"
+    tmp = path.with_name(".manifest.json.tmp")
+    try:
+        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path} ({one_line(exc)})") from None
+    return ImportedCorpus(imported.name, imported.path, manifest)
 
 
 def _mirror(mirror: str | None) -> str:
