@@ -184,6 +184,8 @@ CORPORA: dict[str, HubCorpus] = {
             repo="Yelp/yelp_review_full",
             # A public PINNED_REVISIONS table: "Yelp/yelp_review_full": this commit.
             revision="c1f9ee939b7d05667af864ee1cb066393154bf85",
+            # The folder (the config's name, as in imdb's plain_text/) is not confirmed by a
+            # public record; a listing without its shards is refused in one line.
             folder="yelp_review_full",
             splits={"train": ("train", 650_000), "test": ("test", 50_000)},
             label_names=("1 star", "2 star", "3 stars", "4 stars", "5 stars"),  # the card's
@@ -195,7 +197,7 @@ CORPORA: dict[str, HubCorpus] = {
             # A public PINNED_REVISIONS table ("fancyzhx/ag_news": this commit) and a public
             # study that records it with the test file's sha256 (below).
             revision="eb185aade064a813bc0b7f42de02595523103ca4",
-            folder="data",
+            folder="data",  # the hub's usual Parquet layout (as sst2's); not confirmed
             splits={"train": ("train", 120_000), "test": ("test", 7_600)},
             label_names=("World", "Sports", "Business", "Sci/Tech"),
             pinned={
