@@ -26,6 +26,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from modelcollapse.errors import UserError, one_line
@@ -36,6 +37,7 @@ __all__ = [
     "ListedFile",
     "PinnedFile",
     "available_names",
+    "corpora_table",
     "fetch_listing",
     "get_corpus",
     "select_files",
@@ -249,6 +251,28 @@ CORPORA: dict[str, HubCorpus] = {
         ),
     )
 }
+
+
+def corpora_table() -> str:
+    """The table of docs/data.md (``python -m modelcollapse.doctables`` writes it)."""
+    lines = [
+        "| NAME | hub repository @ pinned commit | train | test | classes (label 0, 1, ...) "
+        "| text | files whose size/sha256 the table pins |",
+        "|---|---|---:|---:|---|---|---|",
+    ]
+    for c in CORPORA.values():
+        where = f"`{c.repo}` @ `{c.revision}`" if c.revision else "not pinned yet (refused)"
+        text = f"`{c.title_column}: {c.text_column}`" if c.title_column else f"`{c.text_column}`"
+        pins = "; ".join(
+            f"`{PurePosixPath(path).name}`: "
+            + " and ".join(k for k, v in (("size", pin.size), ("sha256", pin.sha256)) if v)
+            for path, pin in c.pinned.items()
+        )
+        lines.append(
+            f"| `{c.name}` | {where} | {c.rows('train'):,} | {c.rows('test'):,} | "
+            f"{', '.join(c.label_names)} | {text} | {pins or '-'} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def available_names() -> str:
