@@ -700,10 +700,13 @@ def _manifest_rows(imported) -> list[tuple[str, str]]:
 def _byte_progress() -> Progress:
     from rich.progress import DownloadColumn, TransferSpeedColumn
 
+    err = Console(stderr=True)
+    # Off when stderr is no terminal: a transient bar still leaves a blank line there,
+    # before a one-line error too.
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
         TransferSpeedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=True,
+        console=err, transient=True, disable=not err.is_terminal,
     )  # fmt: skip
 
 
@@ -775,16 +778,23 @@ def data_import_command(
 
 
 @data_app.command("list")
-def data_list_command() -> None:
+def data_list_command(
+    available: Annotated[
+        bool, typer.Option(help="The corpora 'data download NAME' can fetch, not the imported.")
+    ] = False,
+) -> None:
     """The corpora in the data home ($MODELCOLLAPSE_DATA moves it)."""
     from modelcollapse.data.home import get_data_home, list_corpora
 
+    if available:
+        _print_available()
+        return
     corpora = list_corpora()
     home = get_data_home()
     if not corpora:
         console.print(
             f"no imported corpora in {home}; add one with 'modelcollapse data import PATH' "
-            "or 'modelcollapse data download amazon-polarity'"
+            "or 'modelcollapse data download NAME' (see 'data list --available')"
         )
         return
     table = Table(title=f"imported corpora in {home}", box=box.SIMPLE_HEAD)
@@ -806,21 +816,46 @@ def data_list_command() -> None:
     console.print(table)
 
 
+def _print_available() -> None:
+    from modelcollapse.data.hub import CORPORA
+
+    # Plain lines, not a table: the class names and the pinned commit stay whole at 80 columns.
+    lines = [f"{'name':<20}{'train':>11}{'test':>10}{'download':>12}  classes / hub repo@commit"]
+    for c in CORPORA.values():
+        size = f"~{c.approx_bytes / 1e6:,.0f} MB" if c.approx_bytes else "?"
+        where = f"{c.repo}@{c.revision[:7]}" if c.revision else "not pinned yet: cannot download"
+        lines.append(f"{c.name:<20}{c.rows('train'):>11,}{c.rows('test'):>10,}{size:>12}  "
+                     f"{c.k} classes")  # fmt: skip
+        lines.append(f"{'':<22}{', '.join(c.label_names)}")
+        lines.append(f"{'':<22}{where}")
+    lines.append(
+        "modelcollapse data download NAME: each file's size and sha256 are checked against the "
+        "hub's listing of the pinned commit, the rows against the split totals (docs/data.md)"
+    )
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 MIRROR_HELP = "Base URL of a Hugging Face mirror (default: $MODELCOLLAPSE_MIRROR, else the hub)."
 
 
 @data_app.command("download")
 def data_download_command(
-    dataset: Annotated[str, typer.Argument(help="What to fetch: amazon-polarity.")],
+    dataset: Annotated[
+        str, typer.Argument(metavar="NAME", help="What to fetch: see 'data list --available'.")
+    ],
     mirror: Annotated[str | None, typer.Option(help=MIRROR_HELP)] = None,
-    name: Annotated[str, typer.Option(help="Name to use with --data.")] = "amazon-polarity",
+    name: Annotated[
+        str | None, typer.Option(help="Name to use with --data (default: NAME).")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a corpus of the same name.")] = False,
 ) -> None:
-    """Download a corpus (resumable, checksummed) and import it into the data home."""
-    from modelcollapse.data.download import download_amazon_polarity
+    """Download a corpus at its pinned hub commit (resumable, verified) and import it."""
+    from modelcollapse.data.download import download_corpus
+    from modelcollapse.data.hub import get_corpus
 
-    if dataset != "amazon-polarity":
-        raise UserError(f"unknown dataset '{dataset}' (available: amazon-polarity)", "DATASET")
+    corpus = get_corpus(dataset)
+    corpus.check_pinned()  # before the progress bar: a refusal stays one line
     with _byte_progress() as bar:
         fetch = bar.add_task(f"downloading {dataset}", total=None)
         load = bar.add_task("importing", total=None, visible=False)
@@ -831,8 +866,8 @@ def data_download_command(
         def imported(done: int, total: int | None) -> None:
             bar.update(load, completed=done, total=total, visible=True)
 
-        result = download_amazon_polarity(
-            mirror, name, overwrite=overwrite, progress=fetched, import_progress=imported
+        result = download_corpus(
+            corpus, mirror, name, overwrite=overwrite, progress=fetched, import_progress=imported
         )
     _print_imported(result, "downloaded")
 

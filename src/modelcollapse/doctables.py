@@ -31,10 +31,17 @@ def _data_formats() -> str:
     return formats_table()
 
 
+def _corpora() -> str:
+    from modelcollapse.data.hub import corpora_table
+
+    return corpora_table()
+
+
 # table name -> (file under the repository root, generator)
 TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "models": ("README.md", _models),
     "data-formats": ("docs/data.md", _data_formats),
+    "corpora": ("docs/data.md", _corpora),
 }
 
 
