@@ -104,12 +104,18 @@ def test_the_cli_names_each_failed_trajectory_and_exits_1(tmp_path, capsys, monk
     errors = [line for line in captured.err.splitlines() if line.startswith("modelcollapse:")]
     failed = sorted(RunStore(out).failures())
     assert len(failed) == 3
+    store = RunStore(out)
     assert errors == [
         f"modelcollapse: error: trajectory {key} failed: RuntimeError: no luck for {key} (details)"
+        f" (traceback: {store.failure_path(key)})"
         for key in failed
     ]
+    assert all(store.failure_path(key).is_file() for key in failed)
     assert "Traceback" not in captured.err + captured.out
     assert f"failed: 3 of 12 trajectories (tracebacks in {out / 'errors'})" in captured.out
+    assert "9 of 12 planned trajectories stored (rates: 6 of 6, collapse: 3 of 6); 3 failed" in (
+        captured.out
+    )
     assert not (out / "report").exists()
 
     monkeypatch.setattr(runner, "run_trajectory", real)

@@ -335,6 +335,7 @@ def run(
     if not result.results.empty:
         for table in summary_tables(result.results, config.name):
             _wide().print(table)
+        _print_coverage(result.results)
     if result.n_skipped:
         console.print(
             f"resumed: {result.n_skipped} of {result.n_trajectories} trajectories "
@@ -356,10 +357,27 @@ _RUN_SIGNATURE = inspect.signature(run, eval_str=True)
 _install_loop_flags()
 
 
+def _print_coverage(results) -> None:
+    """How many of the planned trajectories a table holds (see results.coverage_note)."""
+    from modelcollapse.results import coverage_note
+
+    note = coverage_note(results)
+    if note:
+        console.print(note, soft_wrap=True, highlight=False, markup=False)
+
+
 def _report_failures(result) -> None:
-    """One line per failed trajectory on stderr; where the tracebacks are on stdout."""
+    """One line per failed trajectory on stderr, naming it and its error record; where the
+    tracebacks are on stdout."""
+    from modelcollapse.store import RunStore
+
+    store = RunStore(result.run_dir)
     for key, failure in result.failures.items():
-        print(f"modelcollapse: error: trajectory {key} failed: {failure}", file=sys.stderr)
+        record = store.failure_path(key)
+        print(
+            f"modelcollapse: error: trajectory {key} failed: {failure} (traceback: {record})",
+            file=sys.stderr,
+        )
     console.print(
         f"failed: {result.n_failed} of {result.n_trajectories} trajectories (tracebacks in "
         f"{result.run_dir / 'errors'}); the same command retries them",
@@ -449,6 +467,7 @@ def compare_command(
     if baseline.replace(" ", "") in ("rate=0", "rate=0.0"):
         for part in _leading_answers(results, groups, metric, margin, run_dir):
             wide.print(part)
+    _print_coverage(results)
     wide.print(format_compare_table(frame))
     attrs = frame.attrs
     if test == "wilcoxon" and attrs.get("wilcoxon_floor", 0.0) > attrs.get("alpha", 0.05):

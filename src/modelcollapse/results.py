@@ -12,10 +12,15 @@ gives one table wherever it is read. It
   value that reproduces what that version did); ``model``, ``tokenizer`` and ``seed`` missing
   from older or foreign stores get a constant so grouping still works;
 - drops only rows that hold no ``accuracy`` or no ``train_size`` (no figure, table or test can
-  place them), and says so: ``frame.attrs["dropped"]`` holds one sentence per file that lost
-  rows, also given as a :class:`~modelcollapse.errors.ModelCollapseWarning` (the CLI prints it
-  as one line) and listed among the report's notes;
-- sorts by experiment, trajectory and step.
+  place them), and files that repeat another file's trajectory under another name (a copy of
+  one trajectory's file over another's), and says so: ``frame.attrs["dropped"]`` holds one
+  sentence per file that lost rows, also given as a
+  :class:`~modelcollapse.errors.ModelCollapseWarning` (the CLI prints it as one line) and
+  listed among the report's notes;
+- sorts by experiment, trajectory and step;
+- counts the trajectories it saw against those the run planned (``manifest.json``), in
+  ``frame.attrs["coverage"]``: :func:`coverage_note` words it ("3 of 15 planned trajectories
+  stored; ..."), and the CLI's run summary, ``compare`` and the report all print that sentence.
 
 :func:`trajectory_endpoints` is the one first/last summary: one row per trajectory with its
 first and last model, from which the CLI's run summary (:func:`series_summary`) and the
@@ -24,6 +29,8 @@ report's summary tables take their means and intervals.
 
 from __future__ import annotations
 
+import json
+import shlex
 import warnings
 from pathlib import Path
 
@@ -82,6 +89,9 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
             tables.append(_with_loop_defaults(pq.read_table(path)))
         except (OSError, pa.ArrowException) as err:
             raise UserError(f"cannot read {path.name}: {err}", where) from None
+    copies = _copies(files, tables)
+    files = [f for i, f in enumerate(files) if i not in copies]
+    tables = [t for i, t in enumerate(tables) if i not in copies]
     sizes = [t.num_rows for t in tables]
     try:
         table = pa.concat_tables(_unify_null_columns(tables), promote_options="permissive")
@@ -97,7 +107,7 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
         elif frame[column].isna().any():
             frame[column] = frame[column].where(frame[column].notna(), default)
     unplaced = frame[list(_MEASURED)].isna().any(axis=1).to_numpy()
-    dropped = _dropped_sentences(unplaced, files, sizes)
+    dropped = [*copies.values(), *_dropped_sentences(unplaced, files, sizes)]
     if unplaced.all():
         raise UserError("no results: every stored row lacks an accuracy or a training size", where)
     frame = frame.loc[~unplaced]
@@ -109,14 +119,113 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
     frame["rate"] = frame["rate"].astype(float)
     frame = frame.sort_values(list(SORT_KEYS), kind="stable", ignore_index=True)
     frame.attrs["dropped"] = dropped
+    frame.attrs["coverage"] = _coverage(run_dir, frame)
     for sentence in dropped:
         warnings.warn(f"{where}: {sentence}", ModelCollapseWarning, stacklevel=2)
     return frame
 
 
+def coverage_note(results: pd.DataFrame) -> str | None:
+    """How many of the run's planned trajectories ``results`` (from :func:`read_results`) holds,
+    as one sentence; None for a table that did not come from it.
+
+    E.g. "12 of 12 planned trajectories stored", or for a partial run "3 of 15 planned
+    trajectories stored (rates: 3 of 6, collapse: 0 of 9); 2 failed (records in errors/),
+    10 not run yet; 'modelcollapse run RUN/config.toml --out RUN' computes them".
+    """
+    coverage = results.attrs.get("coverage")
+    if not coverage:
+        return None
+    stored, planned = coverage["stored"], coverage["planned"]
+    if planned is None:
+        return (
+            f"{stored} trajectories stored; how many were planned is unknown "
+            f"(manifest.json is {coverage['manifest']})"
+        )
+    text = f"{stored} of {planned} planned trajectories stored"
+    if stored >= planned:
+        return text
+    studies = coverage["studies"]
+    if len(studies) > 1:
+        text += " (" + ", ".join(f"{name}: {n} of {of}" for name, (n, of) in studies.items()) + ")"
+    failed = min(coverage["failed"], planned - stored)
+    missing = planned - stored - failed
+    parts = ([f"{failed} failed (records in errors/)"] if failed else []) + (
+        [f"{missing} not run yet"] if missing else []
+    )
+    run_dir = Path(coverage["run_dir"])
+    command = shlex.join(
+        ["modelcollapse", "run", str(run_dir / "config.toml"), "--out", str(run_dir)]
+    )
+    return f"{text}; {', '.join(parts)}; '{command}' computes them"
+
+
+def _coverage(run_dir: Path, frame: pd.DataFrame) -> dict[str, object]:
+    """What :func:`coverage_note` words: trajectories stored, planned (in all and per study,
+    from the manifest; None when it cannot say) and failed (error records without a result)."""
+    stored = frame.groupby("experiment", sort=False)["trajectory"].nunique()
+    manifest, problem = _manifest(run_dir / "manifest.json")
+    planned = manifest.get("n_trajectories") if manifest is not None else None
+    if not isinstance(planned, int) or isinstance(planned, bool):
+        planned, problem = None, problem or "without a trajectory count"
+    per_study = manifest.get("planned") if manifest is not None else None
+    studies = {}
+    if isinstance(per_study, dict):
+        studies = {
+            str(name): (int(stored.get(name, 0)), int(n))
+            for name, n in per_study.items()
+            if isinstance(n, int)
+        }
+    done = set(frame["trajectory"].astype(str))
+    errors = Path(run_dir) / "errors"
+    failed = 0
+    if errors.is_dir():
+        keys = (p.name.removesuffix(".json").replace("~", "/") for p in errors.glob("[!.]*.json"))
+        failed = sum(key not in done for key in keys)
+    return {
+        "run_dir": str(run_dir),
+        "stored": len(done),
+        "planned": planned,
+        "studies": studies,
+        "failed": failed,
+        "manifest": problem,
+    }
+
+
+def _manifest(path: Path) -> tuple[dict | None, str | None]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, "missing"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None, "unreadable"
+    return (data, None) if isinstance(data, dict) else (None, "not a JSON object")
+
+
 def dropped_notes(results: pd.DataFrame) -> list[str]:
     """The sentences :func:`read_results` left on ``results`` about rows it dropped."""
     return list(results.attrs.get("dropped", []))
+
+
+def _copies(files: list[Path], tables: list[pa.Table]) -> dict[int, str]:
+    """The files that only repeat rows another file holds under its own name (a copy of one
+    trajectory's file over another's), by position, with the sentence that says so."""
+    keys = [path.stem.replace("~", "/") for path in files]
+    held = [
+        set(t.column("trajectory").to_pylist()) if "trajectory" in t.column_names else set()
+        for t in tables
+    ]
+    own = {key: i for i, key in enumerate(keys) if key in held[i]}
+    out = {}
+    for i, values in enumerate(held):
+        if keys[i] in values or not values or not values <= own.keys():
+            continue
+        source = files[own[sorted(values)[0]]].name
+        out[i] = (
+            f"results/{files[i].name} left out: its rows are those of results/{source} "
+            "(a copy); the next run sets it aside and computes it again"
+        )
+    return out
 
 
 def _dropped_sentences(unplaced, files: list[Path], sizes: list[int]) -> list[str]:
@@ -376,6 +485,7 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "SERIES_SUMMARY_COLUMNS",
     "best_per_generation",
+    "coverage_note",
     "dropped_notes",
     "final_models",
     "first_rows",

@@ -7,6 +7,10 @@ to the run directory. Where workers run is an executor (:mod:`modelcollapse.run.
 ``local`` (``jobs`` joblib processes on this machine; one job runs in this process) or
 ``dask`` (the workers of a running dask.distributed scheduler), or any registered one.
 
+Before anything is skipped, every stored result file must prove it belongs to the plan (see
+:meth:`~modelcollapse.store.RunStore.set_aside_untrusted`); one that cannot is moved to
+``RUN_DIR/set-aside/`` and computed again.
+
 A trajectory that raises is recorded (``RUN_DIR/errors/KEY.json``: type, message,
 traceback) and the others go on; :class:`RunResult` names the failures, and running the
 same command again retries exactly the trajectories that failed or are missing.
@@ -14,6 +18,7 @@ same command again retries exactly the trajectories that failed or are missing.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -32,7 +37,7 @@ from modelcollapse.features.vectorize import Features, featurize, load_features
 from modelcollapse.models import ModelSpec, describe_model, get_model
 from modelcollapse.run.executors import BaseExecutor, Executor, Failure, make_executor, ordered
 from modelcollapse.run.manifest import build_manifest, check_features, check_legacy_logreg
-from modelcollapse.store import RunStore
+from modelcollapse.store import RunStore, SetAside
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -119,6 +124,7 @@ class RunResult:
     n_skipped: int  # already stored before this call (resumed)
     failures: dict[str, Failure] = field(default_factory=dict)
     n_retried: int = 0  # had failed on an earlier call and ran again in this one
+    set_aside: list[SetAside] = field(default_factory=list)  # stored files not trusted
 
     @property
     def n_failed(self) -> int:
@@ -154,7 +160,8 @@ class PreparedRun:
         """Run the trajectories not yet stored, writing each (or its error) as it finishes.
 
         Whatever the executor, only this process writes; the run directory can be resumed
-        on any. A trajectory that raises is recorded and the others go on (see
+        on any. A stored result that cannot prove it belongs is set aside and run again (see
+        :attr:`RunResult.set_aside`). A trajectory that raises is recorded and the others go on (see
         :attr:`RunResult.failures`); an interrupt stops the run, keeping what was stored.
         """
         if executor is None:
@@ -169,6 +176,9 @@ class PreparedRun:
 
     def _run(self, executor: Executor, progress: Progress | None, cost: Cost) -> RunResult:
         store, total = self.store, len(self.plan)
+        set_aside = store.set_aside_untrusted(
+            self.plan, self.model.name, trust_unmarked=store.healed_manifest is None
+        )
         done = store.done_keys()
         failed_before = store.failures()
         todo = [t for t in self.plan if t.key not in done]
@@ -192,7 +202,7 @@ class PreparedRun:
         failures = dict(sorted(failures.items(), key=lambda kv: order[kv[0]]))
         table = store.read_results() if store.result_files() else pd.DataFrame()
         retried = sum(t.key in failed_before for t in todo)
-        return RunResult(store.root, table, total, skipped, failures, retried)
+        return RunResult(store.root, table, total, skipped, failures, retried, set_aside)
 
 
 def prepare_run(
@@ -225,6 +235,7 @@ def prepare_run(
     manifest = build_manifest(
         seed=config.seed, n_trajectories=len(plan), corpus=corpus, features=features,
         model=spec, estimator=estimator, command=command,
+        planned=Counter(traj.experiment for traj in plan),
     )  # fmt: skip
     return PreparedRun(config, store, plan, features, spec, resolved, manifest)
 

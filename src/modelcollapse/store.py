@@ -3,32 +3,84 @@
 Layout::
 
     RUN_DIR/config.toml        the resolved config; `modelcollapse run` accepts it
-    RUN_DIR/manifest.json      versions, data fingerprint, model, seed, command
+    RUN_DIR/manifest.json      versions, data fingerprint, model, seed, command, plan size
     RUN_DIR/results/*.parquet  one file per trajectory; pandas.read_parquet(RUN_DIR / "results")
     RUN_DIR/errors/*.json      one file per trajectory that failed: its error and traceback
+    RUN_DIR/set-aside/STAMP/   result files a resume could not trust, moved (never deleted)
 
 Every file is written to a hidden temporary name and renamed into place
 (:func:`~modelcollapse.atomic.atomic_write`), so a crash never leaves a partial
 result that a reader or a resumed run would take for a finished one. A
 trajectory's error record is removed when it succeeds on a later run; readers of
 results never look into ``errors/``.
+
+The directory's metadata is written as one step: the manifest first, then ``config.toml``,
+whose presence is what makes the folder a run directory; a crash between the two leaves a
+folder that the next run starts afresh. A run directory whose manifest is missing or does
+not parse (deleted, or written by a version that wrote it second) is healed on the next run:
+the manifest is written again, with one warning, since every result file carries its own
+provenance.
+
+Each result file proves that it belongs: its Parquet schema metadata (key
+:data:`PROVENANCE_KEY`) holds the trajectory's key, the hash of the run's config, the data
+fingerprint, the model's definition and the trajectory's complete row and step counts.
+:meth:`RunStore.set_aside_untrusted` checks them (and the file's own rows) before a resume
+skips anything.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+import os
+import shlex
 import tomllib
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import tomli_w
 
 from modelcollapse.atomic import TEMP_PREFIX, atomic_write
-from modelcollapse.errors import UserError
+from modelcollapse.errors import ModelCollapseWarning, UserError
 from modelcollapse.results import read_results, result_files
+
+if TYPE_CHECKING:
+    from modelcollapse.engines.base import Trajectory
+
+#: The Parquet schema metadata key of a result file's provenance (a JSON object).
+PROVENANCE_KEY = b"modelcollapse.provenance"
+PROVENANCE_VERSION = 1
+SET_ASIDE = "set-aside"
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """The SHA-256 of a resolved config, independent of key order and TOML layout."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A result file a resume did not trust: where it went and why."""
+
+    key: str
+    path: Path  # where the file is now
+    reason: str
+
+    def sentence(self, root: Path) -> str:
+        moved = self.path.relative_to(root) if self.path.is_relative_to(root) else self.path
+        return (
+            f"results/{self.path.name} set aside to {moved} ({self.reason}); "
+            f"trajectory {self.key} is computed again"
+        )
 
 
 def _file_name(key: str, suffix: str = ".parquet") -> str:
@@ -47,6 +99,8 @@ class RunStore:
         self.results = self.root / "results"
         self.errors = self.root / "errors"
         self._lock_file: Any = None
+        self._provenance: dict[str, Any] | None = None  # set by open()
+        self.healed_manifest: str | None = None  # why open() wrote the manifest again
 
     @property
     def config_path(self) -> Path:
@@ -64,6 +118,18 @@ class RunStore:
 
     def read_manifest(self) -> dict[str, Any]:
         return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def stored_manifest(self) -> tuple[dict[str, Any] | None, str | None]:
+        """The manifest, or None and why not ("missing", "not valid JSON: ...")."""
+        try:
+            manifest = self.read_manifest()
+        except FileNotFoundError:
+            return None, "missing"
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return None, f"unreadable: {' '.join(str(exc).split())}"
+        if not isinstance(manifest, dict):
+            return None, "not a JSON object"
+        return manifest, None
 
     def check_resumable(
         self, config: dict[str, Any], data_fingerprint: str, estimator: str | None = None
@@ -95,14 +161,16 @@ class RunStore:
             key = _first_difference(stored, config)
             raise UserError(
                 f"holds a run with a different config ({key}); resume it with "
-                f"'modelcollapse run {self.config_path}' or choose another --out",
+                f"'{self.resume_command()}' or choose another --out",
                 str(self.root),
             )
-        manifest = self.read_manifest()
-        stored_data = manifest.get("data", {}).get("fingerprint")
+        manifest, _ = self.stored_manifest()
+        if manifest is None:
+            return  # healed by open(); each stored result is checked against its provenance
+        stored_data = _field(manifest, "data", "fingerprint")
         if stored_data and stored_data != data_fingerprint:
             raise UserError("was run on different data (fingerprint differs)", str(self.root))
-        stored_model = manifest.get("model", {}).get("estimator")
+        stored_model = _field(manifest, "model", "estimator")
         if estimator is not None and stored_model and stored_model != estimator:
             raise UserError(
                 f"was run with another definition of model '{config.get('model')}' "
@@ -111,8 +179,17 @@ class RunStore:
                 str(self.root),
             )
 
+    def resume_command(self) -> str:
+        """The command that resumes this run where it is."""
+        return shlex.join(["modelcollapse", "run", str(self.config_path), "--out", str(self.root)])
+
     def open(self, config: dict[str, Any], manifest: dict[str, Any]) -> None:
-        """Create the directory (or resume it) and hold its lock until :meth:`close`."""
+        """Create the directory (or resume it) and hold its lock until :meth:`close`.
+
+        A new directory gets its manifest, then its config (see the module's docstring); a
+        resumed one whose manifest is missing or unreadable gets ``manifest`` again, with a
+        :class:`~modelcollapse.errors.ModelCollapseWarning`.
+        """
         self.check_resumable(
             config,
             manifest.get("data", {}).get("fingerprint", ""),
@@ -130,10 +207,28 @@ class RunStore:
         for folder in (self.results, self.errors):
             for stale in folder.glob(TEMP_PREFIX + "*"):
                 stale.unlink()
+        manifest_text = json.dumps(manifest, indent=2).encode()
         if not self.exists():
+            # The manifest first: config.toml makes the folder a run directory.
+            atomic_write(self.manifest_path, manifest_text)
             atomic_write(self.config_path, tomli_w.dumps(config).encode())
-        if not self.manifest_path.exists():
-            atomic_write(self.manifest_path, json.dumps(manifest, indent=2).encode())
+        else:
+            _, problem = self.stored_manifest()
+            self.healed_manifest = problem
+            if problem is not None:
+                atomic_write(self.manifest_path, manifest_text)
+                warnings.warn(
+                    f"{self.root}: manifest.json was {problem}; written again for this run "
+                    "(each stored result is checked against its own provenance)",
+                    ModelCollapseWarning,
+                    stacklevel=2,
+                )
+        self._provenance = {
+            "version": PROVENANCE_VERSION,
+            "config_hash": config_hash(self.read_config()),
+            "data_fingerprint": manifest.get("data", {}).get("fingerprint", ""),
+            "model": manifest.get("model", {}).get("estimator", ""),
+        }
 
     def close(self) -> None:
         if self._lock_file is not None:
@@ -148,18 +243,131 @@ class RunStore:
         return {_key(p) for p in self.result_files()}
 
     def write(self, key: str, frame: pd.DataFrame) -> Path:
-        """Store one finished trajectory atomically; an error recorded for it before goes."""
+        """Store one finished trajectory atomically, with its provenance (the store must be
+        open); an error recorded for it before goes."""
+        if self._provenance is None:
+            raise RuntimeError("RunStore.write needs an open store (RunStore.open)")
+        provenance = {
+            "key": key,
+            **self._provenance,
+            "rows": len(frame),
+            "steps": int(frame["step"].nunique()) if "step" in frame else len(frame),
+        }
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        metadata = dict(table.schema.metadata or {})
+        metadata[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True).encode()
+        table = table.replace_schema_metadata(metadata)
         target = atomic_write(
-            self.results / _file_name(key), lambda tmp: frame.to_parquet(tmp, index=False)
+            self.results / _file_name(key), lambda tmp: pq.write_table(table, tmp)
         )
-        (self.errors / _file_name(key, ".json")).unlink(missing_ok=True)
+        self.failure_path(key).unlink(missing_ok=True)
         return target
+
+    def set_aside_untrusted(
+        self, plan: Sequence[Trajectory], model_name: str, *, trust_unmarked: bool = True
+    ) -> list[SetAside]:
+        """Move every result file that cannot prove it belongs to ``plan`` (run with the
+        model named ``model_name``) to ``set-aside/STAMP/``, and warn once per file.
+
+        A file with provenance must name its own key, this run's config hash, data
+        fingerprint and model definition, and hold the rows and steps it was written with.
+        A file without (written before provenance existed) is kept when its rows name the
+        trajectory, its seed and the model, and (loop kinds) hold one row per planned size;
+        with ``trust_unmarked=False`` (the manifest could not vouch for data and model) it
+        is set aside too. Call with the store open.
+        """
+        if self._provenance is None:
+            raise RuntimeError("RunStore.set_aside_untrusted needs an open store")
+        by_key = {traj.key: traj for traj in plan}
+        moved = []
+        stamp = None
+        for path in self.result_files():
+            key = _key(path)
+            traj = by_key.get(key)
+            if traj is None:
+                reason: str | None = "not a trajectory of this run's plan"
+            else:
+                reason = self._distrust(path, traj, model_name, trust_unmarked)
+            if reason is None:
+                continue
+            stamp = stamp or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            target = _free_name(self.root / SET_ASIDE / stamp / path.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            entry = SetAside(key, target, reason)
+            warnings.warn(entry.sentence(self.root), ModelCollapseWarning, stacklevel=2)
+            moved.append(entry)
+        return moved
+
+    def _distrust(
+        self, path: Path, traj: Trajectory, model_name: str, trust_unmarked: bool
+    ) -> str | None:
+        """Why ``path`` cannot stand for ``traj``, or None when it can."""
+        assert self._provenance is not None
+        try:
+            schema = pq.read_schema(path)
+            columns = [c for c in ("trajectory", "step", "seed", "model") if c in schema.names]
+            table = pq.read_table(path, columns=columns)
+        except (OSError, pa.ArrowException) as exc:
+            return f"unreadable: {' '.join(str(exc).split())[:200]}"
+        names = table.column("trajectory").to_pylist() if "trajectory" in columns else []
+        if not names or set(names) != {traj.key}:
+            other = sorted({str(n) for n in names})[:1]
+            return f"its rows are trajectory {other[0]}'s" if other else "no trajectory column"
+        steps = len(set(table.column("step").to_pylist())) if "step" in columns else 0
+        raw = (schema.metadata or {}).get(PROVENANCE_KEY)
+        if raw is None:
+            return self._distrust_unmarked(table, traj, model_name, steps, trust_unmarked)
+        try:
+            provenance = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return "its provenance does not parse"
+        if not isinstance(provenance, dict):
+            return "its provenance does not parse"
+        own = self._provenance
+        if provenance.get("key") != traj.key:
+            return f"written for trajectory {provenance.get('key')}"
+        if provenance.get("config_hash") != own["config_hash"]:
+            return "written for another config"
+        if provenance.get("data_fingerprint") != own["data_fingerprint"]:
+            return "written on other data"
+        if provenance.get("model") != own["model"]:
+            return f"written with another model ({provenance.get('model')})"
+        if provenance.get("rows") != table.num_rows or provenance.get("steps") != steps:
+            return (
+                f"incomplete: {table.num_rows} rows and {steps} steps of the "
+                f"{provenance.get('rows')} and {provenance.get('steps')} written"
+            )
+        return None
+
+    @staticmethod
+    def _distrust_unmarked(
+        table: pa.Table, traj: Trajectory, model_name: str, steps: int, trust: bool
+    ) -> str | None:
+        if not trust:
+            return "no provenance, and no readable manifest to vouch for its data and model"
+
+        def values(column: str) -> set[Any] | None:
+            return set(table.column(column).to_pylist()) if column in table.column_names else None
+
+        if values("seed") not in (None, {traj.seed}):
+            return "no provenance, and its seed is not this trajectory's"
+        if values("model") not in (None, {model_name}):
+            return f"no provenance, and its model is not {model_name}"
+        expected = _planned_steps(traj)
+        if expected is not None and steps != expected:
+            return f"no provenance, and {steps} of its {expected} steps"
+        return None
+
+    def failure_path(self, key: str) -> Path:
+        """Where the error record of trajectory ``key`` is (or would be)."""
+        return self.errors / _file_name(key, ".json")
 
     def write_failure(self, key: str, error: Mapping[str, str]) -> Path:
         """Record why trajectory ``key`` failed (``error``: its type, message, traceback)."""
         record = {"key": key, **error}
         text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
-        return atomic_write(self.errors / _file_name(key, ".json"), text.encode())
+        return atomic_write(self.failure_path(key), text.encode())
 
     def failures(self) -> dict[str, dict[str, str]]:
         """The error records of trajectories that failed and have not succeeded since, by key.
@@ -180,6 +388,30 @@ class RunStore:
     def read_results(self) -> pd.DataFrame:
         """Every stored row as one table: :func:`modelcollapse.results.read_results`."""
         return read_results(self.root)
+
+
+def _field(manifest: Mapping[str, Any], section: str, name: str) -> Any:
+    part = manifest.get(section)
+    return part.get(name) if isinstance(part, dict) else None
+
+
+def _planned_steps(traj: Trajectory) -> int | None:
+    """Steps a finished trajectory has: one per size for a kind the loop runs (the base
+    engine's ``run``); None where the kind decides (a search that stops early)."""
+    from modelcollapse.engines import ENGINES
+    from modelcollapse.engines.base import Engine
+
+    engine = ENGINES.get(traj.kind)
+    return len(traj.sizes) if type(engine).run is Engine.run else None
+
+
+def _free_name(path: Path) -> Path:
+    """``path``, or ``path`` with a counter when a file of that name is already there."""
+    candidate, n = path, 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
+        n += 1
+    return candidate
 
 
 def _with_new_defaults(stored: dict[str, Any]) -> dict[str, Any]:
@@ -218,8 +450,6 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return float("nan")
-
-
 
 
 def _first_difference(a: Any, b: Any, path: str = "") -> str:

@@ -19,7 +19,7 @@ from modelcollapse.report.load import StoredRun, load_run
 from modelcollapse.report.style import PRINT_DPI, RC
 from modelcollapse.report.tables import statistics_tables, summary_table
 from modelcollapse.report.theory import report_theory, theory_html
-from modelcollapse.results import dropped_notes
+from modelcollapse.results import coverage_note, dropped_notes
 
 Format = Literal["png", "svg", "pdf"]
 MARGIN = 0.005  # equivalence margin of the Statistics section: half a percentage point
@@ -95,7 +95,7 @@ def _save(plot: Plot, directory: Path, fmt: str) -> Embedded:
 
 def _notes(run: StoredRun, studies: list[Study]) -> list[str]:
     """What a reader should know before trusting the numbers."""
-    notes = [f"{sentence}." for sentence in dropped_notes(run.results)]
+    notes = [f"{s}." for s in (coverage_note(run.results), *dropped_notes(run.results)) if s]
     if run.config_error:
         notes.append(f"config.toml does not parse as TOML ({run.config_error}); shown verbatim.")
     if run.manifest_error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import shlex
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
@@ -38,13 +39,16 @@ def build_manifest(
     model: ModelSpec,
     estimator: str,
     command: str | None = None,
+    planned: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """What ``manifest.json`` records: command, versions, data, features and model."""
+    """What ``manifest.json`` records: command, versions, plan size (in all and per study as
+    ``planned``), data, features and model."""
     return {
         "command": command or shlex.join(["modelcollapse", *sys.argv[1:]]),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": seed,
         "n_trajectories": n_trajectories,
+        **({"planned": dict(planned)} if planned is not None else {}),
         "versions": versions(),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -63,10 +67,10 @@ def build_manifest(
 
 def check_legacy_logreg(store: RunStore, spec: ModelSpec) -> None:
     """Runs of 0.1 record no model definition; their ``logreg`` was today's ``logreg-primal``."""
-    if spec.name != "logreg" or not store.exists() or not store.manifest_path.exists():
+    if spec.name != "logreg" or not store.exists():
         return
-    manifest = store.read_manifest()
-    if "model" not in manifest:
+    manifest, _ = store.stored_manifest()
+    if manifest is not None and "model" not in manifest:
         version = manifest.get("versions", {}).get("modelcollapse", "0.1")
         raise UserError(
             f"was started by modelcollapse {version}, whose logreg used liblinear's primal "
@@ -80,9 +84,11 @@ def check_features(store: RunStore, key: str) -> None:
     the first three checked, a different key means tokens or counts changed since
     the run started (e.g. 0.2's seed tokenizer, issue #17): its steps would not mix.
     """
-    if not store.exists() or not store.manifest_path.exists():
+    manifest, _ = store.stored_manifest() if store.exists() else (None, None)
+    if manifest is None:
         return
-    recorded = store.read_manifest().get("features", {}).get("key")
+    features = manifest.get("features")
+    recorded = features.get("key") if isinstance(features, dict) else None
     if recorded is not None and recorded != key:
         raise UserError(
             "was started with other tokens or counts (they changed since; see CHANGELOG.md); "
