@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import wordnet_reference as reference
 
 from modelcollapse.cli import main
 from modelcollapse.data.corpus import Corpus
@@ -26,15 +27,9 @@ def original_documents(real_data_path: Path) -> tuple[Corpus, list[list[str]]]:
 def _original_documents(path: Path) -> tuple[Corpus, list[list[str]]]:
     """The original study's preprocessing, written plainly with NLTK's own lemmatizer,
     applied to every review of the sample (once per session)."""
-    import nltk.corpus
-    import nltk.stem.wordnet
-    from nltk.stem import WordNetLemmatizer
-
-    wordnet = tok.wordnet_reader()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(nltk.corpus, "wordnet", wordnet)
-        patch.setattr(nltk.stem.wordnet, "wn", wordnet, raising=False)
-        lemmatizer = WordNetLemmatizer()
+    # NLTK over Debian's WordNet where installed; else NLTK's code over the shipped
+    # data, which test_seed_lemmas_on_real_reviews_are_nltk_over_debian ties to Debian's.
+    with reference.nltk_lemmatizer(reference.reference_reader()) as lemmatizer:
         stop = tok.stopwords()
 
         lemmas: dict[str, str] = {}  # NLTK's answer for a word is fixed: ask once per word
@@ -59,6 +54,29 @@ def test_seed_tokenizer_is_the_original_preprocessing_on_real_reviews(original_d
     assert tok.tokenize(corpus.texts, "seed") == expected
     # The sample's non-ASCII words survive whole (0.2 made "méxico" "mxico").
     assert sum(not "".join(tokens).isascii() for tokens in expected) > 50
+
+
+def test_seed_lemmas_on_real_reviews_are_nltk_over_debian(real_data_path: Path) -> None:
+    """Every distinct seed word of the sample gets, from the shipped WordNet data, the
+    lemma NLTK's WordNetLemmatizer gives over Debian's full WordNet 3.0: compared live
+    where wordnet-base is installed, else with the record made from it
+    (tests/wordnet_reference.json, rewritten by `python tests/wordnet_reference.py`)."""
+    import hashlib
+
+    record = reference.load_record()
+    assert hashlib.sha256(real_data_path.read_bytes()).hexdigest() == record["sample_sha256"]
+    words = reference.seed_words(real_data_path)
+    shipped = tok.load_wordnet(tok.shipped_wordnet())
+    lemmas = {w: shipped.lemmatize(w) for w in words}
+    debian = reference.debian_wordnet()
+    if debian is not None:
+        with reference.nltk_lemmatizer(reference.nltk_reader(debian)) as lemmatizer:
+            expected = {w: lemmatizer.lemmatize(w) for w in words}
+        assert {w: (lemmas[w], expected[w]) for w in words if lemmas[w] != expected[w]} == {}
+        assert reference.lemma_digest(expected) == record["lemmas_sha256"]  # record up to date
+    assert len(lemmas) == record["distinct_words"] == 57_761
+    assert sum(w != lemma for w, lemma in lemmas.items()) == record["changed_words"] == 5_558
+    assert reference.lemma_digest(lemmas) == record["lemmas_sha256"]
 
 
 def test_seed_features_are_the_original_countvectorizer_on_real_reviews(

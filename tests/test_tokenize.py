@@ -9,6 +9,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+import wordnet_reference as reference
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,26 +19,21 @@ from modelcollapse.features import tokenize as tok
 
 @pytest.fixture(scope="module")
 def wordnet():
-    """The shared WordNet reader; skipped without WordNet, except in CI where it must exist."""
-    try:
-        return tok.wordnet_reader()
-    except UserError as err:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"WordNet not installed ({err}); `apt-get install wordnet-base`")
+    """The seed lemmatizer's WordNet noun data (shipped, unless the env var says otherwise)."""
+    return tok.wordnet_nouns()
+
+
+@pytest.fixture(scope="module")
+def nltk_reader():
+    """NLTK's reader over Debian's full WordNet where installed, else over the shipped data."""
+    return reference.reference_reader()
 
 
 @pytest.fixture
-def nltk_lemmatizer(wordnet, monkeypatch):
-    """NLTK's real WordNetLemmatizer, pointed at the same WordNet reader as ours."""
-    import nltk.corpus
-    import nltk.stem.wordnet
-    from nltk.stem import WordNetLemmatizer
-
-    monkeypatch.setattr(nltk.corpus, "wordnet", wordnet)
-    # NLTK < 3.9 bound the corpus at import time as nltk.stem.wordnet.wn.
-    monkeypatch.setattr(nltk.stem.wordnet, "wn", wordnet, raising=False)
-    return WordNetLemmatizer()
+def nltk_lemmatizer(nltk_reader):
+    """NLTK's real WordNetLemmatizer, reading ``nltk_reader``."""
+    with reference.nltk_lemmatizer(nltk_reader) as lemmatizer:
+        yield lemmatizer
 
 
 # --------------------------------------------------------------------------- seed
@@ -125,7 +121,7 @@ def test_stopwords_are_the_classic_nltk_list():
 
 
 def test_memoised_lemma_equals_nltk_lemmatizer(wordnet, nltk_lemmatizer):
-    exceptions = sorted(wordnet._exception_map["n"])[:150]
+    exceptions = [*sorted(wordnet.exceptions)[:150], "aurar", "involucra", "diastemata"]
     # fmt: off
     common = [
         "books", "batteries", "geese", "mice", "wolves", "children", "feet", "teeth",
@@ -183,14 +179,66 @@ def test_seed_keeps_letters_and_digits_of_every_script(wordnet):
     assert spaces == ["w"] * (len(WHITESPACE) + 1) + ["goose"]
 
 
-def test_reader_morphy_is_nltks_own(wordnet):
-    """Only start-up is adapted; lemma lookups run NLTK's code unchanged."""
-    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+def test_morphy_is_nltks_on_every_kind_of_noun_form(wordnet):
+    """Our morphy against NLTK's own ``_morphy`` code on the same (shipped) data: every
+    irregular form, and every eighth lemma with each detachment rule undone."""
+    nltk = reference.nltk_reader_over(wordnet)
+    words = sorted(wordnet.exceptions)
+    for lemma in sorted(wordnet.lemmas)[::8]:
+        words += [lemma, lemma + "s"]
+        words += [lemma[: len(lemma) - len(new)] + old for old, new in tok.WordNetNouns.RULES
+                  if new and lemma.endswith(new)]  # fmt: skip
+    assert len(words) > 30_000
+    assert [wordnet.morphy(w) for w in words] == [nltk._morphy(w, "n") for w in words]
+    # The rules' order and NLTK's tie-break (first of the shortest) both show here.
+    assert wordnet.morphy("us") == ["us", "u"] and wordnet.lemmatize("us") == "u"
+    assert wordnet.morphy("aurar") == ["eyrir"]  # noun.exc lists it twice; the last line wins
 
-    assert isinstance(wordnet, WordNetCorpusReader)
-    assert type(wordnet)._morphy is WordNetCorpusReader._morphy
-    assert wordnet.get_version() == "3.0"
-    assert wordnet.synsets("dog")[0].lexname() == "noun.animal"  # lexnames served
+
+def test_shipped_data_is_wordnet_3_0_noun_data(wordnet):
+    """The shipped files hold Debian's WordNet 3.0 noun lemmas and exceptions exactly:
+    rebuilt from Debian's files where the machine has them, else by the digests
+    recorded from them (tests/wordnet_reference.json)."""
+    import importlib.util
+
+    assert reference.shipped_digests() == reference.load_record()["shipped_sha256"]
+    assert len(wordnet.lemmas) == 117_798 and len(wordnet.exceptions) == 2_050
+    assert {"goose", "book", "u", "us", "eyrir", "'hood", "zyrian"} <= wordnet.lemmas
+    assert wordnet.exceptions["geese"] == ("goose",)
+    debian = reference.debian_wordnet()
+    if debian is None:
+        return
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build_wordnet.py"
+    spec = importlib.util.spec_from_file_location("build_wordnet", script)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    assert build.noun_files(debian) == build.shipped_files(tok.shipped_wordnet())
+    # And they are what NLTK's reader takes from Debian's whole database.
+    nltk = reference.nltk_reader(debian)
+    assert wordnet.lemmas == {k for k, v in nltk._lemma_pos_offset_map.items() if "n" in v}
+    assert wordnet.exceptions == {k: tuple(v) for k, v in nltk._exception_map["n"].items()}
+
+
+def test_shipped_data_is_package_data_and_small():
+    """pyproject's package data carries the data and its licence into the wheel."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"
+    ]["package-data"]["modelcollapse"]
+    folder = root / "src" / "modelcollapse" / "features" / "wordnet"
+    files = sorted(p.relative_to(folder.parents[1]).as_posix() for p in folder.iterdir())
+    assert files == [
+        "features/wordnet/LICENSE", "features/wordnet/index.noun.gz",
+        "features/wordnet/noun.exc.gz",
+    ]  # fmt: skip
+    assert all(any(fnmatch.fnmatch(f, p) for p in patterns) for f in files)
+    assert sum((folder / Path(f).name).stat().st_size for f in files) < 1 << 20
+    notice = (folder / "LICENSE").read_text(encoding="utf-8")
+    assert "WordNet 3.0 Copyright 2006 by Princeton University" in notice
+    assert "Permission to use, copy, modify and distribute" in notice
 
 
 # --------------------------------------------------------------------------- fast
@@ -298,36 +346,97 @@ def test_bad_wordnet_env_is_a_user_error(tmp_path, monkeypatch):
         tok.find_wordnet()
 
 
-def test_missing_wordnet_says_how_to_install(tmp_path, monkeypatch):
-    import nltk.data
-
-    def not_found(resource: str) -> None:
-        raise LookupError(resource)
-
+def test_broken_install_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.delenv(tok.WORDNET_ENV, raising=False)
-    monkeypatch.setattr(tok, "SYSTEM_WORDNET_DIRS", (str(tmp_path),))
-    monkeypatch.setattr(nltk.data, "find", not_found)
+    monkeypatch.setattr(tok, "shipped_wordnet", lambda: tmp_path)
+    assert tok.find_wordnet() == tmp_path
     with pytest.raises(UserError) as info:
-        tok.find_wordnet()
+        tok.load_wordnet()
     message = str(info.value)
-    assert "apt-get install wordnet-base" in message
-    assert tok.WORDNET_ENV in message
+    assert "reinstall modelcollapse" in message and tok.WORDNET_ENV in message
     assert "\n" not in message
 
 
-def test_wordnet_env_dir_without_lexnames(wordnet, tmp_path, monkeypatch):
-    """A bare dict directory (like Debian's, no lexnames) named by the env var loads."""
-    source = Path(wordnet.root.path if hasattr(wordnet.root, "path") else wordnet.root)
-    if not (source / "noun.exc").is_file():
-        pytest.skip("WordNet is not a plain directory here")
-    target = tmp_path / "dict"
-    target.mkdir()
-    for name in tok._WORDNET_FILES:
-        (target / name).write_bytes((source / name).read_bytes())
-    import nltk.data
+def _dict_dir(path: Path, lemmas: list[str], exceptions: list[str], version: str = "3.0") -> Path:
+    path.mkdir()
+    header = f"  1 WordNet {version} Copyright 2006 by Princeton University.  \n"
+    index = header + "".join(f"{lemma} n 1 0 1 0 00000001  \n" for lemma in lemmas)
+    (path / "index.noun").write_text(index, encoding="utf-8")
+    (path / "noun.exc").write_text("".join(f"{line}\n" for line in exceptions), encoding="utf-8")
+    return path
 
-    monkeypatch.setattr(nltk.data, "path", list(nltk.data.path))  # load_wordnet extends it
+
+def test_wordnet_env_overrides_shipped_data(tmp_path, monkeypatch):
+    """A WordNet dict directory named by the env var is read instead of the shipped data."""
+    target = _dict_dir(tmp_path / "dict", ["goose", "book", "mouse"], ["geese goose"])
     monkeypatch.setenv(tok.WORDNET_ENV, str(target))
+    monkeypatch.setattr(tok, "_nouns", None)
+    monkeypatch.setattr(tok, "_LEMMAS", tok._LemmaMemo())
     assert tok.find_wordnet() == target
-    reader = tok.load_wordnet()
-    assert reader._morphy("geese", "n") == ["goose"]
+    assert tok.wordnet_nouns().source == str(target)
+    # "mice" is no exception here and "glass" no lemma: both stay as they are.
+    assert tok.seed_tokenize("geese books mice glasses") == ["goose", "book", "mice", "glasses"]
+    debian = reference.debian_wordnet()
+    if debian is not None:  # Debian's own files, named by the env var, give the shipped answers
+        words = ["geese", "glasses", "us", "aurar", "women", "books", "xyzzies"]
+        assert [tok.load_wordnet(debian).lemmatize(w) for w in words] == [
+            tok.load_wordnet(tok.shipped_wordnet()).lemmatize(w) for w in words
+        ]
+
+
+def test_wordnet_other_than_3_0_warns(tmp_path):
+    target = _dict_dir(tmp_path / "dict", ["goose"], [], version="2.1")
+    with pytest.warns(UserWarning, match="WordNet 3.0"):
+        tok.load_wordnet(target)
+
+
+def test_seed_run_with_only_the_shipped_wordnet(small_reviews, tmp_path):
+    """`--tokenizer seed` end to end in a fresh process that may read no WordNet but
+    the shipped one: no env var, and an audit hook fails any open of Debian's files
+    or NLTK's data (what a machine without wordnet-base lacks)."""
+    import json
+    import subprocess
+
+    opened = tmp_path / "opened.json"
+    parts = ("noun", "verb", "adj", "adv")
+    wordnet_files = {f"{kind}.{pos}" for kind in ("index", "data") for pos in parts}
+    wordnet_files |= {f"{pos}.exc" for pos in parts} | {"lexnames"}
+    code = f"""
+import json, sys
+WORDNET_FILES = {wordnet_files!r}
+seen = []
+def hook(event, args):
+    if event == "open" and isinstance(args[0], str | bytes):
+        path = args[0].decode() if isinstance(args[0], bytes) else args[0]
+        if path.rsplit("/", 1)[-1].removesuffix(".gz") in WORDNET_FILES:
+            seen.append(path)
+        if path.startswith("/usr/share/wordnet") or "nltk_data" in path:
+            raise PermissionError(path)
+sys.addaudithook(hook)
+from modelcollapse.cli import main
+status = main(sys.argv[1:])
+open({str(opened)!r}, "w").write(json.dumps(seen))
+sys.exit(status)
+"""
+    out = tmp_path / "run"
+    argv = [
+        "run", "lower-rates", "--data", str(small_reviews), "--model", "nb",
+        "--tokenizer", "seed", "--initial-size", "200", "--increment", "200",
+        "--max-size", "400", "--rates", "0,1", "--repeats", "1", "--jobs", "1",
+        "--out", str(out), "--no-report",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != tok.WORDNET_ENV}
+    env["MODELCOLLAPSE_CACHE"] = str(tmp_path / "cache")
+    src = Path(tok.__file__).resolve().parents[2]
+    env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(opened.read_text())
+    shipped = Path(str(tok.shipped_wordnet()))
+    assert seen and all(Path(p).parent == shipped for p in seen), seen
+    assert {Path(p).name for p in seen} == {"index.noun.gz", "noun.exc.gz"}
+    import pandas as pd
+
+    assert len(pd.read_parquet(out / "results")) == 2 * 2

@@ -197,12 +197,6 @@ def test_jobs_resolution():
 
 
 def test_seed_tokenizer_chunked_equals_one_shot(corpus, tmp_path, monkeypatch):
-    from modelcollapse.features.tokenize import wordnet_reader
-
-    try:
-        wordnet_reader()
-    except UserError as err:
-        pytest.skip(f"WordNet not installed ({err})")
     monkeypatch.setenv("MODELCOLLAPSE_CACHE", str(tmp_path))
     docs = [" ".join(tokens) for tokens in tokenize(corpus.texts, "seed")]
     expected, terms = one_shot(docs, tokenizer="seed")

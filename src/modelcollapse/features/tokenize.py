@@ -5,14 +5,15 @@ numbers can be re-derived; ``fast`` is the default for everything else, because
 it keeps negations ("not", "dont") that the stopword list throws away and costs
 almost nothing.
 
-Both work offline: the stopword list ships with the package and the seed
-lemmatizer reads the WordNet 3.0 database that Debian's ``wordnet-base`` installs
-(NLTK data cannot be downloaded here).
+Both work offline after ``pip install`` alone: the stopword list and the WordNet
+3.0 noun data the seed lemmatizer reads (lemmas and irregular forms, 0.5 MB
+compressed, under WordNet's licence: features/wordnet/LICENSE) ship with the
+package; ``$MODELCOLLAPSE_WORDNET`` can point it at another WordNet dict directory.
 """
 
 from __future__ import annotations
 
-import io
+import gzip
 import os
 import re
 import threading
@@ -21,47 +22,35 @@ import warnings
 from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from modelcollapse.errors import UserError
-
-if TYPE_CHECKING:
-    from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
 __all__ = [
     "TOKENIZERS",
     "WORDNET_ENV",
+    "WordNetNouns",
     "fast_tokenize",
     "find_wordnet",
     "get_tokenizer",
     "lemmatize",
     "load_wordnet",
     "seed_tokenize",
+    "shipped_wordnet",
     "stopwords",
     "tokenize",
-    "wordnet_reader",
+    "wordnet_nouns",
 ]
 
 TOKENIZERS: tuple[str, ...] = ("seed", "fast")
 
-#: Environment variable naming a WordNet dict directory (index.noun, noun.exc, ...).
+#: Environment variable naming a WordNet dict directory (index.noun, noun.exc, ...)
+#: to use instead of the noun data shipped in the package.
 WORDNET_ENV = "MODELCOLLAPSE_WORDNET"
 
-#: Directories searched after ``$MODELCOLLAPSE_WORDNET``: Debian's wordnet-base.
-SYSTEM_WORDNET_DIRS: tuple[str, ...] = ("/usr/share/wordnet",)
-
-# The files NLTK's reader opens at start-up or for morphy; a directory without
-# them is not a WordNet database. ``lexnames`` is not listed: Debian lacks it and
-# we supply it (see _WordNetReader).
-_WORDNET_FILES = tuple(
-    f"{kind}.{pos}" for pos in ("noun", "verb", "adj", "adv") for kind in ("index", "data")
-) + tuple(f"{pos}.exc" for pos in ("noun", "verb", "adj", "adv"))
-
-_NOT_FOUND = (
-    "the seed tokenizer needs WordNet 3.0: run `apt-get install wordnet-base` "
-    f"or set {WORDNET_ENV} to a WordNet dict directory"
-)
+# The files of a WordNet dict directory that the lemmatizer reads (see WordNetNouns).
+_WORDNET_FILES = ("index.noun", "noun.exc")
 
 # The study cleaned each review with
 #     "".join(c for c in text.lower() if c.isalnum() or c.isspace())
@@ -178,141 +167,140 @@ def _drop_apostrophes(text: str) -> str:
 # --------------------------------------------------------------------------- WordNet
 
 
-@cache
-def _reader_class() -> type[WordNetCorpusReader]:
-    """NLTK's reader, adapted to a bare WordNet dict directory such as Debian's.
+class WordNetNouns:
+    """The WordNet noun data that NLTK's ``WordNetLemmatizer().lemmatize(word)`` reads.
 
-    Built lazily so that importing this module (and the fast tokenizer) never
-    imports NLTK's corpus machinery.
+    That lemmatizer (noun POS) is ``min(wn._morphy(word, "n"), key=len)``, else the
+    word. Morphy takes the word's noun exceptions (``noun.exc``) if it has any, else
+    the word with each detachment rule applied once; keeps the word and those
+    candidates that are noun lemmas (first column of ``index.noun``), in that order,
+    without repeats. Nothing else of the database is consulted, so this class holds
+    just those two and needs no NLTK corpus reader (whose start-up indexes all four
+    parts of speech). Tests check it against NLTK's own code.
     """
-    from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-    class _WordNetReader(WordNetCorpusReader):
-        """Morphy and lemma lookups are NLTK's own; only start-up is adapted.
+    #: NLTK's ``WordNetCorpusReader.MORPHOLOGICAL_SUBSTITUTIONS["n"]``, in its order.
+    RULES: tuple[tuple[str, str], ...] = (
+        ("s", ""), ("ses", "s"), ("ves", "f"), ("xes", "x"), ("zes", "z"),
+        ("ches", "ch"), ("shes", "sh"), ("men", "man"), ("ies", "y"),
+    )  # fmt: skip
 
-        * ``lexnames`` (read at start-up, used only to name synsets' lexicographer
-          files) is served from the package when the directory lacks it.
-        * ``map_wn`` returns None: recent NLTK (seen in 3.10) builds a sense map
-          for the multilingual (OMW) functions at start-up by loading the *global*
-          ``wordnet`` corpus from nltk_data, which fails offline. We load no OMW data, and for
-          WordNet 3.0 "no mapping" is what NLTK itself means by None.
-        """
+    def __init__(
+        self, lemmas: Iterable[str], exceptions: dict[str, tuple[str, ...]], source: str
+    ) -> None:
+        self.lemmas = frozenset(lemmas)
+        self.exceptions = exceptions
+        self.source = source
 
-        def __init__(self, root: Any, *, shim_lexnames: bool) -> None:
-            self._shim_lexnames = shim_lexnames
-            super().__init__(root, None)
+    @classmethod
+    def from_lines(
+        cls, index_lines: Iterable[str], exception_lines: Iterable[str], source: str
+    ) -> WordNetNouns:
+        """Parse index.noun and noun.exc as NLTK does: index lines that start with a
+        space are the licence header; a form listed twice in noun.exc keeps its last line."""
+        lemmas = [line.split(None, 1)[0] for line in index_lines if line.strip() and line[0] != " "]
+        exceptions: dict[str, tuple[str, ...]] = {}
+        for line in exception_lines:
+            if terms := line.split():
+                exceptions[terms[0]] = tuple(terms[1:])
+        return cls(lemmas, exceptions, source)
 
-        def open(self, file: str) -> Any:
-            if file == "lexnames" and self._shim_lexnames:
-                return io.StringIO("".join(f"{line}\n" for line in _LEXNAMES))
-            return super().open(file)
+    def morphy(self, form: str) -> list[str]:
+        """NLTK's ``_morphy(form, "n")``: the noun lemmas ``form`` may be a form of."""
+        if form in self.exceptions:
+            candidates = [form, *self.exceptions[form]]
+        else:
+            candidates = [form]
+            candidates += [form[: -len(old)] + new for old, new in self.RULES if form.endswith(old)]
+        lemmas = self.lemmas
+        return list(dict.fromkeys(c for c in candidates if c in lemmas))
 
-        def map_wn(self, version: str = "wordnet") -> None:
-            return None
-
-    return _WordNetReader
-
-
-_LEXNAMES: tuple[str, ...] = tuple(_data_lines("wordnet_lexnames.txt"))
+    def lemmatize(self, word: str) -> str:
+        """``WordNetLemmatizer().lemmatize(word)``: the shortest lemma (the first of
+        equal length), else the word itself."""
+        lemmas = self.morphy(word)
+        return min(lemmas, key=len) if lemmas else word
 
 
-def _missing_files(directory: Path) -> list[str]:
-    return [name for name in _WORDNET_FILES if not (directory / name).is_file()]
+def shipped_wordnet() -> Traversable:
+    """The folder of WordNet 3.0 noun data inside the package (see its LICENSE)."""
+    return resources.files(__package__).joinpath("wordnet")
 
 
-def find_wordnet() -> Any:
-    """Where the WordNet database is: a directory ``Path``, or NLTK's own PathPointer.
-
-    Search order: ``$MODELCOLLAPSE_WORDNET`` (an error if set but unusable, so a
-    typo is not silently replaced by another WordNet), Debian's /usr/share/wordnet,
-    then ``corpora/wordnet`` on NLTK's data path.
+def find_wordnet() -> Path | Traversable:
+    """Where the seed lemmatizer's WordNet is: the dict directory named by
+    ``$MODELCOLLAPSE_WORDNET`` (an error if set but unusable, so a typo is not
+    silently replaced by another WordNet), else the data shipped in the package.
     """
     env = os.environ.get(WORDNET_ENV, "").strip()
-    if env:
-        directory = Path(env).expanduser()
-        missing = _missing_files(directory)
-        if missing:
+    if not env:
+        return shipped_wordnet()
+    directory = Path(env).expanduser()
+    for name in _WORDNET_FILES:
+        if not (directory / name).is_file():
             raise UserError(
                 f"{WORDNET_ENV}={env} is not a WordNet dict directory "
-                f"(no {missing[0]}); point it at the folder holding index.noun and noun.exc"
+                f"(no {name}); point it at the folder holding index.noun and noun.exc"
             )
-        return directory
-    for candidate in SYSTEM_WORDNET_DIRS:
-        directory = Path(candidate)
-        if not _missing_files(directory):
-            return directory
-    import nltk.data
-
-    for resource in ("corpora/wordnet", "corpora/wordnet.zip/wordnet/"):
-        try:
-            return nltk.data.find(resource)
-        except LookupError:
-            continue
-    raise UserError(_NOT_FOUND)
+    return directory
 
 
-def load_wordnet(root: Any = None) -> WordNetCorpusReader:
-    """A fresh NLTK ``WordNetCorpusReader`` on ``root`` (default: ``find_wordnet()``).
+def _read_lines(root: Path | Traversable, name: str) -> list[str]:
+    """Lines of ``name`` in ``root``, or of its gzip-compressed ``name.gz`` (shipped)."""
+    plain, packed = root.joinpath(name), root.joinpath(f"{name}.gz")
+    if plain.is_file():
+        return plain.read_text(encoding="utf-8").splitlines()
+    return gzip.decompress(packed.read_bytes()).decode("utf-8").splitlines()
 
-    Takes about a second (NLTK indexes every lemma); use ``wordnet_reader()`` for
-    the per-process shared one.
+
+def load_wordnet(root: Path | Traversable | None = None) -> WordNetNouns:
+    """The noun data in ``root`` (default: ``find_wordnet()``): a WordNet dict
+    directory (index.noun, noun.exc) or the shipped folder (index.noun.gz, noun.exc.gz).
     """
-    import nltk.data
-
     if root is None:
         root = find_wordnet()
-    shim_lexnames = False
-    if isinstance(root, str | os.PathLike) and not isinstance(root, nltk.data.PathPointer):
-        root = Path(root)
-        directory = str(root.resolve())
-        shim_lexnames = not (root / "lexnames").is_file()
-        # Recent NLTK (nltk.pathsec, seen in 3.10) refuses to read corpora outside
-        # nltk.data.path; registering the directory is its documented way to allow one.
-        if directory not in nltk.data.path:
-            nltk.data.path.append(directory)
-        root = directory
     try:
-        with warnings.catch_warnings():
-            # "multilingual functions are not available": true, and not needed.
-            warnings.filterwarnings("ignore", message=".*multilingual", category=UserWarning)
-            reader = _reader_class()(root, shim_lexnames=shim_lexnames)
-    except (OSError, ValueError, LookupError, AssertionError) as exc:
+        index_lines = _read_lines(root, "index.noun")
+        exception_lines = _read_lines(root, "noun.exc")
+    except (OSError, ValueError) as exc:
+        # ValueError: undecodable or corrupt gzip; OSError includes a missing file.
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(f"cannot read WordNet at {root}: {first}") from exc
-    version = reader.get_version()
-    if version != "3.0":
+        if root == shipped_wordnet():
+            hint = f"reinstall modelcollapse, or set {WORDNET_ENV} to a WordNet 3.0 dict directory"
+        else:
+            hint = "expected a WordNet 3.0 dict directory holding index.noun and noun.exc"
+        message = f"cannot read the seed tokenizer's WordNet at {root}: {first} ({hint})"
+        raise UserError(message) from exc
+    header = " ".join(line for line in index_lines[:40] if line.startswith(" "))
+    version = re.search(r"WordNet (\d+(?:\.\d+)?) Copyright", header)
+    if version is None or version.group(1) != "3.0":
         warnings.warn(
-            f"WordNet {version} at {root}: the seed tokenizer reproduces the original "
-            "study only with WordNet 3.0",
+            f"{root}/index.noun is not marked WordNet 3.0: the seed tokenizer reproduces "
+            "the original study only with WordNet 3.0",
             stacklevel=2,
         )
-    return reader
+    return WordNetNouns.from_lines(index_lines, exception_lines, str(root))
 
 
-_reader: WordNetCorpusReader | None = None
-_reader_lock = threading.Lock()
+_nouns: WordNetNouns | None = None
+_nouns_lock = threading.Lock()
 
 
-def wordnet_reader() -> WordNetCorpusReader:
-    """The process-wide reader, loaded on first use."""
-    global _reader
-    if _reader is None:
-        with _reader_lock:
-            if _reader is None:
-                _reader = load_wordnet()
-    return _reader
+def wordnet_nouns() -> WordNetNouns:
+    """The process-wide noun data, loaded on first use (about 0.1 s)."""
+    global _nouns
+    if _nouns is None:
+        with _nouns_lock:
+            if _nouns is None:
+                _nouns = load_wordnet()
+    return _nouns
 
 
 class _LemmaMemo(dict[str, str]):
     """word -> lemma; a miss computes NLTK's lemma once, hits are plain dict lookups."""
 
     def __missing__(self, word: str) -> str:
-        # Exactly nltk.stem.WordNetLemmatizer().lemmatize(word) (pos "n"): the
-        # shortest of morphy's candidates, else the word itself. Re-stated here
-        # because older NLTKs hard-wire the lemmatizer to the global nltk_data
-        # corpus; tests check it against the real class on the same reader.
-        lemmas = wordnet_reader()._morphy(word, "n")
-        lemma = min(lemmas, key=len) if lemmas else word
+        lemma = wordnet_nouns().lemmatize(word)
         if len(self) >= _MEMO_MAX:
             self.clear()
         self[word] = lemma
@@ -350,8 +338,8 @@ _TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
 
 
 def get_tokenizer(name: str) -> Callable[[str], list[str]]:
-    """The tokenizer called ``name``, ready to use (seed loads WordNet now, so a
-    missing WordNet is reported before any work starts). Picklable.
+    """The tokenizer called ``name``, ready to use (seed loads WordNet now, so an
+    unusable ``$MODELCOLLAPSE_WORDNET`` is reported before any work starts). Picklable.
     """
     try:
         tokenizer = _TOKENIZERS[name]
@@ -361,7 +349,7 @@ def get_tokenizer(name: str) -> Callable[[str], list[str]]:
             where="--tokenizer",
         ) from None
     if tokenizer is seed_tokenize:
-        wordnet_reader()
+        wordnet_nouns()
     return tokenizer
 
 
