@@ -51,6 +51,16 @@ class GenerativeEngine(GenerationalEngine):
         pad_edge=False,
     )
 
+    def check_model(self, model) -> None:
+        from modelcollapse.errors import UserError
+
+        if model.input != "counts":
+            raise UserError(
+                f"the generative study fits its classifier on counts of written text; "
+                f"'{model.name}' reads documents (use a counts model: seed-rf, logreg, nb)",
+                "--model",
+            )
+
     def check(self, study) -> None:
         if study.rates != [0.0]:
             raise ValueError("a generative study has no labelling rates (every text is written)")
