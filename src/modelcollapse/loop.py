@@ -35,8 +35,9 @@ from modelcollapse.core.policies import LabelRequest, make_labels
 from modelcollapse.core.regimes import REGIMES, RegimeStep, refreshed_rows
 from modelcollapse.core.seeds import model_seed
 from modelcollapse.core.training import fresh_model, model_labelled_count
+from modelcollapse.inputs import loop_inputs
 from modelcollapse.models import ModelSpec, get_model
-from modelcollapse.scoring import LoopMatrices, Vocabulary, loop_matrices, positive_proba
+from modelcollapse.scoring import LoopMatrices, Vocabulary, positive_proba
 
 # Row states in the pool.
 HUMAN, MODEL, DROPPED = 0, 1, 2
@@ -121,7 +122,7 @@ class SelfLabellingLoop:
         u_sample, u_verify, priority, u_check = _row_uniforms(self.random_state, n, priority)
         window = opts.window or sizes[0]
         prepared = REGIMES[opts.regime].prepared(opts, window)
-        matrices = loop_matrices(sp.csr_matrix(X_pool)[:n], X_test, self.fast)
+        matrices = loop_inputs(spec, X_pool, X_test, n, self.fast)  # counts or documents
         X_pool = matrices.pool
         y_true = np.asarray(y_pool)[:n]
         labels = y_true.copy()

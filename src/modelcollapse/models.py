@@ -1,4 +1,4 @@
-"""Named models: a classifier over the term-count matrix plus the n-grams it counts.
+"""Named models: a classifier over the term-count matrix (or over token text) plus its n-grams.
 
 :data:`MODELS` is their registry: ``--model``, its help, the error for an unknown name and the
 models table of the README all read it, so a new model is one registration::
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from modelcollapse.registry import Registry
 
@@ -26,16 +26,29 @@ if TYPE_CHECKING:
 class ModelSpec:
     """How to build a fresh, unfitted classifier for one fit.
 
-    ``make(random_state)`` returns an estimator that takes the term-count matrix
-    (rows = reviews, columns = the training rows' vocabulary). ``ngram_range``
-    says which n-grams the count matrix holds; ``description`` is its one line in the
-    models table and the ``--model`` help.
+    ``make(random_state)`` returns an estimator whose ``X`` is, as ``input`` says:
+
+    - ``"counts"``: the term-count matrix (rows = reviews, columns = the training rows'
+      vocabulary); ``ngram_range`` says which n-grams it holds.
+    - ``"documents"``: the reviews' token text, a NumPy array of strings (each review's
+      tokens joined by spaces). No count matrix is built for such a model; ``ngram_range``
+      states the n-grams the model forms itself (for the models table).
+
+    ``description`` is its one line in the models table and the ``--model`` help.
+    ``check``, if given, raises a :class:`~modelcollapse.errors.UserError` when the model
+    cannot run here (an optional package missing); :func:`get_model` calls it.
     """
 
     name: str
     make: Callable[[int], BaseEstimator]
     ngram_range: tuple[int, int] = (1, 1)
     description: str = ""
+    input: Literal["counts", "documents"] = "counts"
+    check: Callable[[], object] | None = None
+
+    def __post_init__(self) -> None:
+        if self.input not in ("counts", "documents"):
+            raise ValueError(f"input must be 'counts' or 'documents', got {self.input!r}")
 
     @classmethod
     def from_estimator(
@@ -43,8 +56,10 @@ class ModelSpec:
         estimator: BaseEstimator,
         name: str | None = None,
         ngram_range: tuple[int, int] = (1, 1),
+        input: Literal["counts", "documents"] = "counts",
     ) -> ModelSpec:
-        """Wrap any scikit-learn classifier or pipeline that accepts a sparse count matrix."""
+        """Wrap any scikit-learn classifier or pipeline that accepts a sparse count matrix
+        (or, with ``input="documents"``, a sequence of documents)."""
         from sklearn.base import clone
 
         template = clone(estimator)
@@ -54,7 +69,7 @@ class ModelSpec:
             seeds = {k: random_state for k in est.get_params() if k.endswith("random_state")}
             return est.set_params(**seeds)
 
-        return cls(name or type(estimator).__name__, make, ngram_range)
+        return cls(name or type(estimator).__name__, make, ngram_range, input=input)
 
 
 def _seed_rf(random_state: int, n_estimators: int = 1000) -> BaseEstimator:
@@ -103,6 +118,24 @@ def _fast_rf(random_state: int) -> BaseEstimator:
     return _seed_rf(random_state, n_estimators=300)
 
 
+def _fasttext(random_state: int) -> BaseEstimator:
+    from modelcollapse.textmodels import FastTextClassifier
+
+    return FastTextClassifier(random_state=random_state)
+
+
+def _fasttext_available() -> None:
+    from modelcollapse.textmodels import import_fasttext
+
+    import_fasttext()
+
+
+def _hashing(random_state: int) -> BaseEstimator:
+    from modelcollapse.textmodels import hashing_sgd
+
+    return hashing_sgd(random_state)
+
+
 MODELS: Registry[ModelSpec] = Registry("models", "model", "--model")
 MODELS.register(
     "seed-rf",
@@ -146,15 +179,38 @@ MODELS.register(
     "nb",
     ModelSpec("nb", _nb, (1, 1), "multinomial naive Bayes"),
 )
+MODELS.register(
+    "fasttext",
+    ModelSpec(
+        "fasttext",
+        _fasttext,
+        (1, 2),
+        "fastText supervised (Joulin et al. 2016) on token text: word bigrams, 10 hidden units,"
+        " 5 epochs, lr 0.1, softmax, one thread; needs `pip install 'modelcollapse[fasttext]'`",
+        input="documents",
+        check=_fasttext_available,
+    ),
+)
+MODELS.register(
+    "hashing",
+    ModelSpec(
+        "hashing",
+        _hashing,
+        (1, 2),
+        "token text hashed into 2^20 columns (one sign, counts, L2-normalised, no IDF) +"
+        " logistic regression by SGD (alpha 1e-5, 20 epochs): no vocabulary, so it streams",
+        input="documents",
+    ),
+)
 
 
 def models_table() -> str:
     """The registered models as a Markdown table (README.md holds it between markers)."""
-    lines = ["| `--model` | n-grams | what it is |", "|---|---|---|"]
+    lines = ["| `--model` | input | n-grams | what it is |", "|---|---|---|---|"]
     for name, spec in MODELS.items():
         low, high = spec.ngram_range
         grams = f"{low}" if low == high else f"{low}-{high}"
-        lines.append(f"| `{name}` | {grams} | {spec.description} |")
+        lines.append(f"| `{name}` | {spec.input} | {grams} | {spec.description} |")
     return "\n".join(lines) + "\n"
 
 
@@ -169,11 +225,16 @@ def describe_model(spec: ModelSpec) -> str:
 
 
 def get_model(model: str | ModelSpec | BaseEstimator) -> ModelSpec:
-    """A registered name, a ready spec, or any scikit-learn classifier."""
+    """A registered name, a ready spec, or any scikit-learn classifier; a model that cannot run
+    here (its ``check`` fails: an optional package missing) is a UserError."""
     from sklearn.base import BaseEstimator
 
     if isinstance(model, ModelSpec):
-        return model
-    if isinstance(model, BaseEstimator):
+        spec = model
+    elif isinstance(model, BaseEstimator):
         return ModelSpec.from_estimator(model)
-    return MODELS.get(model)
+    else:
+        spec = MODELS.get(model)
+    if spec.check is not None:
+        spec.check()
+    return spec

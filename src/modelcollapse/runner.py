@@ -230,7 +230,10 @@ def prepare_run(
     estimator = describe_model(spec)
     store.check_resumable(resolved, corpus.fingerprint, estimator)
     check_legacy_logreg(store, spec)
-    features = featurize(corpus, config.tokenizer, spec.ngram_range, use_cache=use_cache)
+    features = featurize(
+        corpus, config.tokenizer, spec.ngram_range, use_cache=use_cache,
+        counts=spec.input == "counts",  # a model that reads documents needs no count matrix
+    )  # fmt: skip
     check_features(store, features.key)
     manifest = build_manifest(
         seed=config.seed, n_trajectories=len(plan), corpus=corpus, features=features,

@@ -317,10 +317,11 @@ class Engine:
         """One row per step: the loop's records and the loop options."""
         import pandas as pd
 
+        from modelcollapse.inputs import model_input
         from modelcollapse.loop import SelfLabellingLoop
 
         pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
-        X, y = features.X, features.labels
+        X, y = model_input(features, model), features.labels  # counts or documents
         loop = SelfLabellingLoop(model, traj.sizes, traj.rate, traj.seed, traj.options)
         loop.fit(X[pool], y[pool], X[test], y[test], priority=priority)
         frame = pd.DataFrame(loop.history_records())

@@ -66,6 +66,16 @@ class GenerativeEngine(GenerationalEngine):
                   "Accuracy, last generation", "Δ last − first"),
     )  # fmt: skip
 
+    def check_model(self, model) -> None:
+        from modelcollapse.errors import UserError
+
+        if model.input != "counts":
+            raise UserError(
+                f"the generative study fits its classifier on counts of written text; "
+                f"'{model.name}' reads documents (use a counts model: seed-rf, logreg, nb)",
+                "--model",
+            )
+
     def check(self, study) -> None:
         if study.rates != [0.0]:
             raise ValueError("a generative study has no labelling rates (every text is written)")

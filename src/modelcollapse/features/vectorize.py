@@ -56,9 +56,13 @@ _MIN_CHUNKS_PER_JOB = 2
 
 @dataclass(frozen=True, eq=False)
 class Features:
-    """Term counts of a whole corpus (rows = reviews, columns = sorted terms)."""
+    """Term counts of a whole corpus (rows = reviews, columns = sorted terms), and its tokens.
 
-    X: sp.csr_matrix
+    ``X`` is None for a model that reads token text (``ModelSpec.input == "documents"``):
+    :func:`featurize` with ``counts=False`` builds no count matrix.
+    """
+
+    X: sp.csr_matrix | None
     labels: np.ndarray
     key: str
     path: Path | None = None
@@ -69,7 +73,14 @@ class Features:
 
     @property
     def n_rows(self) -> int:
-        return self.X.shape[0]
+        return len(self.labels)
+
+    @cached_property
+    def document_array(self) -> np.ndarray:
+        """:attr:`documents` as a NumPy array of strings, for row indexing like ``X``."""
+        docs = np.empty(len(self.documents), dtype=object)
+        docs[:] = self.documents
+        return docs
 
     @cached_property
     def documents(self) -> list[str]:
@@ -129,8 +140,10 @@ def _token_path(fingerprint: str, tokenizer: str) -> Path:
     return cache_dir() / "tokens" / f"{fingerprint[:24]}-{tokenizer}-v{FEATURES_VERSION}.parquet"
 
 
-def features_key(corpus: Corpus, tokenizer: str, ngram_range: tuple[int, int]) -> str:
-    raw = f"{corpus.fingerprint}|{tokenizer}|{ngram_range[0]}-{ngram_range[1]}|v{FEATURES_VERSION}"
+def features_key(corpus: Corpus, tokenizer: str, ngram_range: tuple[int, int] | None) -> str:
+    """The cache key of the counts (``ngram_range``) or of the documents alone (None)."""
+    grams = "documents" if ngram_range is None else f"{ngram_range[0]}-{ngram_range[1]}"
+    raw = f"{corpus.fingerprint}|{tokenizer}|{grams}|v{FEATURES_VERSION}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
@@ -142,14 +155,20 @@ def featurize(
     *,
     jobs: int | None = 1,
     chunk_size: int = CHUNK_SIZE,
+    counts: bool = True,
 ) -> Features:
     """Count matrix of the whole corpus, from the on-disk cache when it is there.
+
+    ``counts=False`` (a model that reads token text): the documents only, tokenised into the
+    token cache (or memory, without ``use_cache``) and no count matrix (``X`` is None).
 
     Counted in chunks of ``chunk_size`` reviews on ``jobs`` processes (None: every
     available core, up to 4); fewer when there are too few chunks to share (under 2
     per process). The result does not depend on either. One process is the default:
     on a machine that other jobs keep busy, worker processes were slower, not faster.
     """
+    if not counts:
+        return _documents_only(corpus, tokenizer, use_cache, chunk_size)
     key = features_key(corpus, tokenizer, ngram_range)
     folder = cache_dir() / "features" / key
     if use_cache and (folder / "meta.json").exists():
@@ -232,6 +251,31 @@ def featurize(
     # Another process may cache the same key first: its copy is identical.
     atomic_write(folder, write, existing="keep")
     return load_features(folder)
+
+
+def _documents_only(corpus: Corpus, tokenizer: str, use_cache: bool, chunk_size: int) -> Features:
+    labels = np.asarray(corpus.labels, dtype=np.int8)
+    mask = None if corpus.test_mask is None else np.asarray(corpus.test_mask, dtype=bool)
+    key = features_key(corpus, tokenizer, None)
+    token_path = token_cache_path(corpus, tokenizer)
+    if use_cache and token_path.exists():
+        return Features(None, labels, key, test_mask=mask, tokens_path=token_path,
+                        tokenizer=tokenizer)  # fmt: skip
+    fn = get_tokenizer(tokenizer)  # an unknown name or a missing WordNet fails here, once
+    chunks = (
+        [" ".join(fn(text)) for text in chunk]
+        for chunk in _chunks(corpus.texts, max(1, int(chunk_size)))
+    )
+    if not use_cache:
+        docs = [doc for chunk in chunks for doc in chunk]
+        return Features(None, labels, key, test_mask=mask, in_memory_documents=docs,
+                        tokenizer=tokenizer)  # fmt: skip
+    with _TokenWriter(token_path) as writer:
+        for chunk in chunks:
+            writer.write(chunk)
+        writer.commit()
+    return Features(None, labels, key, test_mask=mask, tokens_path=token_path,
+                    tokenizer=tokenizer)  # fmt: skip
 
 
 def count_documents(

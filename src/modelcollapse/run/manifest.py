@@ -60,7 +60,10 @@ def build_manifest(
             "label_names": list(corpus.label_names),
             "synthetic": bool(corpus.meta.get("synthetic", False)),
         },
-        "features": {"key": features.key, "shape": list(features.X.shape)},
+        "features": {
+            "key": features.key,
+            "shape": None if features.X is None else list(features.X.shape),  # None: documents
+        },
         "model": {"name": model.name, "estimator": estimator},
     }
 
