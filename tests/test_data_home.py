@@ -279,7 +279,7 @@ def test_streaming_in_chunks_gives_the_same_corpus(tmp_path: Path, reviews) -> N
     assert load_imported("small").fingerprint == big.fingerprint
 
 
-def test_stream_holds_back_ambiguous_ones_until_the_scheme_shows(tmp_path: Path) -> None:
+def test_stream_codes_of_0_1_labels_are_final_when_the_1s_come_first(tmp_path: Path) -> None:
     # 0/1 labels: the 1s read before the first 0 are positive, even across chunks and files.
     first = tmp_path / "a.csv"
     first.write_text("text,label\n" + "".join(f"good {i},1\n" for i in range(10)))
@@ -290,6 +290,7 @@ def test_stream_holds_back_ambiguous_ones_until_the_scheme_shows(tmp_path: Path)
     labels = np.concatenate([c[1] for c in chunks]).tolist()
     assert labels == [1] * 10 + [0, 1]
     assert stream.label_names == ("0", "1") and stream.meta["rows"] == 12
+    assert stream.label_codes is not None and stream.label_codes.tolist() == [0, 1]
 
 
 # --------------------------------------------------------------------------- safety
@@ -328,7 +329,7 @@ def test_a_failed_import_leaves_no_trace_and_keeps_the_old_corpus(
 def test_bad_lines_are_skipped_and_counted_up_to_a_limit(tmp_path: Path, reviews) -> None:
     texts, labels = reviews
     path = tmp_path / "r.ft.txt"
-    path.write_bytes(ft_lines(texts, labels) + b"__label__3 three stars\n")
+    path.write_bytes(ft_lines(texts, labels) + b"__label__ no label\n")
     imported = import_corpus(path)
     train = imported.splits["train"]
     assert train["rows"] == 600 and train["skipped"] == {"unknown_label": 1}

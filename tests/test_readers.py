@@ -130,19 +130,28 @@ def test_duplicates_are_kept_and_counted(tmp_path: Path) -> None:
     assert corpus.meta["conflicting_duplicates"] == 1
 
 
-def test_unknown_label_names_file_and_line(tmp_path: Path) -> None:
+def test_a_third_fasttext_label_is_a_third_class(tmp_path: Path) -> None:
     lines = n_lines(6, 5) + "__label__3 Meh: it is ok\n"
     path = write(tmp_path / "reviews.txt", lines)
-    assert error(path) == (
-        f"{path}:12: unknown label '__label__3' (expected __label__1 or __label__2)"
-    )
+    corpus = read_corpus(path)
+    assert corpus.label_names == ("__label__1", "__label__2", "__label__3")
+    assert corpus.class_counts().tolist() == [5, 6, 1] and corpus.labels[-1] == 2
+    assert corpus.positive_class is None
+
+
+def test_label_outside_given_labels_names_file_and_line(tmp_path: Path) -> None:
+    lines = n_lines(6, 5) + "__label__3 Meh: it is ok\n"
+    path = write(tmp_path / "reviews.txt", lines)
+    expected = f"{path}:12: label '__label__3' is not one of --labels __label__1,__label__2"
+    for on_error in ("raise", "skip"):  # refused, never skipped: the user named the classes
+        assert error(path, labels="__label__1,__label__2", on_error=on_error) == expected
 
 
 def test_malformed_line(tmp_path: Path) -> None:
     path = write(tmp_path / "reviews.txt", FT + "label 2 no prefix\n")
     assert error(path) == (
         f"{path}:4: malformed line 'label 2 no prefix' "
-        "(expected '__label__1 ' or '__label__2 ' then the review)"
+        "(expected a label such as '__label__1 ' then the review)"
     )
 
 
@@ -193,14 +202,20 @@ def test_empty_compressed_file(tmp_path: Path) -> None:
 
 def test_one_class_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "reviews.txt", n_lines(120, 0))
-    assert error(path) == f"{path}: all 120 reviews are positive; need both classes"
+    assert error(path) == (
+        f"{path}: all 120 reviews have label '__label__2'; need at least 2 classes"
+    )
     path = write(tmp_path / "neg.txt", n_lines(0, 1))
-    assert error(path, on_error="skip") == f"{path}: the only review is negative; need both classes"
+    assert error(path, on_error="skip") == (
+        f"{path}: the only review has label '__label__1'; need at least 2 classes"
+    )
 
 
 def test_one_class_after_skipping_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "reviews.txt", n_lines(3, 0) + "__label__1 \n")
-    assert error(path, on_error="skip") == f"{path}: all 3 reviews are positive; need both classes"
+    assert error(path, on_error="skip") == (
+        f"{path}: all 3 reviews have label '__label__2'; need at least 2 classes"
+    )
 
 
 def test_corrupt_compressed_data(tmp_path: Path) -> None:
@@ -217,11 +232,11 @@ def test_skip_mode_counts_each_reason(tmp_path: Path) -> None:
     content = (
         b"__label__2 Good: one\n"  # 1
         b"garbage\n"  # 2 malformed
-        b"__label__3 Meh: three stars\n"  # 3 unknown label
+        b"__label__ Meh: three stars\n"  # 3 missing label
         b"__label__1 \n"  # 4 empty text
         b"__label__1 Bad: \xff\n"  # 5 invalid utf-8
         b"__label__1 Bad: two\n"  # 6
-        b"__label__0 Zero\n"  # 7 unknown label
+        b"__label__\tZero\n"  # 7 missing label
         b"\n"  # 8 blank: not an error
         b"__label__2 Good: three\n"  # 9
     )
@@ -239,7 +254,7 @@ def test_skip_mode_counts_each_reason(tmp_path: Path) -> None:
 
 
 def test_skip_mode_with_nothing_left(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.ft.txt", "nope\n__label__5 x\n")
+    path = write(tmp_path / "r.ft.txt", "nope\n__label__ x\n")
     assert error(path, on_error="skip") == (
         f"{path}: no reviews found (skipped all 2 bad: malformed 1, unknown_label 1;"
         " first bad lines 1, 2)"
@@ -304,7 +319,7 @@ def test_a_sniffed_format_wins_a_shared_suffix_when_its_sniff_accepts(tmp_path: 
             read_corpus(write(tmp_path / "d.dat", "pos;good\nneg;bad\n"))  # not sniff_any_name
     finally:
         DATA_FORMATS.unregister("semicolons")
-    with pytest.raises(UserError, match="missing columns 'text', 'label'"):
+    with pytest.raises(UserError, match=r"cannot tell the text and label columns \(found: 'pos;g"):
         read_corpus(tmp_path / "a.csv")  # unregistered: CSV with a header again
 
 
@@ -348,9 +363,9 @@ def test_amazon_csv_by_fmt_and_crlf_bom(tmp_path: Path) -> None:
 
 
 def test_amazon_csv_errors_point_at_the_record_start(tmp_path: Path) -> None:
-    path = write(tmp_path / "train.csv", AMAZON + '"3","Meh","ok"\n')
+    path = write(tmp_path / "train.csv", AMAZON + '" ","Meh","ok"\n')
     # AMAZON spans 5 lines (one record has an embedded newline), so the bad record is line 6.
-    assert error(path) == f"{path}:6: unknown label '3' (expected 1 or 2)"
+    assert error(path) == f"{path}:6: missing label"
     path = write(tmp_path / "train2.csv", AMAZON + '"1","two fields"\n')
     assert error(path) == f"{path}:6: expected 3 fields (polarity,title,text), found 2"
     path = write(tmp_path / "train3.csv", AMAZON + '"1","",""\n')
@@ -360,7 +375,7 @@ def test_amazon_csv_errors_point_at_the_record_start(tmp_path: Path) -> None:
 
 
 def test_amazon_csv_skip_mode(tmp_path: Path) -> None:
-    content = AMAZON + '"3","Meh","ok"\n"2","x"\n"1","Bad","end"\n'
+    content = AMAZON + '"","Meh","ok"\n"2","x"\n"1","Bad","end"\n'
     corpus = read_corpus(write(tmp_path / "train.csv", content), on_error="skip")
     assert len(corpus) == 5
     assert corpus.meta["skipped"] == {"unknown_label": 1, "malformed": 1}
@@ -369,8 +384,11 @@ def test_amazon_csv_skip_mode(tmp_path: Path) -> None:
 
 def test_csv_with_header_is_not_amazon(tmp_path: Path) -> None:
     path = write(tmp_path / "r.csv", "polarity,title,text\n1,a,b\n2,c,d\n")
-    assert error(path) == f"{path}: missing column 'label' (found: 'polarity', 'title', 'text')"
-    corpus = read_corpus(path, label_column="polarity")
+    assert error(path, label_column="label") == (
+        f"{path}: missing column 'label' (found: 'polarity', 'title', 'text')"
+    )
+    corpus = read_corpus(path)  # the label column guessed: polarity
+    assert corpus.meta["columns"]["label"] == "polarity"
     assert corpus.meta["format"] == "csv"
     assert corpus.labels.tolist() == [0, 1]
     assert corpus.texts == ["a: b", "c: d"]
@@ -454,9 +472,12 @@ def test_float_labels_in_parquet(tmp_path: Path) -> None:
     assert corpus.labels.tolist() == [0, 1]
 
 
-def test_numeric_schemes_cannot_mix(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.csv", "text,label\na,1\nb,0\nc,2\n")
-    assert error(path) == f"{path}:4: unknown label '2' (expected 0 or 1, as on line 3)"
+def test_numbers_are_classes_in_numeric_order(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.csv", "text,label\na,10\nb,2\nc,2.0\nd,-1\ne,1\n")
+    corpus = read_corpus(path)
+    assert corpus.label_names == ("-1", "1", "2", "10")
+    assert corpus.labels.tolist() == [3, 2, 2, 0, 1]
+    assert corpus.meta["class_order"] == "numeric"
 
 
 def test_label_families_cannot_mix(tmp_path: Path) -> None:
@@ -464,29 +485,21 @@ def test_label_families_cannot_mix(tmp_path: Path) -> None:
     assert error(path) == f"{path}:3: unknown label 'negative' (expected neg or pos, as on line 2)"
 
 
-def test_unknown_label_in_table(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.csv", "text,label\na,meh\n")
-    assert error(path) == (
-        f"{path}:2: unknown label 'meh' (expected 0/1, 1/2, negative/positive, neg/pos,"
-        " __label__1/__label__2 or false/true)"
-    )
-    path = write(tmp_path / "r.jsonl", '{"text": "a", "label": 3}\n')
-    assert error(path).startswith(f"{path}:1: unknown label '3' (expected 0/1")
+def test_missing_label_in_table(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.csv", "text,label\na,meh\nb,\n")
+    assert error(path) == f"{path}:3: missing label"
     path = write(tmp_path / "r2.jsonl", '{"text": "a", "label": null}\n')
-    assert error(path).startswith(f"{path}:1: missing label (expected")
+    assert error(path) == f"{path}:1: missing label"
 
 
-def test_all_ones_is_one_class_either_way(tmp_path: Path) -> None:
+def test_all_ones_is_one_class(tmp_path: Path) -> None:
     path = write(tmp_path / "r.csv", "text,label\na,1\nb,1\n")
-    assert error(path) == (
-        f"{path}: all 2 reviews have label '1' (negative under 1/2 labels, positive under 0/1);"
-        " need both classes"
-    )
+    assert error(path) == f"{path}: all 2 reviews have label '1'; need at least 2 classes"
 
 
 def test_one_class_in_table(tmp_path: Path) -> None:
     path = write(tmp_path / "r.csv", "text,label\na,neg\nb,neg\nc,neg\n")
-    assert error(path) == f"{path}: all 3 reviews are negative; need both classes"
+    assert error(path) == f"{path}: all 3 reviews have label 'neg'; need at least 2 classes"
 
 
 def test_custom_columns_and_title_options(tmp_path: Path) -> None:
@@ -508,15 +521,31 @@ def test_title_only_row_is_kept_and_empty_row_is_not(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
-def test_missing_columns_name_the_columns_found(tmp_path: Path, suffix: str) -> None:
-    rows = [{"review": "a", "sentiment": "pos"}, {"review": "b", "sentiment": "neg"}]
+def test_columns_are_guessed_or_the_error_names_the_columns_found(
+    tmp_path: Path, suffix: str
+) -> None:
+    rows = [
+        {"id": 1, "Review": "a", "sentiment": "pos"},
+        {"id": 2, "Review": "b", "sentiment": "neg"},
+    ]
     path = write_table(tmp_path / f"r{suffix}", rows)
-    assert error(path) == (
-        f"{path}: missing columns 'text', 'label' (found: 'review', 'sentiment')"
-    )
-    assert error(path, on_error="skip").startswith(f"{path}: missing columns")
-    corpus = read_corpus(path, text_column="review", label_column="sentiment")
+    corpus = read_corpus(path)
+    assert corpus.meta["columns"] == {"text": "Review", "label": "sentiment", "title": None}
     assert corpus.labels.tolist() == [1, 0]
+    assert error(path, text_column="body", label_column="y") == (
+        f"{path}: missing columns 'body', 'y' (found: 'id', 'Review', 'sentiment')"
+    )
+    rows = [{"v1": "ham", "v2": "a"}, {"v1": "spam", "v2": "b"}]
+    path = write_table(tmp_path / f"s{suffix}", rows)
+    assert error(path, on_error="skip") == (
+        f"{path}: cannot tell the text and label columns (found: 'v1', 'v2'); name them with "
+        "--text-column and --label-column"
+    )
+    assert error(path, label_column="v1") == (
+        f"{path}: cannot tell the text column (found: 'v1', 'v2'); name it with --text-column"
+    )
+    corpus = read_corpus(path, text_column="v2", label_column="v1")
+    assert corpus.label_names == ("ham", "spam") and corpus.labels.tolist() == [0, 1]
 
 
 def test_csv_errors_name_the_line(tmp_path: Path) -> None:
@@ -543,7 +572,7 @@ def test_csv_bom_crlf_and_blank_lines(tmp_path: Path) -> None:
 
 
 def test_csv_skip_mode(tmp_path: Path) -> None:
-    content = "text,label\na,pos\nb,meh\n,neg\nc,d,e\nf,neg\n"
+    content = "text,label\na,pos\nb, \n,neg\nc,d,e\nf,neg\n"
     corpus = read_corpus(write(tmp_path / "r.csv", content), on_error="skip")
     assert corpus.texts == ["a", "f"]
     assert corpus.meta["skipped"] == {"unknown_label": 1, "empty_text": 1, "malformed": 1}
@@ -575,9 +604,9 @@ def test_jsonl_skip_mode_and_non_string_text(tmp_path: Path) -> None:
 
 def test_parquet_errors_name_the_row(tmp_path: Path) -> None:
     rows = [{"text": "a", "label": "pos"}, {"text": "b", "label": "neg"}]
-    rows += [{"text": "c", "label": "meh"}, {"text": None, "label": "pos"}]
+    rows += [{"text": "c", "label": None}, {"text": None, "label": "pos"}]
     path = write_table(tmp_path / "r.parquet", rows)
-    assert error(path) == (f"{path}:row 3: unknown label 'meh' (expected neg or pos, as on line 1)")
+    assert error(path) == f"{path}:row 3: missing label"
     corpus = read_corpus(path, on_error="skip")
     assert corpus.meta["skipped"] == {"unknown_label": 1, "empty_text": 1}
     assert corpus.meta["first_bad_lines"] == [3, 4]
@@ -618,7 +647,7 @@ def test_data_info(tmp_path: Path) -> None:
         "__label__2 a b c\n"  # 5 chars, 3 words
         "__label__1 dd ee\n"  # 5 chars, 2 words
         "__label__2 a b c\n"  # duplicate
-        "__label__3 skipped\n"
+        "__label__ skipped\n"
         "__label__2 ffffffffff\n"  # 10 chars, 1 word
     )
     path = write(tmp_path / "r.ft.txt", content)
@@ -636,7 +665,10 @@ def test_data_info(tmp_path: Path) -> None:
     assert info.fingerprint == read_corpus(path, on_error="skip").fingerprint
     rows = dict(info.to_rows())
     assert rows["rows"] == "4"
-    assert rows["positive share"] == "75.0%"
+    assert rows["classes"] == "2, alphabetical order"
+    assert rows["class 0"] == "__label__1: 1 (25.0%)"
+    assert rows["class 1"] == "__label__2: 3 (75.0%)"
+    assert rows["positive class"] == "__label__2 (class 1: what 'positive' results count)"
     assert rows["skipped"] == "1 (unknown label 1; first bad lines: 4)"
     assert rows["sha256"] == info.fingerprint
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in info.to_rows())
@@ -718,7 +750,8 @@ def test_fasttext_arbitrary_lines(
     path = write(tmp_path_factory.mktemp("fuzz") / name, ending.join(lines))
     corpus = assert_corpus_or_user_error(path, skip)
     if corpus is not None:
-        assert set(corpus.labels.tolist()) == {0, 1}
+        assert set(corpus.labels.tolist()) == set(range(corpus.n_classes))
+        assert all(name.startswith("__label__") for name in corpus.label_names)
         assert all(t.strip() for t in corpus.texts)
 
 

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.home import import_corpus, load_imported
-from modelcollapse.data.readers import DATA_FORMATS, ReviewStream, Source, read_corpus
+from modelcollapse.data.readers import DATA_FORMATS, ReviewStream, Source, read_corpus, recode
 from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import load_config, validate_config
 from modelcollapse.experiments.plan import build_plan
@@ -82,7 +82,8 @@ def review_bytes(draw: st.DrawFn) -> bytes:
 def check_corpus(corpus: Corpus) -> None:
     """What the rest of the pipeline relies on after a successful read."""
     assert len(corpus.texts) == len(corpus.labels) > 1
-    assert corpus.labels.dtype == np.int8 and set(corpus.labels.tolist()) == {0, 1}
+    k = len(corpus.label_names)
+    assert corpus.labels.dtype == np.int8 and set(corpus.labels.tolist()) == set(range(k)) and k > 1
     assert all(isinstance(t, str) and t.strip() for t in corpus.texts)
     pa.array(corpus.texts, pa.string())  # storable as Parquet: no lone surrogates
     assert len(corpus.fingerprint) == 64
@@ -105,7 +106,7 @@ def stream_outcome(path: Path, **kwargs) -> tuple[list[str], list[int], tuple] |
         for chunk_texts, chunk_labels in stream:
             texts += chunk_texts
             labels += chunk_labels.tolist()
-        return texts, labels, stream.label_names
+        return texts, recode(labels, stream.label_codes).tolist(), stream.label_names
 
     return outcome(read)
 
@@ -336,12 +337,12 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
         ("r.csv", b"text,label\na,1\nb,0\ncaf\xe9,1\n", "r.csv:4: not valid UTF-8"),
         ("r.jsonl", b'{"text":"a","label":1}\n{"text":"\xff","label":0}\n', "r.jsonl:2: not valid"),
         ("r.jsonl", b'{"text":"a","label":1}\n{"text":"\\udc80","label":0}\n', "lone surrogate"),
-        ("r.ft.txt", FT + b"__label__3 three stars\n", "unknown label '__label__3'"),
-        ("r.csv", b"text,label\na,1\nb,0\nc,3\n", "r.csv:4: unknown label '3'"),
+        ("r.ft.txt", FT + b"__label__ three stars\n", "r.ft.txt:3: missing label"),
+        ("r.csv", b"text,label\na,1\nb,0\nc, \n", "r.csv:4: missing label"),
         ("r.csv", b"text,label\na,1\nb\n", "r.csv:3: expected 2 fields as in the header, found 1"),
         ("r.jsonl", b'{"text":"a","label":1}\n{"label":0}\n', "r.jsonl:2: missing key 'text'"),
-        ("r.csv", b"review,label\na,1\n", "missing column 'text' (found: 'review', 'label')"),
-        ("r.ft.txt", b"__label__2 a\n__label__2 b\n", "all 2 reviews are positive"),
+        ("r.csv", b"id,label\na,1\n", "cannot tell the text column (found: 'id', 'label')"),
+        ("r.ft.txt", b"__label__2 a\n__label__2 b\n", "all 2 reviews have label '__label__2'"),
         ("r.csv", b"text,label\na,1\nb,1\n", "all 2 reviews have label '1'"),
     ],
 )

@@ -52,6 +52,46 @@ EXPERIMENT_HELP = (
     "that plug-ins add) or a TOML config file."
 )
 LOOP_PANEL = "Loop design (every study with a size grid; see docs/options.md)"
+DATA_PANEL = "Reading a data file (see docs/data.md)"
+
+TextColumnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--text-column",
+        help="Column (CSV/TSV/Parquet) or key (JSONL) of the text; default: guessed (text, "
+        "content, review, sentence, ...).",
+        rich_help_panel=DATA_PANEL,
+    ),
+]
+LabelColumnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--label-column",
+        help="Column or key of the label; default: guessed (label, class, category, "
+        "sentiment, polarity, target, stars, ...).",
+        rich_help_panel=DATA_PANEL,
+    ),
+]
+LabelsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--labels",
+        help="The classes in their order, e.g. 'ham,spam' (class 1 is what 'positive' results "
+        "count); any other label is an error. Default: every value found, numbers in numeric "
+        "order, else alphabetical.",
+        rich_help_panel=DATA_PANEL,
+    ),
+]
+
+
+def _data_options(
+    text_column: str | None, label_column: str | None, labels: str | None
+) -> dict[str, object]:
+    from modelcollapse.data.readers import parse_labels
+
+    options: dict[str, object] = {"text_column": text_column, "label_column": label_column}
+    options["labels"] = parse_labels(labels)
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _parse_rates(text: str | None) -> list[float] | None:
@@ -268,6 +308,9 @@ def run(
             "--report/--no-report", help="Build the HTML report at the end (default: on for demo)."
         ),
     ] = None,
+    text_column: TextColumnOpt = None,
+    label_column: LabelColumnOpt = None,
+    labels: LabelsOpt = None,
     **loop_flags: object,
 ) -> None:
     """Run (or resume) a study and store its results in a run directory."""
@@ -275,6 +318,7 @@ def run(
     from modelcollapse.runner import check_backend, prepare_run
 
     executor = check_backend(backend, scheduler, jobs)
+    data_options = _data_options(text_column, label_column, labels)
     for value, option in (
         (scale, "--scale"), (repeats, "--repeats"), (initial_size, "--initial-size"),
         (increment, "--increment"), (max_size, "--max-size"),
@@ -315,7 +359,7 @@ def run(
             )
 
     with stderr.status("loading data and features"), executor.warm_up():
-        prepared = prepare_run(config, run_dir)
+        prepared = prepare_run(config, run_dir, data_options=data_options)
     bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
@@ -618,24 +662,29 @@ def data_info_command(
     target: Annotated[
         str,
         typer.Argument(
-            help="A review file (fastText, CSV, TSV, Parquet, JSONL), an imported corpus's "
-            "name, or 'demo'."
+            help="A labelled text file (fastText, CSV, TSV, Parquet, JSONL), an imported "
+            "corpus's name, or 'demo'."
         ),
     ],
+    text_column: TextColumnOpt = None,
+    label_column: LabelColumnOpt = None,
+    labels: LabelsOpt = None,
 ) -> None:
-    """Rows, label balance, text lengths and unreadable lines of data, before a long run."""
+    """Rows, classes, text lengths and unreadable lines of data, before a long run."""
     from modelcollapse.data.home import get_imported, is_imported
+    from modelcollapse.data.resolve import load_data
 
-    if target == "demo":
-        from modelcollapse.data.demo import make_demo_corpus
-
-        rows = _corpus_rows(make_demo_corpus(), "built-in, synthetic (make_demo_corpus)")
+    options = _data_options(text_column, label_column, labels)
+    if target == "demo" or (is_imported(target) and not Path(target).exists() and options):
+        corpus = load_data(target, **options)  # type: ignore[arg-type]
+        what = "built-in, synthetic (make_demo_corpus)" if target == "demo" else corpus.source
+        rows = _corpus_rows(corpus, what)
     elif Path(target).exists():
         from modelcollapse.data.info import data_info
 
         if target.lower().endswith((".zip", ".tgz", ".tar", ".tar.gz")):
             raise UserError("an archive: import it first ('modelcollapse data import')", target)
-        rows = data_info(target).to_rows()
+        rows = data_info(target, **options).to_rows()
     elif is_imported(target):
         rows = _manifest_rows(get_imported(target))
     else:
@@ -661,17 +710,16 @@ def _corpus_rows(corpus, what: str) -> list[tuple[str, str]]:
     """The ``data info`` rows for a corpus in memory (the demo corpus)."""
     import numpy as np
 
-    from modelcollapse.data.info import LengthStats
+    from modelcollapse.data.info import LengthStats, class_rows
 
-    n, n_pos = len(corpus), int(np.count_nonzero(corpus.labels))
+    n = len(corpus)
     chars = np.fromiter(map(len, corpus.texts), dtype=np.int64, count=n)
     words = np.fromiter((len(t.split()) for t in corpus.texts), dtype=np.int64, count=n)
+    counts = corpus.class_counts().tolist()
     return [
         ("source", what),
         ("rows", f"{n:,}"),
-        ("negative", f"{n - n_pos:,}"),
-        ("positive", f"{n_pos:,}"),
-        ("positive share", f"{n_pos / n:.1%}"),
+        *class_rows(corpus.label_names, counts, corpus.meta.get("class_order")),
         ("length, characters", str(LengthStats.of(chars))),
         ("length, words", str(LengthStats.of(words))),
         ("sha256", corpus.fingerprint),
@@ -680,22 +728,22 @@ def _corpus_rows(corpus, what: str) -> list[tuple[str, str]]:
 
 def _manifest_rows(imported) -> list[tuple[str, str]]:
     """An imported corpus as its manifest records it (nothing is read)."""
+    from modelcollapse.data.info import class_rows
+
     m = imported.manifest
-    names = m.get("label_names") or ["negative", "positive"]
+    names = imported.label_names
     rows = [
         ("name", imported.name),
         ("location", str(imported.path)),
         ("imported from", f"{imported.source} ({m.get('kind', '?')})"),
         ("created", imported.created),
         ("rows", f"{imported.n_rows():,}"),
+        *class_rows(names, imported.class_counts(), m.get("class_order")),
     ]
     for split, info in imported.splits.items():
-        share = info["positives"] / info["rows"] if info.get("rows") else 0.0
-        rows.append((
-            split,
-            f"{info['rows']:,} rows: {info['negatives']:,} negative (label {names[0]}), "
-            f"{info['positives']:,} positive (label {names[1]}), {share:.1%} positive",
-        ))  # fmt: skip
+        counts = imported.class_counts(split)
+        per_class = ", ".join(f"{name} {c:,}" for name, c in zip(names, counts, strict=True))
+        rows.append((split, f"{info['rows']:,} rows: {per_class}"))
         skipped = info.get("skipped") or {}
         if skipped:
             reasons = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in skipped.items())
@@ -707,7 +755,7 @@ def _manifest_rows(imported) -> list[tuple[str, str]]:
             rows.append((f"{split} skipped", "none"))
         dups = f"{info.get('duplicates', 0):,}"
         if info.get("conflicting_duplicates"):
-            dups += f" ({info['conflicting_duplicates']:,} texts carry both labels)"
+            dups += f" ({info['conflicting_duplicates']:,} texts carry several labels)"
         rows.append((f"{split} duplicates", dups))
         rows.append((f"{split} file sha256", str(info.get("sha256", ""))))
     if "test" not in imported.splits:
@@ -731,14 +779,17 @@ def _byte_progress() -> Progress:
 
 def _print_imported(imported, verb: str) -> None:
     table = Table(title=f"{verb} '{imported.name}'", box=box.SIMPLE_HEAD)
-    for col in ("split", "rows", "negative", "positive", "skipped", "duplicates"):
+    names = imported.label_names
+    for col in ("split", "rows", *names, "skipped", "duplicates"):
         table.add_column(col, justify="left" if col == "split" else "right")
     for split, info in imported.splits.items():
         table.add_row(
-            split, f"{info['rows']:,}", f"{info['negatives']:,}", f"{info['positives']:,}",
+            split, f"{info['rows']:,}", *(f"{c:,}" for c in imported.class_counts(split)),
             f"{info['skipped_lines']:,}", f"{info['duplicates']:,}",
         )  # fmt: skip
     console.print(table)
+    if len(names) == 2:
+        console.print(f"positive class: {names[1]} (class 1: what 'positive' results count)")
     console.print(f"stored in {imported.path}")
     console.print(f"use it: modelcollapse run lower-rates --data {imported.name}")
 
@@ -769,21 +820,17 @@ def data_import_command(
             help=f"Reader format, when the name does not tell: {', '.join(DATA_FORMATS.names())}.",
         ),
     ] = None,
-    text_column: Annotated[str, typer.Option(help="Text column (CSV, Parquet, JSONL).")] = "text",
-    label_column: Annotated[
-        str, typer.Option(help="Label column (CSV, Parquet, JSONL).")
-    ] = "label",
+    text_column: TextColumnOpt = None,
+    label_column: LabelColumnOpt = None,
+    labels: LabelsOpt = None,
 ) -> None:
     """Read a corpus once into the data home, so runs load it by name."""
     from modelcollapse.data.home import import_corpus
 
-    kwargs: dict[str, str] = {"on_error": "raise" if strict else "skip"}
+    kwargs: dict[str, object] = {"on_error": "raise" if strict else "skip"}
     if format is not None:
         kwargs["fmt"] = format
-    if text_column != "text":
-        kwargs["text_column"] = text_column
-    if label_column != "label":
-        kwargs["label_column"] = label_column
+    kwargs.update(_data_options(text_column, label_column, labels))
     with _byte_progress() as bar:
         task = bar.add_task(f"importing {path.name}", total=None)
 
@@ -817,7 +864,7 @@ def data_list_command(
         )
         return
     table = Table(title=f"imported corpora in {home}", box=box.SIMPLE_HEAD)
-    for col in ("name", "train", "test", "positive", "on disk", "created"):
+    for col in ("name", "train", "test", "classes", "on disk", "created"):
         table.add_column(
             col,
             justify="right" if col in ("train", "test", "on disk") else "left",
@@ -825,11 +872,11 @@ def data_list_command(
         )
     table.add_column("imported from", overflow="fold")
     for c in corpora:
-        n = c.n_rows()
-        pos = sum(int(s.get("positives", 0)) for s in c.splits.values())
         test = f"{c.n_rows('test'):,}" if "test" in c.splits else "-"
+        names = c.label_names
+        classes = ", ".join(names[:5]) + (f" (+{len(names) - 5})" if len(names) > 5 else "")
         table.add_row(
-            c.name, f"{c.n_rows('train'):,}", test, f"{pos / n:.1%}" if n else "-",
+            c.name, f"{c.n_rows('train'):,}", test, classes,
             f"{c.disk_bytes() / 1e6:,.1f} MB", c.created[:10], c.source,
         )  # fmt: skip
     console.print(table)

@@ -19,18 +19,18 @@ same command again retries exactly the trajectories that failed or are missing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from modelcollapse.data.corpus import Corpus
-from modelcollapse.data.resolve import load_data
+from modelcollapse.data.resolve import load_data, require_classes
 from modelcollapse.experiments.config import RunConfig, dump_config
 from modelcollapse.experiments.plan import Trajectory, build_plan, fitted_rows, run_trajectory
 from modelcollapse.features.vectorize import Features, featurize, load_features
@@ -213,9 +213,13 @@ def prepare_run(
     model: ModelSpec | None = None,
     command: str | None = None,
     use_cache: bool = True,
+    data_options: Mapping[str, Any] | None = None,
 ) -> PreparedRun:
-    """Check everything that bad input can break before anything is written."""
-    corpus = load_data(data if data is not None else config.data)
+    """Check everything that bad input can break before anything is written.
+
+    ``data_options`` go to :func:`load_data` (``text_column``, ``label_column``, ``labels``).
+    """
+    corpus = load_data(data if data is not None else config.data, **(data_options or {}))
     spec = model if model is not None else get_model(config.model)
     if model is not None and model.name != config.model:
         config = config.model_copy(update={"model": model.name})
@@ -223,6 +227,8 @@ def prepare_run(
         data_name = corpus.source
     else:
         data_name = "the built-in corpus" if config.data == "demo" else config.data
+    # The loop, metrics and policies are binary for now: refuse k classes before any work.
+    require_classes(corpus, 2, data_name)
     n_fixed_test = 0 if corpus.test_mask is None else int(np.sum(corpus.test_mask))
     plan = build_plan(config, len(corpus), data_name, n_fixed_test, model=spec)
     store = RunStore(out)
@@ -256,12 +262,14 @@ def run_experiment(
     backend: str = "local",
     scheduler: str | Client | None = None,
     executor: Executor | None = None,
+    data_options: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run (or resume) ``config`` into the run directory ``out``.
 
     ``data`` and ``model`` replace the config's data and model with a ready
     :class:`Corpus` or :class:`ModelSpec` (any scikit-learn classifier, through
-    :meth:`ModelSpec.from_estimator`). ``backend="dask"`` runs the trajectories on
+    :meth:`ModelSpec.from_estimator`); ``data_options`` (``text_column``, ``label_column``,
+    ``labels``) say how to read a data file. ``backend="dask"`` runs the trajectories on
     the workers of the Dask ``scheduler`` (an address or a ``Client``) instead of
     ``jobs`` local processes; ``executor`` is a ready executor instead of those three.
 
@@ -273,6 +281,7 @@ def run_experiment(
         executor = check_backend(backend, scheduler, jobs)
     with executor.warm_up():
         prepared = prepare_run(
-            config, out, data=data, model=model, command=command, use_cache=use_cache
-        )
+            config, out, data=data, model=model, command=command, use_cache=use_cache,
+            data_options=data_options,
+        )  # fmt: skip
     return prepared.execute(progress=progress, executor=executor)

@@ -3,9 +3,10 @@
 Reading the Kaggle archive takes minutes (bz2); its Parquet copy loads 4M reviews fast and
 carries a manifest that says where it came from and what was skipped. Layout::
 
-    <home>/<name>/train.parquet    text (string), label (int8: 0 negative, 1 positive)
+    <home>/<name>/train.parquet    text (string), label (int8 class code; names in the manifest)
     <home>/<name>/test.parquet     the source's own test split, when it has one
-    <home>/<name>/manifest.json    source, counts, sha256 of each file, fingerprints, skips
+    <home>/<name>/manifest.json    source, class names, counts, sha256 of each file, fingerprints,
+                                   skips
     <home>/.tmp-<name>-*/          an import in progress, renamed to <name> when complete
     <home>/.downloads/<name>/      downloads in progress (see ``download.py``)
 
@@ -32,7 +33,12 @@ import numpy as np
 
 from modelcollapse.atomic import atomic_write
 from modelcollapse.data.corpus import Corpus
-from modelcollapse.data.readers import DATA_FORMATS, ReviewStream, Source
+from modelcollapse.data.readers import (
+    DATA_FORMATS,
+    ReviewStream,
+    Source,
+    _LabelParser,
+)
 from modelcollapse.errors import UserError, one_line
 
 __all__ = [
@@ -112,6 +118,21 @@ class ImportedCorpus:
     @property
     def fingerprint(self) -> str:
         return str(self.manifest.get("fingerprint", ""))
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return tuple(str(n) for n in self.manifest.get("label_names") or ("negative", "positive"))
+
+    def class_counts(self, split: str | None = None) -> list[int]:
+        """Rows of each class (in class order) in ``split``, or in all splits."""
+        parts = [self.splits.get(split, {})] if split else list(self.splits.values())
+        total = [0] * len(self.label_names)
+        for part in parts:
+            counts = part.get("class_counts")
+            if counts is None:  # manifests before k classes: binary
+                counts = [part.get("negatives", 0), part.get("positives", 0)]
+            total = [a + int(b) for a, b in zip(total, counts, strict=True)]
+        return total
 
     def disk_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.glob("*.parquet"))
@@ -196,6 +217,7 @@ def _read_folder(
     labels: list[np.ndarray] = []
     split_fingerprints: dict[str, str] = {}
     present = [s for s in SPLITS if s in manifest["splits"]]
+    names = tuple(str(n) for n in manifest.get("label_names") or ("negative", "positive"))
     for split in present:
         path = folder / f"{split}.parquet"
         split_texts: list[str] = []
@@ -211,13 +233,15 @@ def _read_folder(
                 f"cannot read {path} ({one_line(exc)}); import '{name}' again with --overwrite"
             ) from None
         expected = manifest["splits"][split].get("rows")
-        if len(split_texts) != expected or not np.isin(split_labels, (0, 1)).all():
+        in_range = (split_labels >= 0) & (split_labels < len(names))
+        if len(split_texts) != expected or not in_range.all():
             raise UserError(
                 f"{path} does not match its manifest; import '{name}' again with --overwrite"
             )
         split_labels = split_labels.astype(np.int8)
         if per_split:
-            split_fingerprints[split] = Corpus(split_texts, split_labels, str(path)).fingerprint
+            split_corpus = Corpus(split_texts, split_labels, str(path), names)
+            split_fingerprints[split] = split_corpus.fingerprint
         texts.extend(split_texts)
         labels.append(split_labels)
     if "train" not in present:
@@ -227,18 +251,18 @@ def _read_folder(
     if "test" in present:
         mask = np.zeros(len(all_labels), dtype=bool)
         mask[manifest["splits"]["train"]["rows"] :] = True
-    names = manifest.get("label_names") or ["negative", "positive"]
     corpus = Corpus(
         texts=texts,
         labels=all_labels,
         source=str(folder),
-        label_names=(str(names[0]), str(names[1])),
+        label_names=names,
         meta={
             "format": "imported",
             "name": name,
             "path": str(folder),
             "imported_from": manifest.get("source"),
             "skipped": {s: manifest["splits"][s].get("skipped", {}) for s in present},
+            "class_order": manifest.get("class_order"),
         },
         test_mask=mask,
     )
@@ -485,9 +509,16 @@ def _write(
     max_skipped: float,
     chunk_size: int,
 ) -> dict[str, Any]:
+    stream_kwargs = _stream_kwargs(kwargs)
+    # One parser for all splits: one set of classes; the test split may not add any.
+    parser = _LabelParser(stream_kwargs.pop("labels", None))
     streams = {
         split: ReviewStream(
-            sources, name=_split_name(sources), chunk_size=chunk_size, **_stream_kwargs(kwargs)
+            sources,
+            name=_split_name(sources),
+            chunk_size=chunk_size,
+            label_parser=parser,
+            **stream_kwargs,
         )
         for split, sources in plan.splits.items()
     }
@@ -495,7 +526,6 @@ def _write(
     total = None if None in sizes else sum(s or 0 for s in sizes)
     done = 0
     splits: dict[str, dict[str, Any]] = {}
-    label_names: tuple[str, str] | None = None
     for split, stream in streams.items():
         out = tmp / f"{split}.parquet"
 
@@ -503,19 +533,17 @@ def _write(
             if progress is not None:
                 progress(before + stream.position, total)
 
+        if split != "train":
+            parser.freeze("the train split")
         _write_parquet(stream, out, report)
         done += stream.size or 0
         meta: dict[str, Any] = stream.meta
         _refuse_damaged(stream.name, meta, max_skipped)
-        label_names = label_names or stream.label_names
         splits[split] = {
             "file": out.name,
             "sources": [s.name for s in stream.sources],
             "rows": meta["rows"],
-            "negatives": meta["rows"] - meta["positives"],
-            "positives": meta["positives"],
-            "label_names": list(stream.label_names or ()),
-            "sha256": sha256_file(out),
+            "label_counts": meta["label_counts"],  # by reading code: final ones below
             "skipped_lines": sum(meta["skipped"].values()),
             "skipped": meta["skipped"],
             "first_bad": meta["first_bad"],
@@ -523,6 +551,22 @@ def _write(
             "duplicates": meta["duplicates"],
             "conflicting_duplicates": meta["conflicting_duplicates"],
         }
+    counts = np.zeros(len(parser), dtype=np.int64)
+    for info in splits.values():
+        counts[: len(info["label_counts"])] += info["label_counts"]
+    label_names, codes, order = parser.finish(counts, str(plan.origin))
+    for info in splits.values():
+        out = tmp / info["file"]
+        _recode_parquet(out, codes)
+        read = info.pop("label_counts")
+        by_code = np.zeros(len(codes), dtype=np.int64)
+        by_code[: len(read)] = read
+        final = np.zeros(len(label_names), dtype=np.int64)
+        np.add.at(final, codes[codes >= 0], by_code[codes >= 0])
+        info["class_counts"] = final.tolist()
+        if len(label_names) == 2:  # what 0.x manifests and binary listings read
+            info["negatives"], info["positives"] = int(final[0]), int(final[1])
+        info["sha256"] = sha256_file(out)
     if progress is not None:
         progress(done if total is None else total, total)
     manifest: dict[str, Any] = {
@@ -531,8 +575,11 @@ def _write(
         "source": str(plan.origin.resolve()),
         "kind": plan.kind,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "label_names": list(label_names or ("negative", "positive")),
-        "reader": {k: v for k, v in kwargs.items() if v is not None},
+        "label_names": list(label_names),
+        "class_order": order,
+        "reader": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items() if v is not None
+        },
         "splits": splits,
     }
     # Fingerprints through the very code that loads the corpus: identical on every load.
@@ -553,7 +600,7 @@ def _split_name(sources: list[Source]) -> str:
 
 
 def _stream_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"fmt", "on_error", "text_column", "label_column", "title_column"}
+    allowed = {"fmt", "on_error", "text_column", "label_column", "title_column", "labels"}
     unknown = set(kwargs) - allowed
     if unknown:
         raise TypeError(f"unexpected reader arguments: {', '.join(sorted(unknown))}")
@@ -574,6 +621,26 @@ def _write_parquet(stream: ReviewStream, out: Path, report: Callable[[], None]) 
                 report()
     except OSError as exc:
         raise UserError(f"cannot write {out} ({one_line(exc)})") from None
+
+
+def _recode_parquet(path: Path, codes: np.ndarray) -> None:
+    """Rewrite the label column with final class codes, unless they are final already."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if np.all((codes == np.arange(len(codes))) | (codes < 0)):
+        return
+    lookup = np.where(codes < 0, 0, codes).astype(np.int8)
+    tmp = path.with_name(path.name + ".recoded")
+    with pq.ParquetFile(path) as pf:
+        schema = pf.schema_arrow
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for batch in pf.iter_batches(batch_size=65_536):
+                labels = lookup[batch.column(1).to_numpy(zero_copy_only=False)]
+                writer.write_table(
+                    pa.Table.from_arrays([batch.column(0), pa.array(labels)], schema=schema)
+                )
+    os.replace(tmp, path)
 
 
 def _refuse_damaged(where: str, meta: dict[str, Any], max_skipped: float) -> None:

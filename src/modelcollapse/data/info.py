@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from modelcollapse.data.corpus import POLARITY_NAMES
 from modelcollapse.data.readers import read_corpus
 
 
@@ -35,18 +36,34 @@ class LengthStats:
         )
 
 
+def class_rows(
+    names: tuple[str, ...] | list[str], counts: list[int], order: object = None
+) -> list[tuple[str, str]]:
+    """``data info`` rows for the classes: how many, each with its rows and share, and for
+    two classes which one the results' "positive" columns count (class 1)."""
+    total = sum(counts) or 1
+    how = f", {order} order" if isinstance(order, str) else ""
+    rows = [("classes", f"{len(names)}{how}")]
+    for i, (name, count) in enumerate(zip(names, counts, strict=True)):
+        rows.append((f"class {i}", f"{name}: {count:,} ({count / total:.1%})"))
+    if len(names) == 2:
+        polarity = tuple(n.lower() for n in names) in POLARITY_NAMES
+        note = "" if polarity else f"; --labels {names[1]},{names[0]} swaps them"
+        what = f"class 1: what 'positive' results count{note}"
+        rows.append(("positive class", f"{names[1]} ({what})"))
+    return rows
+
+
 @dataclass(frozen=True)
 class DataInfo:
-    """What ``modelcollapse data info`` shows: size, balance, lengths, problems, identity."""
+    """What ``modelcollapse data info`` shows: size, classes, lengths, problems, identity."""
 
     path: str
     format: str
     compression: str | None
     rows: int
-    n_negative: int
-    n_positive: int
-    positive_share: float
-    label_names: tuple[str, str]
+    label_names: tuple[str, ...]
+    class_counts: tuple[int, ...]
     chars: LengthStats
     words: LengthStats
     duplicates: int
@@ -54,6 +71,34 @@ class DataInfo:
     skipped: dict[str, int] = field(default_factory=dict)
     first_bad_lines: list[int] = field(default_factory=list)
     fingerprint: str = ""
+    columns: dict[str, str | None] | None = None
+    class_order: str | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.label_names)
+
+    @property
+    def positive_class(self) -> str | None:
+        """Class 1 of two, which binary results' "positive" columns count; else None."""
+        return self.label_names[1] if self.n_classes == 2 else None
+
+    @property
+    def n_negative(self) -> int:
+        return self._binary()[0]
+
+    @property
+    def n_positive(self) -> int:
+        return self._binary()[1]
+
+    @property
+    def positive_share(self) -> float:
+        return self.n_positive / self.rows
+
+    def _binary(self) -> tuple[int, ...]:
+        if self.n_classes != 2:
+            raise ValueError(f"{self.path} has {self.n_classes} classes, not 2")
+        return self.class_counts
 
     @property
     def n_skipped(self) -> int:
@@ -71,14 +116,17 @@ class DataInfo:
             skipped = "none"
         dups = f"{self.duplicates:,}"
         if self.conflicting_duplicates:
-            dups += f" ({self.conflicting_duplicates:,} texts carry both labels)"
+            dups += f" ({self.conflicting_duplicates:,} texts carry several labels)"
+        columns = []
+        if self.columns:
+            names = [f"{k} {v!r}" for k, v in self.columns.items() if v is not None]
+            columns = [("columns", ", ".join(names))]
         return [
             ("path", self.path),
             ("format", fmt),
+            *columns,
             ("rows", f"{self.rows:,}"),
-            ("negative", f"{self.n_negative:,} (label {self.label_names[0]})"),
-            ("positive", f"{self.n_positive:,} (label {self.label_names[1]})"),
-            ("positive share", f"{self.positive_share:.1%}"),
+            *class_rows(self.label_names, list(self.class_counts), self.class_order),
             ("length, characters", str(self.chars)),
             ("length, words", str(self.words)),
             ("duplicates", dups),
@@ -90,6 +138,9 @@ class DataInfo:
 def data_info(path: str | Path, **reader_kwargs: Any) -> DataInfo:
     """Read ``path`` (skipping bad lines unless told otherwise) and summarise it.
 
+    ``reader_kwargs`` go to :func:`read_corpus` (``text_column``, ``label_column``,
+    ``labels``, ``fmt``, ...).
+
     Skipping is the default so one bad line does not hide the rest of the picture; the
     skipped lines are reported by reason with their first line numbers.
     """
@@ -97,7 +148,6 @@ def data_info(path: str | Path, **reader_kwargs: Any) -> DataInfo:
     corpus = read_corpus(path, **reader_kwargs)
     meta = corpus.meta
     n = len(corpus)
-    n_pos = int(np.count_nonzero(corpus.labels))
     chars = np.fromiter(map(len, corpus.texts), dtype=np.int64, count=n)
     words = np.fromiter((len(t.split()) for t in corpus.texts), dtype=np.int64, count=n)
     skipped = meta.get("skipped")
@@ -108,10 +158,8 @@ def data_info(path: str | Path, **reader_kwargs: Any) -> DataInfo:
         format=str(meta.get("format", "")),
         compression=compression if isinstance(compression, str) else None,
         rows=n,
-        n_negative=n - n_pos,
-        n_positive=n_pos,
-        positive_share=n_pos / n,
         label_names=corpus.label_names,
+        class_counts=tuple(int(c) for c in corpus.class_counts()),
         chars=LengthStats.of(chars),
         words=LengthStats.of(words),
         duplicates=_meta_int(meta, "duplicates"),
@@ -119,6 +167,8 @@ def data_info(path: str | Path, **reader_kwargs: Any) -> DataInfo:
         skipped=dict(skipped) if isinstance(skipped, dict) else {},
         first_bad_lines=list(first_bad) if isinstance(first_bad, list) else [],
         fingerprint=corpus.fingerprint,
+        columns=dict(columns) if isinstance(columns := meta.get("columns"), dict) else None,
+        class_order=order if isinstance(order := meta.get("class_order"), str) else None,
     )
 
 

@@ -1,9 +1,11 @@
-"""Read labelled Amazon polarity reviews from the files people actually have them in.
+"""Read labelled texts (Amazon reviews, spam/ham, topics, star ratings) from the files people
+actually have them in.
 
 Two entry points: :func:`read_corpus` returns a whole :class:`Corpus`; :class:`ReviewStream`
 hands the same rows over in chunks, for imports too big to hold twice. Readers stream their
 input (the Kaggle training file has 3.6M lines) from a :class:`Source`: a file or an archive
-member. Labels become 0 = negative, 1 = positive. Bad input raises :class:`UserError` naming
+member. Label values become class codes 0..k-1 (:class:`_LabelParser` says in which order;
+the polarity spellings keep 0 = negative, 1 = positive). Bad input raises :class:`UserError` naming
 the file, the line and what was expected, so a broken line in a huge file is found without a
 debugger; ``on_error="skip"`` drops such lines instead and counts them in
 ``meta["skipped"]``.
@@ -22,6 +24,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
 import tarfile
 import zipfile
@@ -48,7 +51,9 @@ __all__ = [
     "ReviewStream",
     "Rows",
     "Source",
+    "parse_labels",
     "read_corpus",
+    "recode",
     "text_lines",
 ]
 
@@ -67,9 +72,7 @@ _COMPRESSION_SUFFIXES = {".bz2": "bz2", ".gz": "gzip", ".gzip": "gzip"}
 # zipfile (bad CRC of an archive member) and tarfile (a member cut short).
 _READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError)
 
-_FT_NEG = "__label__1 "
-_FT_POS = "__label__2 "
-_FT_HEAD = len(_FT_NEG)
+_FT_HEAD = len("__label__1 ")  # fastText lines whose head is a label seen before: fast path
 _SNIFF_BYTES = 65_536  # of decompressed input, handed to the formats' sniffs
 
 
@@ -111,22 +114,26 @@ def read_corpus(
     path: str | Path,
     *,
     fmt: str | None = None,
-    text_column: str = "text",
-    label_column: str = "label",
+    text_column: str | None = None,
+    label_column: str | None = None,
     title_column: str | None = "title",
+    labels: str | Sequence[str] | None = None,
     on_error: Literal["raise", "skip"] = "raise",
 ) -> Corpus:
-    """Read a labelled review file; the format comes from the suffix unless ``fmt`` is given.
+    """Read a labelled text file; the format comes from the suffix unless ``fmt`` is given.
 
     Formats are those of :data:`DATA_FORMATS` (``fasttext``, ``amazon-csv``, and
     ``csv``/``tsv``/``parquet``/``jsonl`` with named columns, unless more are registered).
-    Text formats may be ``.bz2``/``.gz`` compressed. Labels become
-    0 = negative, 1 = positive; ``label_names`` keeps how the file spelled them.
+    Text formats may be ``.bz2``/``.gz`` compressed. Columns not named are guessed
+    (:class:`Columns`). The classes are the distinct label values, coded 0..k-1 in the order
+    of ``labels`` (``--labels``: any other value is an error), else numeric for numbers, else
+    alphabetical (so the polarity spellings keep 0 = negative, 1 = positive);
+    ``label_names`` keeps how the file spelled them.
 
     ``meta`` records ``format``, ``path``, ``compression``, ``skipped`` (reason -> count),
     ``first_bad_lines``, ``blank_lines``, ``duplicates`` (rows repeating an earlier text;
-    they are kept), ``conflicting_duplicates`` (texts seen with both labels) and, for
-    column formats, ``columns``.
+    they are kept), ``conflicting_duplicates`` (texts seen with more than one label),
+    ``class_order`` and, for column formats, ``columns``.
     """
     _check_on_error(on_error)
     path = Path(path)
@@ -135,12 +142,12 @@ def read_corpus(
         raise UserError("no such file", where=name)
     if path.is_dir():
         raise UserError("is a directory, expected a file of reviews", where=name)
-    rows = Rows(name, on_error)
-    columns = Columns(text_column, label_column, title_column)
+    rows = Rows(name, on_error, parser=_LabelParser(labels))
+    columns = Columns.of(text_column, label_column, title_column)
     reader = _read_source(Source.file(path), rows, fmt, columns)
     for _ in reader:  # chunk_size is unlimited: runs to the end without pausing
         pass
-    return rows.finish(rows.label_names(), rows.meta)
+    return rows.finish(rows.meta)
 
 
 @dataclass(frozen=True)
@@ -172,9 +179,16 @@ class ReviewStream:
 
     Memory stays at one chunk plus 9 bytes a row (for duplicate counting), so importing the
     3.6M-line Kaggle file never holds it twice. Sources are read in order as one corpus:
-    they share label spellings and the end checks (some reviews, both classes), which run
-    after the last chunk. Then ``label_names`` and ``meta`` (as :func:`read_corpus`'s, with
-    ``rows``, ``positives`` and ``first_bad``: ``"source:line"`` strings) are set.
+    they share the classes and the end checks (some reviews, two classes at least), which
+    run after the last chunk. Then ``label_names``, ``label_codes`` and ``meta`` (as
+    :func:`read_corpus`'s, with ``rows``, ``label_counts`` and ``first_bad``:
+    ``"source:line"`` strings) are set.
+
+    The final class order is known only at the end, so chunk labels are *reading codes*:
+    ``label_codes[code]`` is the class (:func:`recode`). They are final already for the
+    usual binary spellings and for ``labels`` (``--labels``). A ``label_parser`` shared by
+    several streams (an import's splits) gives them one set of codes; the caller then
+    finishes it and ``label_names``/``label_codes`` stay None.
     Duplicates are counted by 64-bit hashes here: exact unless two texts collide.
     """
 
@@ -186,9 +200,11 @@ class ReviewStream:
         fmt: str | None = None,
         chunk_size: int = 65_536,
         on_error: Literal["raise", "skip"] = "raise",
-        text_column: str = "text",
-        label_column: str = "label",
+        text_column: str | None = None,
+        label_column: str | None = None,
         title_column: str | None = "title",
+        labels: str | Sequence[str] | None = None,
+        label_parser: _LabelParser | None = None,
     ) -> None:
         _check_on_error(on_error)
         self.sources = [sources] if isinstance(sources, Source) else list(sources)
@@ -198,8 +214,11 @@ class ReviewStream:
         self.fmt = fmt
         self.chunk_size = max(1, int(chunk_size))
         self.on_error = on_error
-        self.columns = Columns(text_column, label_column, title_column)
-        self.label_names: tuple[str, str] | None = None
+        self.columns = Columns.of(text_column, label_column, title_column)
+        self._own_parser = label_parser is None
+        self.parser = _LabelParser(labels) if label_parser is None else label_parser
+        self.label_names: tuple[str, ...] | None = None
+        self.label_codes: np.ndarray | None = None
         self.meta: dict[str, object] = {}
         self._done = 0  # bytes of the sources already finished
         self._reading: Rows | None = None
@@ -220,7 +239,7 @@ class ReviewStream:
         if self._started:
             raise RuntimeError("a ReviewStream can be read once")
         self._started = True
-        rows = self._reading = Rows(self.name, self.on_error, self.chunk_size)
+        rows = self._reading = Rows(self.name, self.on_error, self.chunk_size, self.parser)
         hashes: list[np.ndarray] = []
         labels: list[np.ndarray] = []
 
@@ -238,15 +257,17 @@ class ReviewStream:
                     yield chunk
             self._done += source.size or 0
         rows.begin(self.name)
-        self.label_names = rows.label_names()  # resolves 1s still waiting for their scheme
         last = taken()
         all_labels = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int8)
-        rows.check_classes(len(all_labels), int(all_labels.sum()))
+        counts = rows.check_classes(all_labels)
+        if self._own_parser:
+            self.label_names, self.label_codes, order = self.parser.finish(counts, self.name)
+            rows.meta["class_order"] = order
         duplicates, conflicting = _count_duplicate_hashes(np.concatenate(hashes), all_labels)
         self.meta = {
             **rows.meta,
             "rows": len(all_labels),
-            "positives": int(all_labels.sum()),
+            "label_counts": counts.tolist(),
             **rows.summary(),
             "duplicates": duplicates,
             "conflicting_duplicates": conflicting,
@@ -261,13 +282,75 @@ def _check_on_error(on_error: str) -> None:
         raise UserError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
 
 
+# Column names tried, in order, for a text or label column the user did not name.
+TEXT_GUESSES = ("text", "content", "review", "review_text", "sentence", "body", "message",
+                "comment", "document", "tweet", "description")  # fmt: skip
+LABEL_GUESSES = ("label", "labels", "class", "category", "topic", "sentiment", "polarity",
+                 "target", "stars", "rating", "y")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Columns:
-    """The columns (or keys) a format with named columns reads: ``--text-column`` and co."""
+    """The columns (or keys) a format with named columns reads: ``--text-column`` and co.
 
-    text: str
-    label: str
-    title: str | None
+    A column the user did not name (``guess_text``/``guess_label``) is the first of
+    :data:`TEXT_GUESSES`/:data:`LABEL_GUESSES` the file has (any case); :meth:`find`
+    resolves them against the columns a file has.
+    """
+
+    text: str = "text"
+    label: str = "label"
+    title: str | None = "title"
+    guess_text: bool = False
+    guess_label: bool = False
+
+    @classmethod
+    def of(cls, text: str | None, label: str | None, title: str | None = "title") -> Columns:
+        return cls(text or "text", label or "label", title, text is None, label is None)
+
+    def find(self, found: Sequence[str], where: str) -> Columns:
+        """These columns as named in ``found``; a one-line error naming the columns seen
+        when the text or label column is not there (or cannot be guessed)."""
+        text = self._pick(found, self.text, self.guess_text, TEXT_GUESSES)
+        label = self._pick(found, self.label, self.guess_label, LABEL_GUESSES, avoid=text)
+        shown = ", ".join(repr(c) for c in found[:20]) + (", ..." if len(found) > 20 else "")
+        shown = f"found: {shown or 'none'}"
+        given = [c for c, ok, guess in ((self.text, text, self.guess_text),
+                                        (self.label, label, self.guess_label))
+                 if ok is None and not guess]  # fmt: skip
+        if given:
+            noun = "column" if len(given) == 1 else "columns"
+            raise UserError(f"missing {noun} {', '.join(map(repr, given))} ({shown})", where)
+        unknown = [w for w, ok in (("text", text), ("label", label)) if ok is None]
+        if unknown:
+            options = " and ".join(f"--{w}-column" for w in unknown)
+            raise UserError(
+                f"cannot tell the {' and '.join(unknown)} column{'s' if len(unknown) > 1 else ''}"
+                f" ({shown}); name {'them' if len(unknown) > 1 else 'it'} with {options}",
+                where,
+            )
+        assert text is not None and label is not None
+        if text == label:
+            raise UserError(f"the text and label columns are both {text!r}", where)
+        return Columns(text, label, self.title if self.title in found else None)
+
+    @staticmethod
+    def _pick(
+        found: Sequence[str],
+        name: str,
+        guess: bool,
+        guesses: Sequence[str],
+        avoid: str | None = None,
+    ) -> str | None:
+        if name in found:
+            return name
+        if not guess:
+            return None
+        lower = {c.lower(): c for c in reversed(found) if c != avoid}
+        return next((lower[g] for g in guesses if g in lower), None)
+
+    def record(self) -> dict[str, str | None]:
+        return {"text": self.text, "label": self.label, "title": self.title}
 
 
 def _read_source(
@@ -288,8 +371,8 @@ def _read_source(
     spec = DATA_FORMATS.get(fmt)
     try:
         yield from spec.read(source, compression, rows, columns)
-        if spec.named_columns:
-            rows.meta["columns"] = vars(columns).copy()
+        if spec.named_columns:  # the built-in readers record the columns they found
+            rows.meta.setdefault("columns", columns.record())
     except PermissionError:
         raise UserError("permission denied", where=name) from None
     except _READ_ERRORS as exc:
@@ -304,10 +387,11 @@ def _read_source(
 class _Bad(Exception):
     """A bad row: raised inside a reader, turned into a UserError or a skip by ``Rows``."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, fatal: bool = False) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.fatal = fatal  # an error even under on_error="skip" (a label --labels refuses)
 
 
 class Rows:
@@ -318,15 +402,21 @@ class Rows:
     lists locally, so they are emptied in place, never replaced.
     """
 
-    def __init__(self, name: str, on_error: str, chunk_size: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        on_error: str,
+        chunk_size: int | None = None,
+        parser: _LabelParser | None = None,
+    ) -> None:
         self.name = name
         self.skip = on_error == "skip"
         self.chunk_size = chunk_size or sys.maxsize
         self.unit = ""  # "" for line numbers, "row " for parquet
         self.texts: list[str] = []
         self.labels: list[int] = []
-        self.parser = _LabelParser()  # shared by all sources of a stream
-        self.fixed_names: tuple[str, str] | None = None  # formats that spell labels one way
+        # Shared by all sources of a stream (and by an import's splits, when given).
+        self.parser = parser if parser is not None else _LabelParser()
         self.meta: dict[str, object] = {}
         self.skipped: dict[str, int] = {}
         self.first_bad: list[int] = []
@@ -341,8 +431,7 @@ class Rows:
     def add(self, number: int, text: Any, label: Any, title: Any = None) -> None:
         """Keep review ``number`` (a line or row number), or report it as bad.
 
-        Labels may be spelled any way the column formats accept (0/1, 1/2, negative/positive,
-        ...), consistently within a file; a title becomes ``title: text``.
+        Any label values are classes (:class:`_LabelParser`); a title becomes ``title: text``.
         """
         _add(self, self.parser, number, text, label, title)
 
@@ -351,9 +440,9 @@ class Rows:
         """Whether a chunk is waiting: the reader should yield."""
         return len(self.texts) >= self.chunk_size
 
-    def bad(self, number: int, reason: str, message: str) -> None:
+    def bad(self, number: int, reason: str, message: str, fatal: bool = False) -> None:
         where = f"{self.name}:{self.unit}{number}"
-        if not self.skip:
+        if fatal or not self.skip:
             raise UserError(message, where=where)
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
         if len(self.first_bad) < _FIRST_BAD:
@@ -361,36 +450,26 @@ class Rows:
             self.first_bad_at.append(where)
 
     def take(self) -> tuple[list[str], np.ndarray] | None:
-        """The rows read so far, or None while none are ready.
-
-        Numeric labels read before the file showed its scheme (0/1 or 1/2) stay until it
-        does, since a 1 means opposite things under the two.
-        """
+        """The rows read so far (labels as reading codes), or None while none are ready."""
         if not self.texts:
             return None
-        if self.parser.pending:
-            if self.parser.scheme is None:
-                return None
-            self.parser.resolve(self.labels)
         texts = self.texts.copy()
         labels = np.array(self.labels, dtype=np.int8)
         self.texts.clear()
         self.labels.clear()
         return texts, labels
 
-    def label_names(self) -> tuple[str, str]:
-        """Once every source is read: the spellings (resolving any pending 1s)."""
-        if self.fixed_names is not None and self.parser.family is None:
-            return self.fixed_names
-        return self.parser.finish(self)
-
-    def check_classes(self, n: int, n_pos: int) -> None:
+    def check_classes(self, labels: np.ndarray) -> np.ndarray:
+        """Rows per reading code; refuses no rows, or rows of a single class."""
+        n = len(labels)
         if n == 0:
             raise UserError("no reviews found" + self._skipped_note(), where=self.name)
-        if n_pos in (0, n):
-            cls = "positive" if n_pos else "negative"
-            what = "the only review is" if n == 1 else f"all {n} reviews are"
-            raise UserError(f"{what} {cls}; need both classes", where=self.name)
+        counts = np.bincount(labels, minlength=len(self.parser))
+        if np.count_nonzero(counts) < 2:
+            what = "the only review has" if n == 1 else f"all {n:,} reviews have"
+            name = self.parser.spellings[int(labels[0])]
+            raise UserError(f"{what} label {_show(name)}; need at least 2 classes", where=self.name)
+        return counts
 
     def summary(self) -> dict[str, object]:
         return {
@@ -400,15 +479,18 @@ class Rows:
             "blank_lines": self.blank,
         }
 
-    def finish(self, label_names: tuple[str, str], meta: dict[str, object]) -> Corpus:
+    def finish(self, meta: dict[str, object]) -> Corpus:
         labels = np.array(self.labels, dtype=np.int8)
-        self.check_classes(len(labels), int(labels.sum()))
+        counts = self.check_classes(labels)
+        names, codes, order = self.parser.finish(counts, self.name)
+        labels = recode(labels, codes)
         duplicates, conflicting = _count_duplicates(self.texts, labels)
         summary = self.summary()
         del summary["first_bad"]  # one file: the line numbers say it all
         meta.update(summary, duplicates=duplicates, conflicting_duplicates=conflicting)
+        meta["class_order"] = order
         return Corpus(
-            texts=self.texts, labels=labels, source=self.name, label_names=label_names, meta=meta
+            texts=self.texts, labels=labels, source=self.name, label_names=names, meta=meta
         )
 
     def _skipped_note(self) -> str:
@@ -436,7 +518,7 @@ def _count_duplicates(texts: list[str], labels: np.ndarray) -> tuple[int, int]:
     in_group = np.zeros(len(texts), dtype=bool)
     in_group[1:] |= same
     in_group[:-1] |= same
-    seen: dict[str, int] = {}  # text -> bit set of labels it carries
+    seen: dict[str, int] = {}  # text -> bit set of the classes it carries
     duplicates = 0
     for i in np.sort(order[in_group]):
         text = texts[i]
@@ -446,7 +528,7 @@ def _count_duplicates(texts: list[str], labels: np.ndarray) -> tuple[int, int]:
             seen[text] |= bit
         else:
             seen[text] = bit
-    return duplicates, sum(1 for bits in seen.values() if bits == 3)
+    return duplicates, sum(1 for bits in seen.values() if bits & (bits - 1))
 
 
 def _hashes(texts: list[str]) -> np.ndarray:
@@ -458,9 +540,10 @@ def _count_duplicate_hashes(hashes: np.ndarray, labels: np.ndarray) -> tuple[int
     if len(hashes) < 2:
         return 0, 0
     n_texts = len(np.unique(hashes))
-    # A (hash, label) pair per distinct labelled text; a text with both labels has two.
-    pairs = len(np.unique(hashes * 2 + labels.astype(np.int64)))  # wraps, stays distinct
-    return len(hashes) - n_texts, pairs - n_texts
+    # A (hash, label) pair per distinct labelled text; texts with several labels have several.
+    pairs = np.unique(np.column_stack([hashes, labels.astype(np.int64)]), axis=0)
+    _, labels_per_text = np.unique(pairs[:, 0], return_counts=True)
+    return len(hashes) - n_texts, int(np.count_nonzero(labels_per_text > 1))
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -533,13 +616,13 @@ def _sniff_fasttext(head: bytes) -> bool:
 
 
 def _sniff_amazon_csv(head: bytes) -> bool:
-    """The original CSV has no header: three fields, the first one 1 or 2."""
+    """The original CSV has no header: three fields, the first one a class number."""
     text = io.StringIO(head.decode("utf-8", "replace"), newline="")
     try:
         first = next(csv.reader(text), None)
     except csv.Error:
         return False
-    return first is not None and len(first) == 3 and first[0].strip() in ("1", "2")
+    return first is not None and len(first) == 3 and first[0].strip().isdecimal()
 
 
 # --------------------------------------------------------------------------- text input
@@ -619,12 +702,14 @@ def _utf8_message(raw: bytes, exc: UnicodeDecodeError) -> str:
 def _read_fasttext(
     source: Source, compression: str | None, rows: Rows, columns: Columns
 ) -> Generator[None, None, None]:
-    """Kaggle fastText lines: ``__label__1`` = negative, ``__label__2`` = positive.
+    """fastText lines: ``__label__X`` then the text; the class is the whole label token
+    (Kaggle's ``__label__1`` = negative, ``__label__2`` = positive).
 
-    The hot loop is plain slicing and comparison: 3.6M lines must stay fast.
+    The hot loop is plain slicing and a dict lookup: 3.6M lines must stay fast.
     """
-    rows.fixed_names = ("__label__1", "__label__2")
     texts, labels = rows.texts, rows.labels
+    parse = rows.parser.parse
+    fast: dict[str, int] = {}  # line heads ("__label__2 ") seen before -> class code
     chunk = rows.chunk_size
     with _open(source, compression, rows) as fh:
         lineno = 0
@@ -645,11 +730,8 @@ def _read_fasttext(
                     rows.bad(lineno, INVALID_UTF8, _utf8_message(raw, exc))
                     continue
             head = line[:_FT_HEAD]
-            if head == _FT_POS:
-                label = 1
-                text = line[_FT_HEAD:].rstrip("\r\n")
-            elif head == _FT_NEG:
-                label = 0
+            label = fast.get(head)
+            if label is not None:
                 text = line[_FT_HEAD:].rstrip("\r\n")
             else:
                 if lineno == 1:
@@ -658,12 +740,15 @@ def _read_fasttext(
                     rows.blank += 1
                     continue
                 try:
-                    label, text = _fasttext_slow(line)
+                    token, text = _fasttext_slow(line)
+                    label = parse(token, lineno)
                 except _Bad as bad:
-                    rows.bad(lineno, bad.reason, bad.message)
+                    rows.bad(lineno, bad.reason, bad.message, bad.fatal)
                     continue
+                if head == token + " ":
+                    fast[head] = label
             if not text or text.isspace():
-                rows.bad(lineno, EMPTY_TEXT, f"empty review after '__label__{label + 1}'")
+                rows.bad(lineno, EMPTY_TEXT, f"empty review after {_show(head.rstrip())}")
                 continue
             texts.append(text)
             labels.append(label)
@@ -671,13 +756,14 @@ def _read_fasttext(
                 yield
 
 
-def _fasttext_slow(line: str) -> tuple[int, str]:
-    """Lines off the fast path: leading whitespace, a tab separator, or something wrong."""
+def _fasttext_slow(line: str) -> tuple[str, str]:
+    """``(label token, text)`` of a line off the fast path: a label not seen before, leading
+    whitespace, a tab separator, or something wrong."""
     s = line.rstrip("\r\n").lstrip()
     if not s.startswith("__label__"):
         raise _Bad(
             MALFORMED,
-            f"malformed line {_show(s)} (expected '__label__1 ' or '__label__2 ' then the review)",
+            f"malformed line {_show(s)} (expected a label such as '__label__1 ' then the review)",
         )
     cut = len(s)
     for sep in (" ", "\t"):
@@ -685,22 +771,21 @@ def _fasttext_slow(line: str) -> tuple[int, str]:
         if 0 <= i < cut:
             cut = i
     token = s[:cut]
-    if token == "__label__1":
-        return 0, s[cut + 1 :]
-    if token == "__label__2":
-        return 1, s[cut + 1 :]
-    raise _Bad(UNKNOWN_LABEL, f"unknown label {_show(token)} (expected __label__1 or __label__2)")
+    if token == "__label__":
+        raise _Bad(UNKNOWN_LABEL, "missing label after '__label__'")
+    return token, s[cut + 1 :]
 
 
 def _read_amazon_csv(
     source: Source, compression: str | None, rows: Rows, columns: Columns
 ) -> Generator[None, None, None]:
-    """The original headerless ``polarity,title,text`` CSV: 1 = negative, 2 = positive.
+    """The original headerless ``class,title,text`` CSV (Zhang et al. 2015: Amazon and Yelp
+    polarity 1 = negative, 2 = positive; 1..5 stars for the full sets; AG News topics 1..4).
 
     Title and text are joined as ``title: text`` unconditionally, as the Kaggle fastText
     conversion did, so both versions of the same review are the same string.
     """
-    rows.fixed_names = ("1", "2")
+    parse = rows.parser.parse
     with _open(source, compression, rows) as fh:
         lines = _Lines(fh)
         reader = csv.reader(lines)
@@ -719,13 +804,10 @@ def _read_amazon_csv(
                 rows.bad(start, INVALID_UTF8, utf8)
                 continue
             polarity, title, body = row
-            polarity = polarity.strip()
-            if polarity == "1":
-                label = 0
-            elif polarity == "2":
-                label = 1
-            else:
-                rows.bad(start, UNKNOWN_LABEL, f"unknown label {_show(polarity)} (expected 1 or 2)")
+            try:
+                label = parse(polarity, start)
+            except _Bad as bad:
+                rows.bad(start, bad.reason, bad.message, bad.fatal)
                 continue
             if not title.strip() and not body.strip():
                 rows.bad(start, EMPTY_TEXT, "empty review (title and text are both empty)")
@@ -785,7 +867,8 @@ def _read_delimited(
         if lines.first_bad(1, reader.line_num):
             raise UserError(f"header is {lines.bad[1]}", where=f"{rows.name}:1")
         header = [h.strip() for h in header]
-        text_i, label_i = _columns(rows.name, header, columns.text, columns.label)
+        columns = _found(rows, header, columns)
+        text_i, label_i = header.index(columns.text), header.index(columns.label)
         title_i = header.index(columns.title) if columns.title in header else None
         parser = rows.parser
         for start, row in _csv_records(reader, rows):
@@ -843,7 +926,8 @@ def _read_jsonl(
                 rows.bad(n, MALFORMED, f"expected a JSON object, found {type(obj).__name__}")
                 continue
             if not checked:
-                _columns(rows.name, list(obj), text_column, label_column)
+                columns = _found(rows, list(obj), columns)
+                text_column, label_column = columns.text, columns.label
                 checked = True
             if text_column not in obj or label_column not in obj:
                 missing = text_column if text_column not in obj else label_column
@@ -875,7 +959,6 @@ def _read_parquet(
         )
     rows.unit = "row "
 
-    text_column, label_column, title_column = columns.text, columns.label, columns.title
     with contextlib.ExitStack() as stack:
         where = source.path if source.path is not None else stack.enter_context(source.open())
         try:
@@ -884,7 +967,8 @@ def _read_parquet(
             n_rows = pf.metadata.num_rows
         except (pa.ArrowException, ValueError, *_READ_ERRORS) as exc:
             raise UserError(f"not a Parquet file ({one_line(exc)})", where=rows.name) from None
-        _columns(rows.name, names, text_column, label_column)
+        columns = _found(rows, names, columns)
+        text_column, label_column, title_column = columns.text, columns.label, columns.title
         if len(set(names)) != len(names):
             raise UserError(f"repeated column names ({', '.join(names)})", where=rows.name)
         use_title = title_column is not None and title_column in names
@@ -910,16 +994,11 @@ def _read_parquet(
             ) from None
 
 
-def _columns(name: str, found: list[str], text_column: str, label_column: str) -> tuple[int, int]:
-    missing = [c for c in (text_column, label_column) if c not in found]
-    if missing:
-        shown = ", ".join(repr(c) for c in found[:20]) + (", ..." if len(found) > 20 else "")
-        noun = "column" if len(missing) == 1 else "columns"
-        raise UserError(
-            f"missing {noun} {', '.join(repr(c) for c in missing)} (found: {shown or 'none'})",
-            where=name,
-        )
-    return found.index(text_column), found.index(label_column)
+def _found(rows: Rows, found: list[str], columns: Columns) -> Columns:
+    """``columns`` resolved against the file's, recorded in ``meta["columns"]``."""
+    resolved = columns.find(found, rows.name)
+    rows.meta["columns"] = resolved.record()
+    return resolved
 
 
 def _add(rows: Rows, parser: _LabelParser, n: int, text: Any, label: Any, title: Any) -> None:
@@ -931,7 +1010,7 @@ def _add(rows: Rows, parser: _LabelParser, n: int, text: Any, label: Any, title:
             raise _Bad(EMPTY_TEXT, "empty review text")
         value = parser.parse(label, n)
     except _Bad as bad:
-        rows.bad(n, bad.reason, bad.message)
+        rows.bad(n, bad.reason, bad.message, bad.fatal)
         return
     rows.texts.append(f"{head}: {body}" if head.strip() else body)
     rows.labels.append(value)
@@ -968,7 +1047,8 @@ DATA_FORMATS.register(
     DataFormat(
         _read_fasttext,
         (".ft.txt", ".txt", ".ft"),
-        "Kaggle's `__label__1`/`__label__2` (negative/positive) then the review, one a line",
+        "`__label__CLASS` then the text, one a line (Kaggle's `__label__1`/`__label__2`: "
+        "negative/positive)",
         sniff=_sniff_fasttext,
         sniff_any_name=True,
         aliases=("ft",),
@@ -979,7 +1059,8 @@ DATA_FORMATS.register(
     DataFormat(
         _read_amazon_csv,
         (".csv",),
-        "the original headerless `polarity,title,text` CSV (1 = negative, 2 = positive)",
+        "the original headerless `class,title,text` CSV (Amazon/Yelp polarity: 1 = negative, "
+        "2 = positive; their 1-5 star sets; AG News topics 1-4)",
         sniff=_sniff_amazon_csv,
         aliases=("amazon_csv",),
     ),
@@ -1039,130 +1120,239 @@ def formats_table() -> str:
 # --------------------------------------------------------------------------- labels
 
 
-# Spelling families: a file must stick to one, so "1" has a single meaning per file.
+MAX_CLASSES = 100  # more distinct labels than this: the label column is likely the wrong one
+
+# Binary polarity spellings in families: a file must not mix families ("neg" beside
+# "negative" is a spelling slip, not a third class).
 _WORDS = {
-    "negative": ("word", 0),
-    "positive": ("word", 1),
-    "neg": ("short", 0),
-    "pos": ("short", 1),
-    "__label__1": ("fasttext", 0),
-    "__label__2": ("fasttext", 1),
-    "false": ("bool", 0),
-    "true": ("bool", 1),
+    "negative": "word",
+    "positive": "word",
+    "neg": "short",
+    "pos": "short",
+    "__label__1": "fasttext",
+    "__label__2": "fasttext",
+    "false": "bool",
+    "true": "bool",
 }
-_NUMBERS = {"0": 0, "1": 1, "2": 2, "0.0": 0, "1.0": 1, "2.0": 2}
 _EXPECTED = {
     "word": "negative or positive",
     "short": "neg or pos",
     "fasttext": "__label__1 or __label__2",
     "bool": "false or true",
 }
-_ANY = "0/1, 1/2, negative/positive, neg/pos, __label__1/__label__2 or false/true"
+# The usual binary pair a first label belongs to: registered in class order at once, so the
+# codes handed out while reading are usually the final ones (no recoding of a big import).
+_PAIRS = {
+    "negative": ("negative", "positive"), "positive": ("negative", "positive"),
+    "neg": ("neg", "pos"), "pos": ("neg", "pos"),
+    "__label__1": ("__label__1", "__label__2"), "__label__2": ("__label__1", "__label__2"),
+    "false": ("false", "true"), "true": ("false", "true"),
+    "0": ("0", "1"), "1": ("0", "1"), "2": ("1", "2"),
+}  # fmt: skip
+_INTEGRAL = re.compile(r"[+-]?\d+(?:\.0*)?")
+
+# How the classes are ordered (``meta["class_order"]``), in the words docs/data.md uses.
+ORDER_GIVEN = "--labels"
+ORDER_NUMERIC = "numeric"
+ORDER_ALPHABETICAL = "alphabetical"
+
+
+def label_key(value: Any) -> tuple[str, str]:
+    """``(key, spelling)`` of a label value: values with the same key are one class.
+
+    Integral numbers compare as integers (``1``, ``1.0``, ``"+1"``); the polarity words
+    ignore case; any other text is taken as it is, less surrounding spaces.
+    """
+    if isinstance(value, bool | np.bool_):
+        spelling = str(bool(value))
+        return spelling.lower(), spelling
+    if isinstance(value, int | np.integer):
+        return str(int(value)), str(int(value))
+    if isinstance(value, float | np.floating):
+        if value != value:  # NaN: pandas' empty cell
+            return "", ""
+        text = str(int(value)) if float(value).is_integer() else repr(float(value))
+        return text, text
+    spelling = value.strip() if isinstance(value, str) else str(value).strip()
+    if _INTEGRAL.fullmatch(spelling):
+        return str(int(float(spelling))), spelling
+    lower = spelling.lower()
+    return (lower if lower in _WORDS else spelling), spelling
+
+
+def parse_labels(
+    text: str | Sequence[str] | None, where: str = "--labels"
+) -> tuple[str, ...] | None:
+    """The class names of ``--labels a,b,c``, in their order; None when not given."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in (text.split(",") if isinstance(text, str) else text)]
+    shown = text if isinstance(text, str) else ",".join(text)
+    if len(parts) < 2 or not all(parts):
+        raise UserError(
+            f"expected at least 2 comma-separated class names, e.g. 'ham,spam', got {shown!r}",
+            where,
+        )
+    keys = [label_key(p)[0] for p in parts]
+    twice = sorted({p for p, k in zip(parts, keys, strict=True) if keys.count(k) > 1})
+    if twice:
+        raise UserError(f"names a class twice ({', '.join(twice)}) in {shown!r}", where)
+    if len(parts) > MAX_CLASSES:
+        raise UserError(f"at most {MAX_CLASSES} classes, got {len(parts)}", where)
+    return tuple(parts)
 
 
 class _LabelParser:
-    """Maps label values to 0/1 and remembers how the file spelled each class.
+    """Maps label values to class codes and remembers how the file spelled each class.
 
-    Numbers are ambiguous: 1 is positive under 0/1 but negative under Amazon's 1/2. The
-    first 0 or 2 decides; 1s seen before that are stored as -1 and resolved at the end.
+    While reading, a class gets the next free code when first seen (the usual binary pairs
+    come in their final order); :meth:`finish` puts the classes in their final order: that
+    of ``labels`` (``--labels``, which also refuses any other value), else numeric when every
+    label is a number (star ratings 1..5; 0/1 and 1/2 polarity too), else alphabetical
+    (negative/positive, neg/pos, __label__1/__label__2 and false/true keep
+    negative = 0, positive = 1). One parser may serve several sources (an import's splits).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, labels: Sequence[str] | None = None) -> None:
+        self.fixed = parse_labels(labels) if labels is not None else None
+        self.codes: dict[str, int] = {}  # key -> code while reading
+        self.spellings: list[str] = []  # code -> first spelling seen
         self.family: str | None = None
         self.family_line = 0
-        self.scheme: str | None = None  # "01" or "12" for numbers
-        self.scheme_line = 0
-        self.spellings: dict[int, str] = {}  # class (or raw number) -> first spelling
-        self.pending = False  # some rows hold -1: a 1 read before the scheme was known
+        self.frozen: str | None = None  # set: no new class may appear (says whose classes)
+        self.unseen: set[int] = set()  # codes registered before any row had them
+        self.raw: dict[str, int] = {}  # label strings as read -> code
+        if self.fixed is not None:
+            for name in self.fixed:
+                self._register(label_key(name)[0], name)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def _register(self, key: str, spelling: str) -> int:
+        code = self.codes[key] = len(self.spellings)
+        self.spellings.append(spelling)
+        return code
 
     def parse(self, value: Any, n: int) -> int:
-        if value is None:
-            raise _Bad(UNKNOWN_LABEL, f"missing label (expected {self._expected()})")
-        if isinstance(value, bool):
-            family, cls = "bool", int(value)
-        elif isinstance(value, int | float | np.integer | np.floating):
-            if value not in (0, 1, 2):
-                raise self._unknown(repr(value))
-            family, cls = "number", int(value)
-        else:
-            s = value.strip() if isinstance(value, str) else str(value)
-            key = s.lower()
-            if key in _NUMBERS:
-                family, cls = "number", _NUMBERS[key]
-            elif key in _WORDS:
-                family, cls = _WORDS[key]
-            else:
-                raise self._unknown(s)
-        spelling = value.strip() if isinstance(value, str) else str(value)
+        if type(value) is str and (code := self.raw.get(value)) is not None:
+            return code  # a spelling met before: millions of rows take this path
+        key, spelling = label_key(value) if value is not None else ("", "")
+        code = self.codes.get(key)
+        if code is None:
+            code = self._new(key, spelling, n)
+        elif self.unseen and code in self.unseen:  # a pair's partner: now seen, as spelled
+            self.unseen.discard(code)
+            self.spellings[code] = spelling
+        if key in _WORDS and self.fixed is None:
+            self._family(key, spelling, n)
+        if type(value) is str:
+            self.raw[value] = code
+        return code
+
+    def _new(self, key: str, spelling: str, n: int) -> int:
+        """The code of a label not seen before, or why it cannot have one."""
+        if not key:
+            raise _Bad(UNKNOWN_LABEL, "missing label")
+        if self.fixed is not None:
+            raise _Bad(
+                UNKNOWN_LABEL,
+                f"label {_show(spelling)} is not one of --labels {','.join(self.fixed)}",
+                fatal=True,
+            )
+        if self.frozen is not None:
+            names = ", ".join(self.spellings)
+            raise _Bad(
+                UNKNOWN_LABEL,
+                f"label {_show(spelling)} is not a class of {self.frozen} ({names})",
+                fatal=True,
+            )
+        if key in _WORDS:
+            self._family(key, spelling, n)  # before registering: a slip is no new class
+        if len(self.codes) >= MAX_CLASSES:
+            raise _Bad(
+                UNKNOWN_LABEL,
+                f"more than {MAX_CLASSES} distinct labels (latest {_show(spelling)}); is the "
+                "label column the right one (--label-column)?",
+                fatal=True,
+            )
+        if not self.codes and key in _PAIRS:
+            for k in _PAIRS[key]:
+                if k == key:
+                    self._register(k, spelling)
+                else:
+                    self.unseen.add(self._register(k, k))
+            return self.codes[key]
+        return self._register(key, spelling)
+
+    def _family(self, key: str, spelling: str, n: int) -> None:
+        family = _WORDS[key]
         if self.family is None:
             self.family, self.family_line = family, n
         elif family != self.family:
-            raise self._unknown(spelling)
-        if family == "number":
-            cls = self._number(cls, spelling, n)
-        else:
-            self.spellings.setdefault(cls, spelling)
-        return cls
+            raise _Bad(
+                UNKNOWN_LABEL,
+                f"unknown label {_show(spelling)} (expected {_EXPECTED[self.family]}, as on line "
+                f"{self.family_line})",
+            )
 
-    def _number(self, raw: int, spelling: str, n: int) -> int:
-        if raw != 1:
-            scheme = "01" if raw == 0 else "12"
-            if self.scheme is None:
-                self.scheme, self.scheme_line = scheme, n
-            elif scheme != self.scheme:
-                raise self._unknown(spelling)
-        self.spellings.setdefault(raw, spelling)
-        if self.scheme == "01":
-            return raw
-        if self.scheme == "12":
-            return raw - 1
-        self.pending = True
-        return -1  # resolved by finish() once the scheme is known
+    def freeze(self, whose: str) -> None:
+        """From now on a new label is an error naming ``whose`` classes (the train split)."""
+        self.frozen = whose
 
-    def _unknown(self, spelling: str) -> _Bad:
-        return _Bad(UNKNOWN_LABEL, f"unknown label {_show(spelling)} (expected {self._expected()})")
+    def finish(self, counts: np.ndarray, where: str) -> tuple[tuple[str, ...], np.ndarray, str]:
+        """``(names, codes, order)`` from the rows each code got: the classes in their final
+        order, the final code of each reading code (-1: never seen) and the order's rule.
 
-    def _expected(self) -> str:
-        if self.family is None:
-            return _ANY
-        where = f"as on line {self.family_line}"
-        if self.family == "number":
-            if self.scheme is None:
-                return f"0/1 or 1/2 numbers, {where}"
-            pair = "0 or 1" if self.scheme == "01" else "1 or 2"
-            return f"{pair}, as on line {self.scheme_line}"
-        return f"{_EXPECTED[self.family]}, {where}"
-
-    def resolve(self, labels: list[int]) -> None:
-        """Replace the -1s in ``labels`` (in place) now that the scheme is known."""
-        fill = 1 if self.scheme == "01" else 0
-        labels[:] = [fill if v < 0 else v for v in labels]
-        self.pending = False
-
-    def finish(self, rows: Rows) -> tuple[str, str]:
-        """Resolve 1s read before the scheme was known; return the label spellings."""
-        if self.pending:
-            if self.scheme is None:  # every label was 1: one class either way
-                n = len(rows.labels)
-                what = "the only review has" if n == 1 else f"all {n} reviews have"
+        A class of ``--labels`` that no row has is refused: a classifier cannot learn it.
+        """
+        counts = np.concatenate([counts, np.zeros(len(self.codes), dtype=np.int64)])
+        keys = list(self.codes)
+        if self.fixed is not None:
+            empty = [self.spellings[c] for c in range(len(keys)) if counts[c] == 0]
+            if empty and counts.sum():
                 raise UserError(
-                    f"{what} label {self.spellings[1]!r} (negative under 1/2 labels, positive"
-                    " under 0/1); need both classes",
-                    where=rows.name,
+                    f"no row has label {', '.join(map(repr, empty))} of --labels "
+                    f"{','.join(self.fixed)}",
+                    where=where,
                 )
-            self.resolve(rows.labels)
-        return self.names()
+            seen, order = list(range(len(keys))), ORDER_GIVEN
+        else:
+            seen = [c for c in range(len(keys)) if counts[c] > 0]
+            numbers = [_number(keys[c]) for c in seen]
+            if all(x is not None for x in numbers):
+                seen = [c for _, c in sorted(zip(numbers, seen, strict=True))]  # type: ignore[type-var]
+                order = ORDER_NUMERIC
+            else:
+                seen.sort(key=lambda c: _natural(keys[c]))
+                order = ORDER_ALPHABETICAL
+        codes = np.full(len(keys), -1, dtype=np.int8)
+        codes[seen] = np.arange(len(seen), dtype=np.int8)
+        return tuple(self.spellings[c] for c in seen), codes, order
 
-    def names(self) -> tuple[str, str]:
-        if self.family == "number":
-            if self.scheme == "12":
-                return (self.spellings.get(1, "1"), self.spellings.get(2, "2"))
-            return (self.spellings.get(0, "0"), self.spellings.get(1, "1"))
-        if self.family == "bool":
-            return (self.spellings.get(0, "false"), self.spellings.get(1, "true"))
-        defaults = {"word": ("negative", "positive"), "short": ("neg", "pos")}
-        neg, pos = defaults.get(self.family or "", ("__label__1", "__label__2"))
-        return (self.spellings.get(0, neg), self.spellings.get(1, pos))
+
+def _natural(key: str) -> list[tuple[int, int, str]]:
+    """Alphabetical, ignoring case, with digit runs compared as numbers (``__label__2`` before
+    ``__label__10``); the key itself breaks ties."""
+    parts = [(0, int(p), "") if p.isdecimal() and p.isascii() else (1, 0, p.casefold())
+             for p in re.split(r"([0-9]+)", key) if p]  # fmt: skip
+    return [*parts, (2, 0, key)]
+
+
+def _number(key: str) -> float | None:
+    try:
+        value = float(key)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
+def recode(labels: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Reading codes to final class codes (no copy when they are already final)."""
+    labels = np.asarray(labels, dtype=np.int8)
+    if np.all((codes == np.arange(len(codes))) | (codes < 0)):
+        return labels
+    return codes[labels] if len(labels) else labels
 
 
 # --------------------------------------------------------------------------- helpers

@@ -2,33 +2,72 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError
 
 
-def load_data(data: str | Corpus) -> Corpus:
+def load_data(
+    data: str | Corpus,
+    *,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    labels: str | Sequence[str] | None = None,
+) -> Corpus:
     """``"demo"`` (built in), a path, the name of an imported corpus, or a ready :class:`Corpus`.
 
     A path wins over a name. An imported corpus brings its own test split as ``test_mask``.
+    ``text_column``/``label_column`` name a file's columns (else they are guessed);
+    ``labels`` (``--labels a,b,c``) fixes the class order and refuses other labels: for a
+    file while it is read, for an imported or built-in corpus by recoding its classes.
     """
+    from modelcollapse.data.readers import parse_labels
+
+    order = parse_labels(labels)
+    if isinstance(data, Corpus) or data == "demo" or not Path(data).exists():
+        columns = [o for o, v in (("--text-column", text_column), ("--label-column", label_column))
+                   if v is not None]  # fmt: skip
+        if columns:
+            what = "a ready corpus" if isinstance(data, Corpus) else f"'{data}'"
+            raise UserError(
+                f"applies to a data file; {what} has its columns chosen already", columns[0]
+            )
     if isinstance(data, Corpus):
-        return data
-    if data == "demo":
+        corpus = data
+    elif data == "demo":
         from modelcollapse.data.demo import make_demo_corpus
 
-        return make_demo_corpus()
-    from modelcollapse.data.home import get_data_home, imported_names, is_imported, load_imported
-    from modelcollapse.data.readers import read_corpus
+        corpus = make_demo_corpus()
+    else:
+        from modelcollapse.data.home import (
+            get_data_home,
+            imported_names,
+            is_imported,
+            load_imported,
+        )
+        from modelcollapse.data.readers import read_corpus
 
-    if Path(data).exists():
-        return read_corpus(data)
-    if is_imported(data):
-        return load_imported(data)
-    names = imported_names() or f"none in {get_data_home()}"
-    raise UserError(
-        f"'{data}' is neither a file nor an imported corpus (imported: {names}; "
-        "add one with 'modelcollapse data import PATH')",
-        "--data",
-    )
+        if Path(data).exists():
+            return read_corpus(
+                data, text_column=text_column, label_column=label_column, labels=order
+            )
+        if not is_imported(data):
+            names = imported_names() or f"none in {get_data_home()}"
+            raise UserError(
+                f"'{data}' is neither a file nor an imported corpus (imported: {names}; "
+                "add one with 'modelcollapse data import PATH')",
+                "--data",
+            )
+        corpus = load_imported(data)
+    return corpus if order is None else corpus.with_label_order(order)
+
+
+def require_classes(corpus: Corpus, k: int, what: str, where: str | None = "--data") -> None:
+    """Refuse, in one line, a corpus whose number of classes a study cannot handle yet."""
+    if corpus.n_classes != k:
+        names = ", ".join(corpus.label_names[:10]) + (" ..." if corpus.n_classes > 10 else "")
+        raise UserError(
+            f"this study needs {k} classes; {what} has {corpus.n_classes}: {names}", where
+        )

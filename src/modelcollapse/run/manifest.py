@@ -55,9 +55,12 @@ def build_manifest(
         "data": {
             "source": corpus.source,
             "rows": len(corpus),
-            "positive": int(corpus.labels.sum()),
+            "positive": int(corpus.class_counts()[1]) if corpus.n_classes == 2 else None,
             "fingerprint": corpus.fingerprint,
+            # Class k of the results is label_names[k]; "positive" columns count class 1.
             "label_names": list(corpus.label_names),
+            "class_counts": corpus.class_counts().tolist(),
+            "positive_class": corpus.positive_class,
             "synthetic": bool(corpus.meta.get("synthetic", False)),
         },
         "features": {
