@@ -140,9 +140,7 @@ def _multiclass_score(
     onehot[rows, y_true] = 1.0
     # Top-label ECE: the confidence is the probability of the predicted class.
     confidence = proba[rows, predicted.astype(np.intp)]
-    bins = np.digitize(
-        np.round(confidence, ECE_DECIMALS), MULTICLASS_ECE_EDGES[1:-1], right=False
-    )
+    bins = np.digitize(np.round(confidence, ECE_DECIMALS), MULTICLASS_ECE_EDGES[1:-1], right=False)
     gap = np.bincount(bins, weights=hit, minlength=20) - np.bincount(
         bins, weights=confidence, minlength=20
     )
