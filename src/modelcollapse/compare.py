@@ -113,6 +113,7 @@ METRICS: dict[str, Metric] = {
         Metric("log_loss", -1, False, 0.01),
         Metric("brier", -1, False, 0.0025),
         Metric("ece", -1, True, 0.005),
+        Metric("pred_tv_distance", -1, True, 0.005),
         *_metrics(-1, False, None, "fit_seconds", "predict_seconds", "perplexity"),
         *_metrics(0, True, 0.005, "model_labelled_share", "predicted_positive_rate"),
     ]

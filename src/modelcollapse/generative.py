@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -24,7 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from modelcollapse.core.metrics import evaluate
+from modelcollapse.core.metrics import evaluate, share_columns
 from modelcollapse.core.seeds import model_seed
 from modelcollapse.core.training import fresh_model
 from modelcollapse.features.vectorize import count_vectorizer, restrict_to_vocabulary
@@ -322,8 +322,9 @@ class GenerationRecord:
     log_loss: float
     brier: float
     ece: float
-    predicted_positive_rate: float
-    test_positive_rate: float
+    predicted_positive_rate: float  # NaN for k > 2 classes
+    pred_tv_distance: float
+    test_positive_rate: float  # NaN for k > 2 classes
     n_test: int
     perplexity: float  # of the real test reviews under this generation's generator
     distinct_1: float  # diversity of this generation's own texts
@@ -332,6 +333,8 @@ class GenerationRecord:
     rare_word_share: float  # tokens that are rare (≤ 2 occurrences) in the real training reviews
     fit_seconds: float
     generate_seconds: float
+    # k > 2 classes: predicted_share_<j> and test_share_<j> (core.metrics.share_columns)
+    class_shares: dict[str, float] = field(default_factory=dict)
 
 
 class GenerativeLoop:
@@ -372,12 +375,17 @@ class GenerativeLoop:
         y_train: np.ndarray,
         test_docs: Sequence[str],
         y_test: np.ndarray,
+        n_classes: int | None = None,
     ) -> GenerativeLoop:
+        """``n_classes``: k of the label codes 0 … k−1 (default: the largest seen + 1); one
+        trigram model per class writes that class's reviews."""
         if self.regime not in ("replace", "accumulate"):
             raise ValueError(f"regime must be replace or accumulate, got {self.regime!r}")
         spec = get_model(self.model)
         real, y_real = list(train_docs), np.asarray(y_train)
         y_test = np.asarray(y_test)
+        k = n_classes or max([2, *(int(np.max(y)) + 1 for y in (y_real, y_test) if len(y))])
+        test_positive_rate = float(np.mean(y_test)) if k <= 2 else float("nan")
         vocabulary = sorted({t for doc in real for t in doc.split()})
         rare = rare_words(real)
         # The one behind the cached features: seed drops one-character tokens.
@@ -388,8 +396,9 @@ class GenerativeLoop:
         history = []
         for g in range(self.generations + 1):
             metrics, fit_seconds = _classify(
-                spec, X, labels, X_test, y_test, model_seed(self.random_state, g, 1)
+                spec, X, labels, X_test, y_test, model_seed(self.random_state, g, 1), k
             )
+            shares = {c: metrics.pop(c) for c in share_columns(k)}
             generator = ClassConditionalLM(vocabulary).fit(docs, labels)
             record = dict(
                 step=g,
@@ -397,12 +406,13 @@ class GenerativeLoop:
                 model_labelled_share=1.0 - _real_share(g, len(real), len(docs), self.regime),
                 n_texts=len(newest),
                 **metrics,
-                test_positive_rate=float(np.mean(y_test)),
+                test_positive_rate=test_positive_rate,
                 n_test=len(y_test),
                 perplexity=generator.perplexity(test_docs, y_test),
                 **text_diversity(newest, rare),
                 fit_seconds=fit_seconds,
                 generate_seconds=float("nan"),
+                class_shares=shares,
             )
             if g < self.generations:
                 start = time.perf_counter()
@@ -421,7 +431,13 @@ class GenerativeLoop:
         return self
 
     def history_records(self) -> list[dict[str, object]]:
-        return [asdict(r) for r in self.history_]
+        """One dict per generation; k > 2 classes: the class shares as columns of their own."""
+        records = []
+        for r in self.history_:
+            record = asdict(r)
+            record.update(record.pop("class_shares"))
+            records.append(record)
+        return records
 
 
 def _real_share(generation: int, n_real: int, n_docs: int, regime: str) -> float:
@@ -449,6 +465,7 @@ def _classify(
     X_test: sp.csr_matrix,
     y_test: np.ndarray,
     seed: int,
+    n_classes: int = 2,
 ) -> tuple[dict[str, float], float]:
     """The metrics on the test reviews (``core.metrics.METRIC_COLUMNS``) and the fit's seconds."""
     _, (X, X_test) = restrict_to_vocabulary(X, X_test)
@@ -456,7 +473,7 @@ def _classify(
     start = time.perf_counter()
     est.fit(X, labels)
     fit_seconds = time.perf_counter() - start
-    return evaluate(est, X_test, y_test), fit_seconds
+    return evaluate(est, X_test, y_test, n_classes), fit_seconds
 
 
 __all__ = [

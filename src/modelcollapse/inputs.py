@@ -35,7 +35,8 @@ class DocumentRows:
 
     sklearn_config: ClassVar[dict[str, bool]] = {}
 
-    def __init__(self, docs_pool: np.ndarray, docs_test: np.ndarray) -> None:
+    def __init__(self, docs_pool: np.ndarray, docs_test: np.ndarray, n_classes: int = 2) -> None:
+        self.n_classes = n_classes
         self.pool = _document_array(docs_pool)
         self.test = _document_array(docs_test)
         self._all = AllText()
@@ -44,7 +45,7 @@ class DocumentRows:
         return self.pool[rows], self._all
 
     def predictions(self, est: BaseEstimator, vocabulary: AllText) -> tuple[np.ndarray, np.ndarray]:
-        return predictions(est, self.test)
+        return predictions(est, self.test, self.n_classes)
 
 
 def _document_array(docs) -> np.ndarray:
@@ -58,16 +59,16 @@ def _document_array(docs) -> np.ndarray:
 
 
 def loop_inputs(
-    spec: ModelSpec, X_pool, X_test, n_rows: int, fast: bool = True
+    spec: ModelSpec, X_pool, X_test, n_rows: int, fast: bool = True, n_classes: int = 2
 ) -> LoopMatrices | DocumentRows:
     """The first ``n_rows`` of the pool and the test set as ``spec`` reads them: count
     matrices (fast or plain, :func:`~modelcollapse.scoring.loop_matrices`) or documents
     (:class:`DocumentRows`)."""
     if spec.input == "documents":
-        return DocumentRows(_document_array(X_pool)[:n_rows], X_test)
+        return DocumentRows(_document_array(X_pool)[:n_rows], X_test, n_classes)
     if isinstance(X_pool, list) or (isinstance(X_pool, np.ndarray) and X_pool.dtype.kind in "OUS"):
         raise TypeError(f"model {spec.name!r} reads a count matrix, not documents")
-    return loop_matrices(sp.csr_matrix(X_pool)[:n_rows], X_test, fast)
+    return loop_matrices(sp.csr_matrix(X_pool)[:n_rows], X_test, fast, n_classes)
 
 
 def model_input(features: Features, spec: ModelSpec):

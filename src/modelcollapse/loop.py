@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import BaseEstimator
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
-from modelcollapse.core.metrics import score
+from modelcollapse.core.metrics import score, share_columns
 from modelcollapse.core.options import LoopOptions, check_rate
 from modelcollapse.core.policies import LabelRequest, make_labels
 from modelcollapse.core.regimes import REGIMES, RegimeStep, refreshed_rows
@@ -37,7 +38,12 @@ from modelcollapse.core.seeds import model_seed
 from modelcollapse.core.training import fresh_model, model_labelled_count
 from modelcollapse.inputs import loop_inputs
 from modelcollapse.models import ModelSpec, get_model
-from modelcollapse.scoring import LoopMatrices, Vocabulary, positive_proba
+from modelcollapse.scoring import (
+    LoopMatrices,
+    Vocabulary,
+    class_probabilities,
+    positive_proba,
+)
 
 # Row states in the pool.
 HUMAN, MODEL, DROPPED = 0, 1, 2
@@ -61,13 +67,16 @@ class StepRecord:
     log_loss: float
     brier: float
     ece: float
-    predicted_positive_rate: float
-    test_positive_rate: float
+    predicted_positive_rate: float  # NaN for k > 2 classes
+    pred_tv_distance: float
+    test_positive_rate: float  # NaN for k > 2 classes
     n_test: int
     accuracy_gold: float  # same rows, true labels (arms only)
     accuracy_real_only: float  # human-labelled rows only (arms only)
     fit_seconds: float
     predict_seconds: float
+    # k > 2 classes: predicted_share_<j> and test_share_<j> (core.metrics.share_columns)
+    class_shares: dict[str, float] = field(default_factory=dict)
 
 
 class SelfLabellingLoop:
@@ -87,6 +96,10 @@ class SelfLabellingLoop:
     :class:`~modelcollapse.scoring.FastMatrices`; ``fast=False`` takes the plain
     scikit-learn path (:class:`~modelcollapse.scoring.PlainMatrices`). Both give the
     same predictions, so the same history.
+
+    Labels are the class codes 0 … k−1; ``fit(..., n_classes=k)`` says k (default: the
+    largest label seen + 1, at least 2). Two classes are scored and labelled as they always
+    were; k > 2 record the k-class metrics (:mod:`modelcollapse.core.metrics`).
     """
 
     def __init__(
@@ -112,6 +125,7 @@ class SelfLabellingLoop:
         X_test: sp.csr_matrix,
         y_test: np.ndarray,
         priority: np.ndarray | None = None,
+        n_classes: int | None = None,
     ) -> SelfLabellingLoop:
         """Draw the per-row uniforms; at each size: choose the rows a model labels, check and
         label them, pick the training rows, fit, score on the test set, record."""
@@ -122,15 +136,24 @@ class SelfLabellingLoop:
         u_sample, u_verify, priority, u_check = _row_uniforms(self.random_state, n, priority)
         window = opts.window or sizes[0]
         prepared = REGIMES[opts.regime].prepared(opts, window)
-        matrices = loop_inputs(spec, X_pool, X_test, n, self.fast)  # counts or documents
-        X_pool = matrices.pool
         y_true = np.asarray(y_pool)[:n]
+        y_test = np.asarray(y_test)
+        k = n_classes or count_classes(y_true, y_test)
+        self.n_classes_ = k
+        matrices = loop_inputs(spec, X_pool, X_test, n, self.fast, k)  # counts or documents
+        X_pool = matrices.pool
         labels = y_true.copy()
         state = np.full(n, HUMAN, dtype=np.int8)
         decided = np.zeros(n, dtype=bool)  # fixed mixture: rows already given their label
-        y_test = np.asarray(y_test)
-        test_positive_rate = float(np.mean(y_test)) if len(y_test) else float("nan")
-        human_positive_share = float(np.mean(y_true[: sizes[0]]))
+        start_labels = y_true[: sizes[0]]
+        if k <= 2:
+            test_positive_rate = float(np.mean(y_test)) if len(y_test) else float("nan")
+            human_positive_share = float(np.mean(start_labels))
+            class_shares = None
+        else:  # no positive class: the class shares say it (core.metrics.share_columns)
+            test_positive_rate = float("nan")
+            class_shares = np.bincount(start_labels, minlength=k) / len(start_labels)
+            human_positive_share = float(class_shares[1])
 
         history: list[StepRecord] = []
         # (model, its vocabulary) of the first fit and the last two: all a labeller can be.
@@ -151,7 +174,7 @@ class SelfLabellingLoop:
                         labeller = _pick_labeller(fitted, opts.labeller)
                         label_accuracy, kept_accuracy = self._label(
                             labeller, X_pool, chosen, labels, state, y_true, u_sample,
-                            u_verify, human_positive_share, opts,
+                            u_verify, human_positive_share, opts, k, class_shares,
                         )  # fmt: skip
                 train_rows = _training_rows(
                     opts, state[:size], size, window, self.random_state, prepared
@@ -162,7 +185,8 @@ class SelfLabellingLoop:
                 fitted.append((est, vocabulary))
                 del fitted[1:-2]
                 start = time.perf_counter()
-                metrics = score(*matrices.predictions(est, vocabulary), y_test)
+                metrics = score(*matrices.predictions(est, vocabulary), y_test, k)
+                shares = {c: metrics.pop(c) for c in share_columns(k)}
                 predict_seconds = time.perf_counter() - start
                 gold = real_only = float("nan")
                 if opts.arms:  # the same step fitted on true labels, and on human labels alone
@@ -175,7 +199,7 @@ class SelfLabellingLoop:
                     model_label_accuracy=label_accuracy, kept_label_accuracy=kept_accuracy,
                     test_positive_rate=test_positive_rate, n_test=len(y_test),
                     accuracy_gold=gold, accuracy_real_only=real_only, fit_seconds=fit_seconds,
-                    predict_seconds=predict_seconds, **metrics,
+                    predict_seconds=predict_seconds, class_shares=shares, **metrics,
                 ))  # fmt: skip
                 done = size
 
@@ -244,14 +268,18 @@ class SelfLabellingLoop:
         u_verify: np.ndarray,
         human_positive_share: float,
         opts: LoopOptions,
+        n_classes: int = 2,
+        class_shares: np.ndarray | None = None,
     ) -> tuple[float, float]:
         """Give ``chosen`` rows model labels in place; returns the accuracy of the labels made
         (above the threshold) and of those kept (by the threshold and the verifier)."""
         est, vocabulary = labeller
         X = vocabulary.restrict(X_pool[chosen])
         request = LabelRequest(
-            est, X, u_sample[chosen], human_positive_share, opts, lambda: positive_proba(est, X)
-        )
+            est, X, u_sample[chosen], human_positive_share, opts,
+            lambda: positive_proba(est, X), n_classes, class_shares,
+            lambda: class_probabilities(est, X, n_classes),
+        )  # fmt: skip
         made_by_policy = make_labels(opts.label_policy, request)
         made, keep = made_by_policy.made, made_by_policy.keep
         if keep is None:
@@ -330,7 +358,19 @@ class SelfLabellingLoop:
         return float(np.mean(matrices.predictions(est, vocabulary)[1] == y_test))
 
     def history_records(self) -> list[dict[str, object]]:
-        return [asdict(r) for r in self.history_]
+        """One dict per step; k > 2 classes: the class shares as columns of their own."""
+        records = []
+        for r in self.history_:
+            record = asdict(r)
+            record.update(record.pop("class_shares"))
+            records.append(record)
+        return records
+
+
+def count_classes(*labels: np.ndarray) -> int:
+    """The number of classes k the label codes 0 … k−1 imply: the largest seen + 1, at
+    least 2 (a binary corpus may hold one class in a small sample)."""
+    return max([2, *(int(np.max(y)) + 1 for y in labels if len(y))])
 
 
 def _row_uniforms(
@@ -379,8 +419,14 @@ def _training_rows(
 
 
 def _fit_weighted(est: BaseEstimator, X, y, weight: np.ndarray | None) -> None:
+    final = est.steps[-1][1] if isinstance(est, Pipeline) else est
     if weight is None:
         est.fit(X, y)
+    elif isinstance(final, OneVsRestClassifier):
+        # One-vs-rest (k > 2 classes) hands weights to its fits only through metadata routing.
+        with config_context(enable_metadata_routing=True):
+            final.estimator.set_fit_request(sample_weight=True)
+            est.fit(X, y, sample_weight=weight)
     elif isinstance(est, Pipeline):
         est.fit(X, y, **{f"{est.steps[-1][0]}__sample_weight": weight})
     else:
@@ -391,5 +437,6 @@ __all__ = [
     "LoopOptions",
     "SelfLabellingLoop",
     "StepRecord",
+    "count_classes",
     "refreshed_rows",
 ]

@@ -15,7 +15,10 @@
   finiteness checks are skipped (count matrices are finite).
 
 Both number a fit's columns by a :class:`Vocabulary`, which restricts any other matrix of
-the pool (the rows a labeller labels) to them.
+the pool (the rows a labeller labels) to them. With k > 2 classes (``n_classes``) both
+return the (n, k) class probabilities instead of P(positive) (see
+:func:`modelcollapse.core.metrics.label_scores`); the closed form is then that of a
+one-vs-rest TF-IDF + logistic regression (:func:`modelcollapse.core.training.one_vs_rest`).
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
-from modelcollapse.core.metrics import positive_column, predictions
+from modelcollapse.core.metrics import class_proba, positive_column, predictions
 from modelcollapse.linalg import column_rank, first_rows, take_columns, used_columns
 
 
@@ -60,9 +64,12 @@ class LoopMatrices(Protocol):
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-def loop_matrices(X_pool: sp.spmatrix, X_test: sp.spmatrix, fast: bool = True) -> LoopMatrices:
+def loop_matrices(
+    X_pool: sp.spmatrix, X_test: sp.spmatrix, fast: bool = True, n_classes: int = 2
+) -> LoopMatrices:
     """The pool (rows in draw order) and the test set, restricted and scored fast or plainly."""
-    return FastMatrices(X_pool, X_test) if fast else PlainMatrices(X_pool, X_test)
+    cls = FastMatrices if fast else PlainMatrices
+    return cls(X_pool, X_test, n_classes)
 
 
 class PlainMatrices:
@@ -70,9 +77,10 @@ class PlainMatrices:
 
     sklearn_config: ClassVar[dict[str, bool]] = {}
 
-    def __init__(self, X_pool: sp.spmatrix, X_test: sp.spmatrix) -> None:
+    def __init__(self, X_pool: sp.spmatrix, X_test: sp.spmatrix, n_classes: int = 2) -> None:
         self.pool = sp.csr_matrix(X_pool)
         self.test = sp.csr_matrix(X_test)
+        self.n_classes = n_classes
 
     def training_matrix(self, rows: np.ndarray, size: int) -> tuple[sp.csr_matrix, Vocabulary]:
         """``rows`` of the pool (all among its first ``size``) over the columns they use."""
@@ -83,9 +91,12 @@ class PlainMatrices:
     def predictions(
         self, est: BaseEstimator, vocabulary: Vocabulary
     ) -> tuple[np.ndarray, np.ndarray]:
-        """P(positive) and the predicted label of every test row."""
+        """P(positive) (k > 2: the class probabilities) and the predicted label of every test
+        row."""
         X = vocabulary.restrict(self.test)
-        return positive_proba(est, X), est.predict(X)
+        if self.n_classes <= 2:
+            return positive_proba(est, X), est.predict(X)
+        return class_probabilities(est, X, self.n_classes), est.predict(X)
 
 
 def positive_proba(est: BaseEstimator, X: sp.csr_matrix) -> np.ndarray:
@@ -94,6 +105,14 @@ def positive_proba(est: BaseEstimator, X: sp.csr_matrix) -> np.ndarray:
     if not hasattr(est, "predict_proba"):
         return est.predict(X).astype(float)
     return positive_column(est, est.predict_proba(X))
+
+
+def class_probabilities(est: BaseEstimator, X: sp.csr_matrix, n_classes: int) -> np.ndarray:
+    """The (n, k) class probabilities of each row, column j = label j (0 for a class the
+    model never saw); a model without probabilities gives its labels as certain."""
+    if not hasattr(est, "predict_proba"):
+        return np.eye(n_classes)[np.asarray(est.predict(X), dtype=np.intp)]
+    return class_proba(est, est.predict_proba(X), n_classes)
 
 
 class FastMatrices:
@@ -106,7 +125,8 @@ class FastMatrices:
     # Count matrices are finite by construction: skip scikit-learn's checks at every call.
     sklearn_config: ClassVar[dict[str, bool]] = {"assume_finite": True}
 
-    def __init__(self, X_pool: sp.spmatrix, X_test: sp.spmatrix) -> None:
+    def __init__(self, X_pool: sp.spmatrix, X_test: sp.spmatrix, n_classes: int = 2) -> None:
+        self.n_classes = n_classes
         X_pool, X_test = sp.csr_matrix(X_pool), sp.csr_matrix(X_test)
         universe = used_columns(X_pool)
         universe_rank = column_rank(universe, max(X_pool.shape[1], X_test.shape[1]))
@@ -135,18 +155,26 @@ class FastMatrices:
     def predictions(
         self, est: BaseEstimator, vocabulary: Vocabulary
     ) -> tuple[np.ndarray, np.ndarray]:
-        if _is_tfidf_logreg(est):
-            decision = self._decision(est, vocabulary.columns)
+        if self.n_classes <= 2 and _is_tfidf_logreg(est):
+            decision = self._decision(est, vocabulary.columns)[:, 0]
             classes = est.steps[-1][1].classes_
             # LogisticRegression: predict() is decision > 0, predict_proba() its expit.
             p_pos = expit(decision) if classes[1] == 1 else np.zeros(len(decision))
             return p_pos, classes[(decision > 0).astype(np.intp)]
+        if self.n_classes > 2 and _is_tfidf_one_vs_rest(est):
+            # OneVsRestClassifier: predict() is the first class of highest decision,
+            # predict_proba() the expit of each decision, normalised over the classes.
+            decision = self._decision(est, vocabulary.columns)
+            proba = expit(decision)
+            proba /= proba.sum(axis=1, keepdims=True)
+            classes = est.steps[-1][1].classes_
+            return class_proba(est, proba, self.n_classes), classes[np.argmax(decision, axis=1)]
         last, rank = self._last
         if last is not vocabulary:
             rank = column_rank(vocabulary.columns, self.pool.shape[1])
         X = take_columns(self.test, vocabulary.columns, rank)
         # A pipeline's transformers run once; a forest's labels come from its probabilities.
-        return predictions(est, X)
+        return predictions(est, X, self.n_classes)
 
     # TF-IDF + logistic regression in closed form. Restricting the test set to a fit's
     # vocabulary and re-weighting it costs more than the fit once the test set is large (the
@@ -170,18 +198,26 @@ class FastMatrices:
         return self._tf[sublinear]
 
     def _decision(self, est: Pipeline, columns: np.ndarray) -> np.ndarray:
+        """The decision values, one column per binary logistic regression (one, or one per
+        class of a one-vs-rest model)."""
         tfidf, clf = est.steps[0][1], est.steps[1][1]
+        fits = clf.estimators_ if hasattr(clf, "estimators_") else [clf]
         tf, tf_squared = self._term_frequencies(tfidf.sublinear_tf)
         weight = np.zeros(tf.shape[1])
         weight[columns] = tfidf.idf_ if tfidf.use_idf else 1.0
-        coef = np.zeros(tf.shape[1])
-        coef[columns] = clf.coef_[0]
-        raw = tf @ (weight * coef)
+        if len(fits) == 1:  # a vector: the products of every binary result so far
+            coef = np.zeros(tf.shape[1])
+            coef[columns] = clf.coef_[0]
+            raw = (tf @ (weight * coef))[:, None]
+        else:
+            coef = np.zeros((tf.shape[1], len(fits)))
+            coef[columns] = np.column_stack([fit.coef_[0] for fit in fits])
+            raw = tf @ (weight[:, None] * coef)
         if tfidf.norm is not None:
             # tf(x) ≥ 0, so the L1 norm is a plain product too; empty rows stay 0 (as normalize)
-            norm = np.sqrt(tf_squared @ weight**2) if tfidf.norm == "l2" else tf @ weight
+            norm = (np.sqrt(tf_squared @ weight**2) if tfidf.norm == "l2" else tf @ weight)[:, None]
             raw = np.divide(raw, norm, out=np.zeros_like(raw), where=norm > 0)
-        return raw + clf.intercept_[0]
+        return raw + np.array([fit.intercept_[0] for fit in fits])
 
 
 def _is_tfidf_logreg(est: BaseEstimator) -> bool:
@@ -196,11 +232,26 @@ def _is_tfidf_logreg(est: BaseEstimator) -> bool:
     )
 
 
+def _is_tfidf_one_vs_rest(est: BaseEstimator) -> bool:
+    """TF-IDF, then one binary logistic regression per class (``core.training.one_vs_rest``)."""
+    if not (isinstance(est, Pipeline) and len(est.steps) == 2):
+        return False
+    tfidf, clf = est.steps[0][1], est.steps[1][1]
+    return (
+        type(tfidf) is TfidfTransformer
+        and tfidf.norm in ("l1", "l2", None)
+        and type(clf) is OneVsRestClassifier
+        and len(clf.classes_) > 2
+        and all(type(fit) is LogisticRegression for fit in clf.estimators_)
+    )
+
+
 __all__ = [
     "FastMatrices",
     "LoopMatrices",
     "PlainMatrices",
     "Vocabulary",
+    "class_probabilities",
     "loop_matrices",
     "positive_proba",
 ]

@@ -323,7 +323,9 @@ class Engine:
         pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
         X, y = model_input(features, model), features.labels  # counts or documents
         loop = SelfLabellingLoop(model, traj.sizes, traj.rate, traj.seed, traj.options)
-        loop.fit(X[pool], y[pool], X[test], y[test], priority=priority)
+        loop.fit(
+            X[pool], y[pool], X[test], y[test], priority=priority, n_classes=features.n_classes
+        )
         frame = pd.DataFrame(loop.history_records())
         for name, value in traj.options.record().items():
             frame[name] = value

@@ -122,7 +122,7 @@ class GenerationsEngine(GenerationalEngine):
         # One priority per position in a sample: which rows a rate model-labels, every generation.
         search.fit(
             features.X, features.labels, samples, pool[:n_validation], test,
-            priority[n_validation : n_validation + size],
+            priority[n_validation : n_validation + size], n_classes=features.n_classes,
         )  # fmt: skip
         frame = pd.DataFrame(search.records_)
         frame.insert(0, "step", frame["generation"])

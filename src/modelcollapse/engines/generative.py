@@ -104,7 +104,10 @@ class GenerativeEngine(GenerationalEngine):
         loop = GenerativeLoop(
             model, traj.setting("generations"), regime, traj.seed, tokenizer=features.tokenizer
         )
-        loop.fit([docs[i] for i in pool], y[pool], [docs[i] for i in test], y[test])
+        loop.fit(
+            [docs[i] for i in pool], y[pool], [docs[i] for i in test], y[test],
+            n_classes=features.n_classes,
+        )  # fmt: skip
         frame = pd.DataFrame(loop.history_records())
         frame["n_train"] = frame["train_size"]
         frame["regime"] = regime

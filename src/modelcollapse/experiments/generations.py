@@ -174,13 +174,16 @@ class GenerationalSearch:
         validation: np.ndarray,
         test: np.ndarray,
         priority: np.ndarray,
+        n_classes: int | None = None,
     ) -> GenerationalSearch:
+        """``n_classes``: k of the label codes 0 … k−1 (default: the largest in ``y`` + 1)."""
         if not 1 <= self.keep <= self.population:
             raise ValueError(f"keep must be within [1, population], got {self.keep}")
         check_rate(self.rate)
         if not samples:
             raise ValueError("no samples: generation 0 needs one")
         space = check_mutable(self.model)
+        self.n_classes_ = n_classes or max(2, int(np.max(y)) + 1)
         base = self.model.make(0).get_params()
         records: list[dict[str, Any]] = []
         parents: list[_Member] = []
@@ -286,8 +289,9 @@ class GenerationalSearch:
             "hyperparameters": json.dumps(params, sort_keys=True),
             "validation_accuracy": validation_accuracy,
             "n_validation": len(y_val),
-            **evaluate(est, X_test, y_test),
-            "test_positive_rate": float(np.mean(y_test)),
+            **evaluate(est, X_test, y_test, self.n_classes_),
+            # k > 2 classes: no positive class (the test_share_<j> columns hold the shares)
+            "test_positive_rate": float(np.mean(y_test)) if self.n_classes_ <= 2 else np.nan,
             "n_test": len(y_test),
             "stopped": False,
             "stop_reason": None,

@@ -83,6 +83,11 @@ class Features:
         return docs
 
     @cached_property
+    def n_classes(self) -> int:
+        """k of the label codes 0 … k−1: the largest label + 1, at least 2."""
+        return max(2, int(self.labels.max()) + 1) if len(self.labels) else 2
+
+    @cached_property
     def documents(self) -> list[str]:
         """Each review's tokens joined by spaces, read on first use.
 
