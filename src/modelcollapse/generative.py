@@ -412,6 +412,7 @@ def text_measurements(
             textmetrics.ngram_counts(texts, 2), real_counts[1]
         ),
         "self_bleu": textmetrics.self_bleu(texts, rng),
+        "mean_length": float(np.mean([len(t.split()) for t in texts])) if texts else np.nan,
     }
 
 

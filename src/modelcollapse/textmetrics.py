@@ -65,7 +65,7 @@ def rank_frequency_profile(docs: Sequence[str]) -> dict[str, float]:
 #: The columns a generative study records from this module (and the loop's OOV split).
 TEXT_COLUMNS = (
     "perplexity_in_vocab", "test_oov_rate", "zipf_slope", "tail_mass", "js_unigram", "js_bigram",
-    "self_bleu", "label_consistency", *quantile_columns(), *histogram_columns(),
+    "self_bleu", "label_consistency", "mean_length", *quantile_columns(), *histogram_columns(),
     *rank_frequency_columns(),
 )  # fmt: skip
 
