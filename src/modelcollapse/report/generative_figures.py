@@ -121,8 +121,9 @@ def rank_frequency_plot(study: Study) -> Plot | None:
     for ax, regime in zip(axes, regimes, strict=False):
         rows = data[data["regime"] == regime]
         for step, group in rows.groupby("step", sort=True):
-            ax.plot(FREQ_RANKS, group[columns].mean().to_numpy(), color=colours[int(step)],
-                    marker=".")  # fmt: skip
+            # skipna=False: a rank only some repeats reach would show one repeat's value.
+            mean = group[columns].mean(skipna=False).to_numpy()
+            ax.plot(FREQ_RANKS, mean, color=colours[int(step)], marker=".")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.axvline(TAIL_RANK, color="0.6", lw=0.8, ls=":")
@@ -137,7 +138,8 @@ def rank_frequency_plot(study: Study) -> Plot | None:
         "generation 0 is the real held-out test reviews. Dohmatob et al. (2024): a model "
         "trained on its own output loses the tail first, so lines end earlier or fall faster "
         f"past rank {TAIL_RANK:,} (dotted). Lines: mean over {_repeats_phrase(study)}; a line "
-        "stops where a generation has fewer distinct words than the rank."
+        "stops where a generation (in any repeat) has fewer distinct words than the rank. A "
+        "word seen once has frequency 1 / tokens, so the far tail shows mostly as lines that end."
     )
     return Plot(f"rank-frequency-{study.slug}", title, caption, study.name, fig)
 
