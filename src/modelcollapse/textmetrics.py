@@ -62,11 +62,12 @@ def rank_frequency_profile(docs: Sequence[str]) -> dict[str, float]:
     }
 
 
-#: The columns a generative study records from this module (and the loop's OOV split).
+#: The columns a generative study records from this module and the loop's OOV split, each with
+#: a value at every generation; beside them ``rank_frequency_columns()`` (NaN past a small
+#: vocabulary).
 TEXT_COLUMNS = (
     "perplexity_in_vocab", "test_oov_rate", "zipf_slope", "tail_mass", "js_unigram", "js_bigram",
     "self_bleu", "label_consistency", "mean_length", *quantile_columns(), *histogram_columns(),
-    *rank_frequency_columns(),
 )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from modelcollapse.engines.base import (
     SummaryTable,
     split_rows,
 )
-from modelcollapse.textmetrics import TEXT_COLUMNS
+from modelcollapse.textmetrics import TEXT_COLUMNS  # rank_freq_*: NaN past a small vocabulary
 
 
 class GenerativeSettings(BaseModel):
