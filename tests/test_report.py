@@ -610,7 +610,9 @@ def test_report_of_a_generative_run(tmp_path: Path, small_reviews: Path, capsys)
 
     run = _run(tmp_path, GENERATIVE_RUN, small_reviews, "--report")
     assert "report: " in capsys.readouterr().out
-    assert _stems(run) == {"accuracy-write", "diversity-write", "calibration-write"}
+    assert _stems(run) == {"accuracy-write", "diversity-write", "calibration-write",
+                           "perplexity-histograms-write", "rank-frequency-write",
+                           "text-measures-write"}  # fmt: skip
     for stem in _stems(run):
         pixels = imread(run / "report" / f"{stem}.png")
         assert pixels[..., :3].std() > 0.05, stem

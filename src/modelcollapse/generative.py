@@ -15,6 +15,7 @@ spaces), numbers out; no I/O, no parallelism.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
@@ -24,13 +25,14 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
+from modelcollapse import textmetrics
 from modelcollapse.core.metrics import evaluate, share_columns
 from modelcollapse.core.seeds import model_seed
 from modelcollapse.core.training import fresh_model
 from modelcollapse.features.vectorize import count_vectorizer, restrict_to_vocabulary
 from modelcollapse.models import ModelSpec, get_model
 
-GenerativeRegime = Literal["replace", "accumulate"]
+GenerativeRegime = Literal["replace", "accumulate", "keep-real", "mixture"]
 UNK = "<unk>"
 # Ney's discount estimate can reach 0 or 1 on tiny corpora; either breaks the interpolation.
 _DISCOUNT_RANGE = (0.05, 0.95)
@@ -191,6 +193,15 @@ class TrigramLM:
     def perplexity(self, docs: Sequence[str]) -> float:
         return float(np.exp(-np.mean(self.token_log_probs(docs))))
 
+    def in_vocabulary(self, docs: Sequence[str]) -> np.ndarray:
+        """Per token of ``docs`` (concatenated): it is a word of the model, not ``<unk>``."""
+        ids, _ = _encode(docs, self._index)
+        return ids >= 0
+
+    def text_log_perplexities(self, docs: Sequence[str]) -> np.ndarray:
+        """Per review: the mean negative log-probability of its tokens (NaN when empty)."""
+        return _per_text_mean(-self.token_log_probs(docs), _tokens(docs)[1])
+
     def _sample(self, u: np.ndarray, v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One draw of the interpolated model: a mixture, so pick a level, then a word in it."""
         level3, level2, within = rng.random((3, len(u)))
@@ -273,6 +284,38 @@ class ClassConditionalLM:
         ]
         return float(np.exp(-np.mean(np.concatenate(logs))))
 
+    def token_log_probs(self, docs: Sequence[str], labels: np.ndarray) -> np.ndarray:
+        """Every token's log-probability under its review's class model, class by class
+        (the order :meth:`in_vocabulary` uses)."""
+        labels = np.asarray(labels)
+        return np.concatenate([
+            model.token_log_probs([d for d, y in zip(docs, labels, strict=True) if y == c])
+            for c, model in self.models_.items()
+        ])  # fmt: skip
+
+    def in_vocabulary(self, docs: Sequence[str], labels: np.ndarray) -> np.ndarray:
+        labels = np.asarray(labels)
+        return np.concatenate([
+            model.in_vocabulary([d for d, y in zip(docs, labels, strict=True) if y == c])
+            for c, model in self.models_.items()
+        ])  # fmt: skip
+
+    def text_log_perplexities(self, docs: Sequence[str], labels: np.ndarray) -> np.ndarray:
+        """Per review, in the order of ``docs``: its log-perplexity under its class's model."""
+        labels = np.asarray(labels)
+        out = np.full(len(docs), np.nan)
+        for c, model in self.models_.items():
+            rows = np.flatnonzero(labels == c)
+            out[rows] = model.text_log_perplexities([docs[i] for i in rows])
+        return out
+
+
+def _per_text_mean(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    sums = np.bincount(np.repeat(np.arange(len(lengths)), lengths), weights=values,
+                       minlength=len(lengths))  # fmt: skip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / np.where(lengths > 0, lengths, np.nan)
+
 
 def distinct_n(docs: Sequence[str], n: int) -> float:
     """Distinct n-grams / all n-grams (within reviews): 1 when nothing repeats (n ≤ 3)."""
@@ -315,7 +358,7 @@ class GenerationRecord:
     step: int  # generation; 0 = the real reviews
     train_size: int  # reviews the classifier and the generator were fitted on
     model_labelled_share: float  # of those, the share a model wrote
-    n_texts: int  # reviews this generation added
+    n_texts: int  # reviews this generation's corpus got from a generator (gen 0: the real ones)
     accuracy: float  # on real test reviews, as every metric
     balanced_accuracy: float
     macro_f1: float
@@ -327,7 +370,7 @@ class GenerationRecord:
     test_positive_rate: float  # NaN for k > 2 classes
     n_test: int
     perplexity: float  # of the real test reviews under this generation's generator
-    distinct_1: float  # diversity of this generation's own texts
+    distinct_1: float  # diversity of this generation's written texts (gen 0: real training)
     distinct_2: float
     vocabulary_size: int
     rare_word_share: float  # tokens that are rare (≤ 2 occurrences) in the real training reviews
@@ -335,6 +378,42 @@ class GenerationRecord:
     generate_seconds: float
     # k > 2 classes: predicted_share_<j> and test_share_<j> (core.metrics.share_columns)
     class_shares: dict[str, float] = field(default_factory=dict)
+    # The text measurements of :func:`text_measurements` (docs/methods.md, "Generative").
+    text_metrics: dict[str, float] = field(default_factory=dict)
+
+
+REGIMES = ("replace", "accumulate", "keep-real", "mixture")
+LENGTHS = ("generation-0", "current")
+
+
+def text_measurements(
+    texts: Sequence[str],
+    labels: np.ndarray,
+    real_counts: Sequence[Counter],
+    reference_model,
+    rng: np.random.Generator,
+) -> dict[str, float]:
+    """The literature's measurements of one generation's texts (of the given class labels).
+
+    ``reference_model`` is the generation-0 generator: anything with
+    ``text_log_perplexities(texts, labels)`` (per-text mean negative log-probability, nats).
+    ``real_counts``: the unigram and bigram counts (:func:`textmetrics.ngram_counts`) of the
+    real training reviews the divergences compare with.
+    """
+    return {
+        **textmetrics.perplexity_profile(reference_model.text_log_perplexities(texts, labels)),
+        "zipf_slope": textmetrics.zipf_slope(texts),
+        "tail_mass": textmetrics.tail_mass(texts),
+        **textmetrics.rank_frequency_profile(texts),
+        "js_unigram": textmetrics.counts_divergence(
+            textmetrics.ngram_counts(texts, 1), real_counts[0]
+        ),
+        "js_bigram": textmetrics.counts_divergence(
+            textmetrics.ngram_counts(texts, 2), real_counts[1]
+        ),
+        "self_bleu": textmetrics.self_bleu(texts, rng),
+        "mean_length": float(np.mean([len(t.split()) for t in texts])) if texts else np.nan,
+    }
 
 
 class GenerativeLoop:
@@ -352,6 +431,14 @@ class GenerativeLoop:
     regimes write the same first generation: they are paired. ``tokenizer`` names
     whose documents the reviews are, which decides how they are counted (see
     :func:`~modelcollapse.features.vectorize.count_vectorizer`).
+
+    Regimes, with n real training reviews: ``replace`` (the next corpus is n written
+    reviews), ``accumulate`` (every corpus so far plus n written), ``keep-real`` (a fresh
+    draw of round(``keep_real_share`` · n) real reviews plus written ones for the rest, n in
+    all; Shumailov et al.'s "10 % of the original data preserved"), ``mixture`` (all n real
+    plus round(``mixture_lambda`` · n) written by the last generator: Bertrand et al.'s λ).
+    ``lengths``: written reviews take their lengths from the real reviews of their class
+    (``generation-0``) or from the current corpus (``current``, which drifts under replace).
     """
 
     def __init__(
@@ -362,12 +449,18 @@ class GenerativeLoop:
         random_state: int = 0,
         *,
         tokenizer: str = "fast",
+        keep_real_share: float = 0.1,
+        mixture_lambda: float = 1.0,
+        lengths: str = "generation-0",
     ) -> None:
         self.model = model
         self.generations = generations
         self.regime = regime
         self.random_state = random_state
         self.tokenizer = tokenizer
+        self.keep_real_share = keep_real_share
+        self.mixture_lambda = mixture_lambda
+        self.lengths = lengths
 
     def fit(
         self,
@@ -379,31 +472,56 @@ class GenerativeLoop:
     ) -> GenerativeLoop:
         """``n_classes``: k of the label codes 0 … k−1 (default: the largest seen + 1); one
         trigram model per class writes that class's reviews."""
-        if self.regime not in ("replace", "accumulate"):
-            raise ValueError(f"regime must be replace or accumulate, got {self.regime!r}")
+        if self.regime not in REGIMES:
+            raise ValueError(f"regime must be one of {', '.join(REGIMES)}, got {self.regime!r}")
+        if self.lengths not in LENGTHS:
+            raise ValueError(f"lengths must be one of {', '.join(LENGTHS)}, got {self.lengths!r}")
+        if not 0 < self.keep_real_share < 1:
+            raise ValueError(f"keep_real_share must be in (0, 1), got {self.keep_real_share}")
+        if not self.mixture_lambda > 0:
+            raise ValueError(f"mixture_lambda must be > 0, got {self.mixture_lambda}")
         spec = get_model(self.model)
         real, y_real = list(train_docs), np.asarray(y_train)
-        y_test = np.asarray(y_test)
+        test_docs, y_test = list(test_docs), np.asarray(y_test)
+        n = len(real)
         k = n_classes or max([2, *(int(np.max(y)) + 1 for y in (y_real, y_test) if len(y))])
         test_positive_rate = float(np.mean(y_test)) if k <= 2 else float("nan")
         vocabulary = sorted({t for doc in real for t in doc.split()})
         rare = rare_words(real)
+        real_counts = [textmetrics.ngram_counts(real, n) for n in (1, 2)]
         # The one behind the cached features: seed drops one-character tokens.
         vectorizer = count_vectorizer(spec.ngram_range, self.tokenizer)
-        X = vectorizer.fit_transform(real).tocsr()
+        X = X_real = vectorizer.fit_transform(real).tocsr()
         X_test = vectorizer.transform(test_docs).tocsr()
         docs, labels, newest = real, y_real, real
+        n_real_in = n  # real reviews in the current corpus
+        written, written_labels = test_docs, y_test  # gen 0's text measurements: real, held out
+        X_new = X_test
         history = []
         for g in range(self.generations + 1):
-            metrics, fit_seconds = _classify(
+            metrics, fit_seconds, classifier = _classify(
                 spec, X, labels, X_test, y_test, model_seed(self.random_state, g, 1), k
             )
             shares = {c: metrics.pop(c) for c in share_columns(k)}
             generator = ClassConditionalLM(vocabulary).fit(docs, labels)
+            if g == 0:
+                generator0, classifier0 = generator, classifier
+            log_probs = generator.token_log_probs(test_docs, y_test)
+            in_vocab_ppl, oov = textmetrics.oov_split(
+                log_probs, generator.in_vocabulary(test_docs, y_test)
+            )
+            text = text_measurements(written, written_labels, real_counts, generator0,
+                                     np.random.default_rng([self.random_state, g, 3]))  # fmt: skip
+            text.update(perplexity_in_vocab=in_vocab_ppl, test_oov_rate=oov,
+                        label_consistency=float("nan"))  # fmt: skip
+            if g > 0:
+                _, (_, X_written) = restrict_to_vocabulary(X_real, X_new)
+                predicted = classifier0.predict(X_written)
+                text["label_consistency"] = float(np.mean(predicted == written_labels))
             record = dict(
                 step=g,
                 train_size=len(docs),
-                model_labelled_share=1.0 - _real_share(g, len(real), len(docs), self.regime),
+                model_labelled_share=0.0 if g == 0 else 1.0 - n_real_in / len(docs),
                 n_texts=len(newest),
                 **metrics,
                 test_positive_rate=test_positive_rate,
@@ -413,19 +531,40 @@ class GenerativeLoop:
                 fit_seconds=fit_seconds,
                 generate_seconds=float("nan"),
                 class_shares=shares,
+                text_metrics=text,
             )
             if g < self.generations:
                 start = time.perf_counter()
                 rng = np.random.default_rng([self.random_state, g, 2])
-                lengths = _draw_lengths(docs, labels, y_real, rng)
-                newest = generator.generate(y_real, lengths, rng)
-                record["generate_seconds"] = time.perf_counter() - start
-                X_new = vectorizer.transform(newest).tocsr()
-                if self.regime == "replace":
-                    docs, labels, X = newest, y_real, X_new
+                if self.regime == "keep-real":
+                    kept = np.sort(rng.choice(n, round(self.keep_real_share * n), replace=False))
+                    wanted = np.delete(y_real, kept)
+                elif self.regime == "mixture":
+                    m = max(1, round(self.mixture_lambda * n))
+                    wanted = rng.choice(y_real, size=m, replace=m > n)
                 else:
-                    docs, labels = docs + newest, np.concatenate([labels, y_real])
+                    wanted = y_real
+                if self.lengths == "generation-0":
+                    lengths = _draw_lengths(real, y_real, wanted, rng)
+                else:
+                    lengths = _draw_lengths(docs, labels, wanted, rng)
+                written, written_labels = generator.generate(wanted, lengths, rng), wanted
+                newest = written
+                record["generate_seconds"] = time.perf_counter() - start
+                X_new = vectorizer.transform(written).tocsr()
+                if self.regime == "replace":
+                    docs, labels, X, n_real_in = written, wanted, X_new, 0
+                elif self.regime == "accumulate":
+                    docs, labels = docs + written, np.concatenate([labels, wanted])
                     X = sp.vstack([X, X_new], format="csr")
+                elif self.regime == "keep-real":
+                    docs = [real[i] for i in kept] + written
+                    labels = np.concatenate([y_real[kept], wanted])
+                    X = sp.vstack([X_real[kept], X_new], format="csr")
+                    n_real_in = len(kept)
+                else:
+                    docs, labels = real + written, np.concatenate([y_real, wanted])
+                    X = sp.vstack([X_real, X_new], format="csr")
             history.append(GenerationRecord(**record))
         self.history_ = history
         return self
@@ -436,20 +575,15 @@ class GenerativeLoop:
         for r in self.history_:
             record = asdict(r)
             record.update(record.pop("class_shares"))
+            record.update(record.pop("text_metrics"))
             records.append(record)
         return records
-
-
-def _real_share(generation: int, n_real: int, n_docs: int, regime: str) -> float:
-    if generation == 0:
-        return 1.0
-    return n_real / n_docs if regime == "accumulate" else 0.0
 
 
 def _draw_lengths(
     docs: Sequence[str], labels: np.ndarray, wanted: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """A length for each review to write, drawn from the current corpus's reviews of its class."""
+    """A length for each review to write, drawn from ``docs``'s reviews of its class."""
     lengths = np.fromiter((len(d.split()) for d in docs), dtype=np.int64, count=len(docs))
     out = np.zeros(len(wanted), dtype=np.int64)
     for c in np.unique(wanted):
@@ -466,14 +600,15 @@ def _classify(
     y_test: np.ndarray,
     seed: int,
     n_classes: int = 2,
-) -> tuple[dict[str, float], float]:
-    """The metrics on the test reviews (``core.metrics.METRIC_COLUMNS``) and the fit's seconds."""
+) -> tuple[dict[str, float], float, BaseEstimator]:
+    """The metrics on the test reviews (``core.metrics.METRIC_COLUMNS``), the fit's seconds and
+    the fitted classifier."""
     _, (X, X_test) = restrict_to_vocabulary(X, X_test)
     est = fresh_model(spec, labels, seed)
     start = time.perf_counter()
     est.fit(X, labels)
     fit_seconds = time.perf_counter() - start
-    return evaluate(est, X_test, y_test, n_classes), fit_seconds
+    return evaluate(est, X_test, y_test, n_classes), fit_seconds, est
 
 
 __all__ = [
@@ -485,4 +620,5 @@ __all__ = [
     "distinct_n",
     "rare_words",
     "text_diversity",
+    "text_measurements",
 ]

@@ -14,6 +14,7 @@ from modelcollapse.engines.base import (
     SummaryTable,
     split_rows,
 )
+from modelcollapse.textmetrics import TEXT_COLUMNS  # rank_freq_*: NaN past a small vocabulary
 
 
 class GenerativeSettings(BaseModel):
@@ -21,8 +22,29 @@ class GenerativeSettings(BaseModel):
 
     sample_size: int = Field(ge=1)
     generations: int = Field(default=10, ge=1)
-    regimes: list[Literal["replace", "accumulate"]] = Field(
-        default_factory=lambda: ["replace", "accumulate"], min_length=1
+    regimes: list[Literal["replace", "accumulate", "keep-real", "mixture"]] = Field(
+        default_factory=lambda: ["replace", "accumulate"],
+        min_length=1,
+        description="replace: each generation trains on the last one's texts; accumulate: on "
+        "every generation so far; keep-real: a fresh draw of keep_real_share real reviews plus "
+        "written ones (same size); mixture: all real reviews plus mixture_lambda times as many "
+        "written ones.",
+    )
+    keep_real_share: float = Field(
+        default=0.1,
+        gt=0,
+        lt=1,
+        description="keep-real: the share of each generation's corpus that is real reviews.",
+    )
+    mixture_lambda: float = Field(
+        default=1.0,
+        gt=0,
+        description="mixture: written reviews per real review in each generation's corpus.",
+    )
+    lengths: Literal["generation-0", "current"] = Field(
+        default="generation-0",
+        description="Where written reviews take their lengths: the real reviews of their class, "
+        "or the current corpus (which drifts under replace).",
     )
 
     @field_validator("regimes")
@@ -46,7 +68,7 @@ class GenerativeEngine(GenerationalEngine):
     has_rates = False
     series = ("experiment", "regime")
     position = "step"  # generations pair by number: sizes differ between regimes
-    result_columns = ("regime", "vocabulary_size")
+    result_columns = ("regime", "vocabulary_size", *TEXT_COLUMNS)
     summary_table = SummaryTable(
         title="mean test accuracy by generation (models write the reviews)",
         caption="gen 0: trained on the real reviews; gen: the last generation; vocab: "
@@ -57,7 +79,14 @@ class GenerativeEngine(GenerationalEngine):
         pad_edge=False,
     )
 
-    figures = ("regime-curves", "diversity", "generation-calibration")
+    figures = (
+        "regime-curves",
+        "diversity",
+        "perplexity-histograms",
+        "rank-frequency-tail",
+        "text-measures",
+        "generation-calibration",
+    )
     generational_summary = GenerationalSummary(
         intro="Generation 0 is trained on the real reviews; every later one on reviews written "
         "by trigram models. Δ: the change from generation 0 to the last, within each repeat "
@@ -83,15 +112,20 @@ class GenerativeEngine(GenerationalEngine):
     def variants(self, study):
         return [
             (f"regime={regime}", float("nan"),
-             (("regime", regime), ("generations", study.generations)))
+             (("regime", regime), ("generations", study.generations),
+              *_design(study, regime), ("lengths", study.lengths)))
             for regime in study.regimes
         ]  # fmt: skip
 
     def cost(self, traj) -> int:
         # A classifier per generation; accumulate trains generation g on g + 1 samples.
         n = traj.setting("generations") + 1
-        grown = n * (n + 1) // 2 if traj.setting("regime") == "accumulate" else n
-        return grown * traj.sizes[0]
+        regime = traj.setting("regime")
+        if regime == "accumulate":
+            return n * (n + 1) // 2 * traj.sizes[0]
+        if regime == "mixture":
+            return round(n * (1 + dict(traj.settings)["mixture_lambda"]) * traj.sizes[0])
+        return n * traj.sizes[0]
 
     def run(self, traj, features, model, tokenizer):
         import pandas as pd
@@ -101,8 +135,16 @@ class GenerativeEngine(GenerationalEngine):
         pool, test, _ = split_rows(traj, features.n_rows, features.test_mask)
         docs, y = features.documents, features.labels
         regime = traj.setting("regime")
+        design = dict(traj.settings)
         loop = GenerativeLoop(
-            model, traj.setting("generations"), regime, traj.seed, tokenizer=features.tokenizer
+            model,
+            traj.setting("generations"),
+            regime,
+            traj.seed,
+            tokenizer=features.tokenizer,
+            keep_real_share=design.get("keep_real_share", 0.1),
+            mixture_lambda=design.get("mixture_lambda", 1.0),
+            lengths=design.get("lengths", "generation-0"),
         )
         loop.fit(
             [docs[i] for i in pool], y[pool], [docs[i] for i in test], y[test],
@@ -112,6 +154,15 @@ class GenerativeEngine(GenerationalEngine):
         frame["n_train"] = frame["train_size"]
         frame["regime"] = regime
         return frame
+
+
+def _design(study, regime: str) -> tuple[tuple[str, float], ...]:
+    """The regime's own parameter, so that a key and the settings name the design run."""
+    if regime == "keep-real":
+        return (("keep_real_share", study.keep_real_share),)
+    if regime == "mixture":
+        return (("mixture_lambda", study.mixture_lambda),)
+    return ()
 
 
 ENGINES.register(GenerativeEngine.name, GenerativeEngine())

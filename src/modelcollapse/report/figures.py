@@ -1105,3 +1105,6 @@ for _name, _panel in (
     ("start-curves", _start_curves_panel),
 ):
     PANELS.register(_name, _panel)
+
+# The generative study's text figures register themselves on import (after FIGURES exists).
+import modelcollapse.report.generative_figures  # noqa: E402, F401
