@@ -34,3 +34,19 @@ def test_the_documented_generator_registers_writes_and_scores(unigram):
     written = gen.sample(0, [50], np.random.default_rng(1), top_k=2)
     assert set(written[0].split()) == {"bad", "food"}
     assert gen.perplexity(["good food"], 1) == pytest.approx(np.exp(-expected[0] / 2))
+
+
+def test_a_generative_loop_writes_with_the_registered_generator(unigram):
+    from modelcollapse.generative import GenerativeLoop
+
+    rng = np.random.default_rng(0)
+    words = {0: ["awful", "bad", "poor", "meh"], 1: ["great", "good", "fine", "nice"]}
+    labels = rng.integers(0, 2, 240)
+    docs = [" ".join(rng.choice(words[y] + ["the", "it"], size=6)) for y in labels]
+    args = (docs[:160], labels[:160], docs[160:], labels[160:])
+    loop = GenerativeLoop("nb", 2, "replace", random_state=1, generator="unigram",
+                          sampling={"temperature": 0.0}).fit(*args)  # fmt: skip
+    records = loop.history_records()
+    # Temperature 0 writes each class's most frequent word only: one word per class is left.
+    assert [r["vocabulary_size"] for r in records][1:] == [2, 2]
+    assert records[0]["vocabulary_size"] == 10

@@ -235,3 +235,30 @@ def _leaves(params):
     return [params["embed"], params["out_W"], params["out_b"]] + [
         a for layer in params["lstm"] for a in layer
     ]
+
+
+# -- the generative study's options ----------------------------------------------------------
+def test_the_generative_study_validates_its_generator_options():
+    from modelcollapse.engines import ENGINES
+    from modelcollapse.experiments.config import validate_config
+
+    def study(**fields):
+        raw = {"study": [{"name": "s", "kind": "generative", "sample_size": 10, "repeats": 1,
+                          **fields}]}  # fmt: skip
+        return validate_config(raw, "t").study[0]
+
+    default = study()
+    assert (default.generator, default.temperature, default.top_k, default.top_p) == (
+        "trigram", 1.0, None, None,
+    )  # fmt: skip
+    neural = study(generator="neural", temperature=0.7, top_p=0.9)
+    settings = dict(ENGINES["generative"].variants(neural)[0][2])
+    assert (settings["generator"], settings["temperature"], settings["top_p"]) == (
+        "neural", 0.7, 0.9,
+    )  # fmt: skip
+    with pytest.raises(UserError, match="unknown generator 'gpt'"):
+        study(generator="gpt")
+    with pytest.raises(UserError, match="need generator = 'neural'"):
+        study(top_k=5)
+    with pytest.raises(UserError, match="top_p"):
+        study(generator="neural", top_p=1.5)

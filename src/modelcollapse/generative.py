@@ -362,12 +362,17 @@ class GenerativeLoop:
         random_state: int = 0,
         *,
         tokenizer: str = "fast",
+        generator: str = "trigram",
+        sampling: dict[str, object] | None = None,
     ) -> None:
         self.model = model
         self.generations = generations
         self.regime = regime
         self.random_state = random_state
         self.tokenizer = tokenizer
+        # A name in modelcollapse.generators.GENERATORS, and its sampling options.
+        self.generator = generator
+        self.sampling = sampling
 
     def fit(
         self,
@@ -399,7 +404,15 @@ class GenerativeLoop:
                 spec, X, labels, X_test, y_test, model_seed(self.random_state, g, 1), k
             )
             shares = {c: metrics.pop(c) for c in share_columns(k)}
-            generator = ClassConditionalLM(vocabulary).fit(docs, labels)
+            if self.generator == "trigram" and not self.sampling:
+                generator = ClassConditionalLM(vocabulary).fit(docs, labels)
+            else:
+                from modelcollapse.generators import ClassConditional
+
+                seed = model_seed(self.random_state, g, 3)
+                generator = ClassConditional(
+                    self.generator, vocabulary, seed, **(self.sampling or {})
+                ).fit(docs, labels)
             record = dict(
                 step=g,
                 train_size=len(docs),

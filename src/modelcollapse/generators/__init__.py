@@ -26,6 +26,7 @@ GENERATORS.register("neural", NeuralGenerator)
 
 __all__ = [
     "GENERATORS",
+    "ClassConditional",
     "NeuralGenerator",
     "NeuralSettings",
     "TextGenerator",
@@ -33,3 +34,60 @@ __all__ = [
     "draw",
     "filtered_probabilities",
 ]
+
+
+class ClassConditional:
+    """A registered generator behind :class:`modelcollapse.generative.ClassConditionalLM`'s
+    interface (``fit(docs, labels)``, ``generate(labels, lengths, rng)``,
+    ``perplexity(docs, labels)``), with its sampling options fixed: what the generative loop
+    calls."""
+
+    def __init__(
+        self,
+        name: str,
+        vocabulary: list[str] | None = None,
+        seed: int = 0,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+    ) -> None:
+        factory = GENERATORS.get(name)
+        # The trigram model scores a fixed vocabulary (the real reviews'), as the loop's own does.
+        self.generator = factory(vocabulary) if factory is TrigramGenerator else factory()
+        self.seed = seed
+        self.options = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
+
+    def fit(self, docs, labels) -> ClassConditional:
+        import numpy as np
+
+        labels = np.asarray(labels)
+        texts = {int(c): [d for d, y in zip(docs, labels, strict=True) if y == c]
+                 for c in np.unique(labels)}  # fmt: skip
+        self.generator.fit(texts, self.seed)
+        return self
+
+    def generate(self, labels, lengths, rng) -> list[str]:
+        import numpy as np
+
+        labels, lengths = np.asarray(labels), np.asarray(lengths)
+        out = [""] * len(labels)
+        for c in np.unique(labels):
+            rows = np.flatnonzero(labels == c)
+            for row, doc in zip(
+                rows, self.generator.sample(int(c), lengths[rows], rng, **self.options), strict=True
+            ):
+                out[row] = doc
+        return out
+
+    def perplexity(self, docs, labels) -> float:
+        """Per-token perplexity of ``docs``, each under the model of its own class."""
+        import numpy as np
+
+        labels = np.asarray(labels)
+        total, n = 0.0, 0
+        for c in np.unique(labels):
+            texts = [d for d, y in zip(docs, labels, strict=True) if y == c]
+            total += float(np.sum(self.generator.log_probs(texts, int(c))))
+            n += sum(len(t.split()) for t in texts)
+        return float(np.exp(-total / n)) if n else float("nan")
