@@ -452,6 +452,8 @@ class GenerativeLoop:
         keep_real_share: float = 0.1,
         mixture_lambda: float = 1.0,
         lengths: str = "generation-0",
+        generator: str = "trigram",
+        sampling: dict[str, object] | None = None,
     ) -> None:
         self.model = model
         self.generations = generations
@@ -461,6 +463,9 @@ class GenerativeLoop:
         self.keep_real_share = keep_real_share
         self.mixture_lambda = mixture_lambda
         self.lengths = lengths
+        # A name in modelcollapse.generators.GENERATORS, and its sampling options.
+        self.generator = generator
+        self.sampling = sampling
 
     def fit(
         self,
@@ -503,13 +508,24 @@ class GenerativeLoop:
                 spec, X, labels, X_test, y_test, model_seed(self.random_state, g, 1), k
             )
             shares = {c: metrics.pop(c) for c in share_columns(k)}
-            generator = ClassConditionalLM(vocabulary).fit(docs, labels)
+            if self.generator == "trigram" and not self.sampling:
+                generator = ClassConditionalLM(vocabulary).fit(docs, labels)
+            else:
+                from modelcollapse.generators import ClassConditional
+
+                seed = model_seed(self.random_state, g, 3)
+                generator = ClassConditional(
+                    self.generator, vocabulary, seed, **(self.sampling or {})
+                ).fit(docs, labels)
             if g == 0:
                 generator0, classifier0 = generator, classifier
-            log_probs = generator.token_log_probs(test_docs, y_test)
-            in_vocab_ppl, oov = textmetrics.oov_split(
-                log_probs, generator.in_vocabulary(test_docs, y_test)
-            )
+            if hasattr(generator, "token_log_probs"):
+                in_vocab_ppl, oov = textmetrics.oov_split(
+                    generator.token_log_probs(test_docs, y_test),
+                    generator.in_vocabulary(test_docs, y_test),
+                )
+            else:  # a registered generator scores whole texts only: no per-token split
+                in_vocab_ppl, oov = float("nan"), float("nan")
             text = text_measurements(written, written_labels, real_counts, generator0,
                                      np.random.default_rng([self.random_state, g, 3]))  # fmt: skip
             text.update(perplexity_in_vocab=in_vocab_ppl, test_oov_rate=oov,

@@ -47,6 +47,22 @@ class GenerativeSettings(BaseModel):
         "or the current corpus (which drifts under replace).",
     )
 
+    # The model that writes the reviews (modelcollapse.generators.GENERATORS) and how it samples.
+    generator: str = "trigram"
+    temperature: float = Field(default=1.0, ge=0)
+    top_k: int | None = Field(default=None, ge=1)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+
+    @field_validator("generator")
+    @classmethod
+    def _known_generator(cls, name: str) -> str:
+        from modelcollapse.generators import GENERATORS
+
+        if name not in GENERATORS:
+            raise ValueError(f"unknown generator {name!r} (expected one of: "
+                             f"{', '.join(GENERATORS.names())})")  # fmt: skip
+        return name
+
     @field_validator("regimes")
     @classmethod
     def _regimes_once(cls, regimes: list[str]) -> list[str]:
@@ -108,12 +124,18 @@ class GenerativeEngine(GenerationalEngine):
     def check(self, study) -> None:
         if study.rates != [0.0]:
             raise ValueError("a generative study has no labelling rates (every text is written)")
+        filtered = study.temperature != 1 or study.top_k is not None or study.top_p is not None
+        if filtered and study.generator == "trigram":
+            raise ValueError("temperature, top_k and top_p need generator = 'neural' (the "
+                             "trigram generator samples its own distribution only)")  # fmt: skip
 
     def variants(self, study):
         return [
             (f"regime={regime}", float("nan"),
              (("regime", regime), ("generations", study.generations),
-              *_design(study, regime), ("lengths", study.lengths)))
+              *_design(study, regime), ("lengths", study.lengths),
+              *((name, getattr(study, name))
+                for name in ("generator", "temperature", "top_k", "top_p"))))
             for regime in study.regimes
         ]  # fmt: skip
 
@@ -136,6 +158,7 @@ class GenerativeEngine(GenerationalEngine):
         docs, y = features.documents, features.labels
         regime = traj.setting("regime")
         design = dict(traj.settings)
+        sampling = {k: design[k] for k in ("temperature", "top_k", "top_p") if k in design}
         loop = GenerativeLoop(
             model,
             traj.setting("generations"),
@@ -145,6 +168,9 @@ class GenerativeEngine(GenerationalEngine):
             keep_real_share=design.get("keep_real_share", 0.1),
             mixture_lambda=design.get("mixture_lambda", 1.0),
             lengths=design.get("lengths", "generation-0"),
+            generator=design.get("generator", "trigram"),
+            sampling=None if sampling in ({}, {"temperature": 1.0, "top_k": None, "top_p": None})
+            else sampling,
         )
         loop.fit(
             [docs[i] for i in pool], y[pool], [docs[i] for i in test], y[test],
