@@ -107,8 +107,8 @@ def one_line_error(code: int, err: str, *fragments: str) -> str:
 
 
 def captions(html: str) -> list[str]:
-    return [unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<figcaption>(.*?)</figcaption>",
-                                                                     html, re.S)]  # fmt: skip
+    found = re.findall(r"<figcaption>(.*?)</figcaption>", html, re.S)
+    return [unescape(re.sub(r"<[^>]+>", "", c)) for c in found]
 
 
 def topics_file(path: Path) -> Path:
@@ -123,7 +123,7 @@ def topics_file(path: Path) -> Path:
 
 
 def test_spam_csv_runs_data_info_run_compare_and_report(tmp_path: Path, capsys) -> None:
-    path, labels = spam_csv(tmp_path / "sms.csv")
+    path, _ = spam_csv(tmp_path / "sms.csv")
     code, out, err = cli(capsys, "data", "info", str(path))
     assert code == 0, err
     assert "spam (class 1" in out

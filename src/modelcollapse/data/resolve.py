@@ -82,7 +82,8 @@ def check_classes(corpus: Corpus, what: str, where: str | None = "--data") -> No
     labels = np.asarray(corpus.labels, dtype=np.int64)
     train = np.bincount(labels[~mask], minlength=corpus.n_classes)
     test = np.bincount(labels[mask], minlength=corpus.n_classes)
-    unseen = [(n, int(t)) for n, c, t in zip(corpus.label_names, train, test, strict=True) if c == 0]
+    names = corpus.label_names
+    unseen = [(n, int(t)) for n, c, t in zip(names, train, test, strict=True) if c == 0]
     if unseen:
         name, rows = unseen[0]
         raise UserError(

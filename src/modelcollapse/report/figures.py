@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,7 @@ class Study:
     slug: str
     kind: str
     data: pd.DataFrame
-    classes: Classes = Classes()  # the run's classes, from its manifest
+    classes: Classes = field(default_factory=Classes)  # the run's classes, from its manifest
 
     @property
     def multiclass(self) -> bool:
@@ -263,7 +263,8 @@ def draw_positive_rate(ax: Axes, study: Study) -> list[Line2D | Patch]:
     )
     ax.autoscale_view()
     if study.multiclass:
-        label, ylabel = "no drift: predicted shares = test shares", "Predicted vs test class shares, TV (%)"
+        label = "no drift: predicted shares = test shares"
+        ylabel = "Predicted vs test class shares, TV (%)"
         truth = 0.0
     else:
         truth = float(data["test_positive_rate"].mean()) * 100
@@ -694,7 +695,8 @@ def generation_calibration_plot(study: Study) -> Plot | None:
     caption = (
         "How well the confidence of each generation's model matches its accuracy on the "
         f"held-out test reviews, one curve per {column.replace('_', ' ')}, for the models of the "
-        f"accuracy-by-generation figure. {_calibration_words(study)} Lower is better for both; a model trained on its predecessors' output "
+        f"accuracy-by-generation figure. {_calibration_words(study)} Lower is better for both; "
+        "a model trained on its predecessors' output "
         "tends to grow overconfident. Lines: mean of the repeats that reached the generation; "
         "bands: 95 % t-intervals."
     )
@@ -744,10 +746,11 @@ def _calibration_words(study: Study) -> str:
             f"predicted probabilities summed over the {study.classes.k} classes "
             f"({', '.join(study.classes.names)}; range 0–2)."
         )
+    positive = study.classes.predicted_phrase()
+    of = "positive class" if study.classes.polarity else f"class {positive}"
     return (
         "ECE: the gap between confidence and accuracy, averaged over 10 confidence bins; Brier "
-        "score: mean squared error of the predicted probability of the "
-        f"{'positive class' if study.classes.polarity else 'class ' + study.classes.predicted_phrase()}."
+        f"score: mean squared error of the predicted probability of the {of}."
     )
 
 
@@ -755,7 +758,8 @@ def calibration_plot(study: Study) -> Plot | None:
     panels = CALIBRATION_PANELS
     caption = (
         "How well the model's confidence matches its accuracy on the test reviews, one curve "
-        f"per rate. {_calibration_words(study)} Lower is better for both. Self-labelling trains the model on its own confident "
+        f"per rate. {_calibration_words(study)} Lower is better for both. Self-labelling trains "
+        "the model on its own confident "
         f"guesses, which tends to make it overconfident. Lines: mean of {_repeats_phrase(study)}; "
         "bands: 95 % t-intervals."
     )
