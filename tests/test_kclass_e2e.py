@@ -266,3 +266,10 @@ def test_a_label_only_in_the_test_split_is_one_line_and_writes_nothing(
     with pytest.raises(UserError, match="class 'd' of news has no rows"):
         prepare_run(load_config("demo"), out, data=empty, use_cache=False)
     assert not out.exists()
+
+
+def test_k_class_corpora_by_name_are_switched_on() -> None:
+    # download.py refuses ag-news and yelp-review-full unless the readers keep k classes.
+    from modelcollapse.data.download import reader_keeps_k_classes
+
+    assert reader_keeps_k_classes()
