@@ -30,12 +30,11 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
     ("content", "fragments"),
     [
         (GOOD * 50 + "this line has no label\n", ["reviews.txt:101:", "__label__"]),
-        (GOOD * 50 + "__label__3 Meh: it is fine\n", ["reviews.txt", "needs 2 classes", "has 3"]),
         (GOOD * 50 + "__label__2 \n", ["reviews.txt:101:", "empty"]),
         ("", ["reviews.txt", "no reviews"]),
         ("__label__2 Great: works well\n" * 100, ["reviews.txt", "__label__2", "2 classes"]),
     ],
-    ids=["malformed-line", "third-class", "empty-text", "empty-file", "one-class"],
+    ids=["malformed-line", "empty-text", "empty-file", "one-class"],
 )
 def test_bad_data_files(tmp_path, capsys, small_config, content, fragments):
     data = tmp_path / "reviews.txt"

@@ -264,12 +264,18 @@ def test_bad_labels_are_one_line_and_write_nothing(
     assert not out.exists()
 
 
-def test_four_classes_are_refused_by_a_binary_study_in_one_line(tmp_path: Path, capsys) -> None:
-    path, _ = topic_jsonl(tmp_path / "news.jsonl", n=80)
+def test_four_classes_run_a_rates_study(tmp_path: Path, capsys) -> None:
+    path, _ = topic_jsonl(tmp_path / "news.jsonl", n=400)
     code, out, _ = cli(capsys, "data", "info", str(path))
-    assert code == 0 and "4, alphabetical order" in out and "Sci/Tech: 20 (25.0%)" in out
+    assert code == 0 and "4, alphabetical order" in out and "Sci/Tech: 100 (25.0%)" in out
     run = tmp_path / "run"
-    code, _, err = cli(capsys, "run", "lower-rates", "--data", str(path), "--out", str(run))
-    one_line_error(code, err, "--data", "this study needs 2 classes",
-                   "has 4: Business, Sci/Tech, Sports, World")  # fmt: skip
-    assert not run.exists()
+    code, _, err = cli(capsys, "run", "lower-rates", "--data", str(path), "--model", "nb",
+                       "--tokenizer", "fast", "--scale", "0.1", "--rates", "0,1", "--repeats",
+                       "1", "--max-size", "2000", "--out", str(run))  # fmt: skip
+    assert code == 0, err
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["data"]["label_names"] == ["Business", "Sci/Tech", "Sports", "World"]
+    assert manifest["data"]["class_counts"] == [100, 100, 100, 100]
+    table = pd.read_parquet(run / "results")
+    assert set(table["rate"]) == {0.0, 1.0} and table["pred_tv_distance"].notna().all()
+    assert [f"test_share_{j}" for j in range(4)] == [c for c in table if c.startswith("test_share")]

@@ -45,6 +45,7 @@ from modelcollapse.engines import generational_kinds
 from modelcollapse.errors import UserError
 from modelcollapse.formatting import format_interval, format_number, format_p
 from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
+from modelcollapse.results import classes_of
 from modelcollapse.stats import holm, min_detectable_difference
 
 ALPHA = 0.05
@@ -496,10 +497,13 @@ def learning_curves(
 # --------------------------------------------------------------------------- the whole table
 
 
-def _bounded_error(metric: str) -> bool:
-    """Whether the metric's error lies in [0, 1]: a fraction where higher is better, Brier, ECE."""
+def _bounded_error(metric: str, n_classes: int = 2) -> bool:
+    """Whether the metric's error lies in [0, 1]: a fraction where higher is better, ECE,
+    ``pred_tv_distance``, and the Brier score of two classes (of k > 2 it reaches 2)."""
     info = metric_info(metric)
-    return (info.percent and info.direction == 1) or metric in ("brier", "ece")
+    if metric == "brier":
+        return n_classes <= 2
+    return (info.percent and info.direction == 1) or metric in ("ece", "pred_tv_distance")
 
 
 def default_margin(metric: str) -> float:
@@ -542,6 +546,7 @@ def answers(
         raise UserError(f"must be above 0, got {margin:g}", "--margin")
     if extrapolate is not None and not extrapolate > 0:
         raise UserError(f"must be a size above 0, got {extrapolate:g}", "--extrapolate")
+    k = classes_of(results).k
     data = comparable_rows(with_seed_groups(results, seed_groups))
     if "kind" in data:
         data = data.loc[~data["kind"].astype(str).isin(generational_kinds())]
@@ -648,7 +653,7 @@ def answers(
             )
         if not curves:
             pass
-        elif _bounded_error(metric) and len(common) >= 4:
+        elif _bounded_error(metric, k) and len(common) >= 4:
             errors = {}
             for i, d in enumerate(doses):
                 errors[float(d)] = 1 - values[:, i] if sign > 0 else values[:, i]
@@ -669,7 +674,7 @@ def answers(
                     "do not pin that curve down (its extrapolation is not a forecast)."
                 )
             fits.append(frame)
-        elif not _bounded_error(metric):
+        elif not _bounded_error(metric, k):
             notes.append(
                 f"{label}: learning curves need a metric in [0, 1]; {metric!r} is not one."
             )

@@ -467,7 +467,12 @@ def compare_command(
         ),
     ] = None,
     metric: Annotated[
-        str, typer.Option(help="A results column: accuracy, macro_f1, ece, log_loss, ...")
+        str,
+        typer.Option(
+            help="A results column: accuracy, balanced_accuracy, macro_f1, log_loss, brier, "
+            "ece, pred_tv_distance (drift of the predicted class shares; any number of "
+            "classes), predicted_positive_rate (two classes), ..."
+        ),
     ] = "accuracy",
     all_steps: Annotated[
         bool,
@@ -512,6 +517,7 @@ def compare_command(
         for part in _leading_answers(results, groups, metric, margin, run_dir):
             wide.print(part)
     _print_coverage(results)
+    _print_classes(results, metric)
     wide.print(format_compare_table(frame))
     attrs = frame.attrs
     if test == "wilcoxon" and attrs.get("wilcoxon_floor", 0.0) > attrs.get("alpha", 0.05):
@@ -524,6 +530,21 @@ def compare_command(
     console.print(attrs["detectable"], soft_wrap=True)
     if out is not None:
         _save_csv(frame, out)
+
+
+def _print_classes(results, metric: str) -> None:
+    """Name the classes where "positive" or accuracy alone would not say enough."""
+    from modelcollapse.results import classes_of
+
+    classes = classes_of(results)
+    if classes.k > 2:
+        hint = (
+            "" if metric != "accuracy" else "; class balance: --metric balanced_accuracy, "
+            "macro_f1 or pred_tv_distance"
+        )
+        console.print(f"classes: {classes.listed()}{hint}", soft_wrap=True)
+    elif not classes.polarity:
+        console.print(f"classes: {classes.listed()}", soft_wrap=True)
 
 
 def _check_csv_out(out: Path | None) -> None:
@@ -627,7 +648,11 @@ def answer_command(
         str | None, typer.Option(help="Only this study (experiment) of the run.")
     ] = None,
     metric: Annotated[
-        str, typer.Option(help="A results column with a better direction: accuracy, ece, ...")
+        str,
+        typer.Option(
+            help="A results column with a better direction: accuracy, balanced_accuracy, "
+            "macro_f1, log_loss, brier, ece, pred_tv_distance, ..."
+        ),
     ] = "accuracy",
     margin: Annotated[
         float | None,

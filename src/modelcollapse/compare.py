@@ -45,7 +45,7 @@ from modelcollapse.engines import engine_of, kinds_paired_by_step, kinds_recordi
 from modelcollapse.errors import UserError
 from modelcollapse.formatting import format_interval, format_number, format_p, format_percent
 from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
-from modelcollapse.results import read_results
+from modelcollapse.results import classes_of, read_results
 from modelcollapse.stats import (
     N_RESAMPLES,
     detectable_effect,
@@ -779,7 +779,11 @@ def _check_metric(results: pd.DataFrame, metric: str) -> None:
     if metric not in results.columns:
         raise UserError(f"no column {metric!r} in these results", "--metric")
     if not pd.api.types.is_numeric_dtype(results[metric]) or results[metric].isna().all():
-        raise UserError(f"{metric!r} holds no numbers in these results", "--metric")
+        why = ""
+        if metric in ("predicted_positive_rate", "test_positive_rate"):
+            k = classes_of(results).k
+            why = f" (a run of {k} classes has no positive class; try pred_tv_distance)"
+        raise UserError(f"{metric!r} holds no numbers in these results{why}", "--metric")
 
 
 def _holm_floor_notes(family: pd.DataFrame, alpha: float) -> list[str]:

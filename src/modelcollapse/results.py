@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import shlex
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from modelcollapse.data.corpus import POLARITY_NAMES
 from modelcollapse.engines import ENGINES, engine_of, kinds_recording
 from modelcollapse.errors import ModelCollapseWarning, UserError
 
@@ -120,9 +122,81 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
     frame = frame.sort_values(list(SORT_KEYS), kind="stable", ignore_index=True)
     frame.attrs["dropped"] = dropped
     frame.attrs["coverage"] = _coverage(run_dir, frame)
+    frame.attrs["classes"] = _classes(run_dir, frame)
     for sentence in dropped:
         warnings.warn(f"{where}: {sentence}", ModelCollapseWarning, stacklevel=2)
     return frame
+
+
+@dataclass(frozen=True)
+class Classes:
+    """A run's classes as its manifest records them (``data.label_names``, ``positive_class``,
+    ``class_counts``): class j of the ``*_share_j`` columns is ``names[j]``; binary results'
+    "positive" columns count ``positive`` (class 1)."""
+
+    names: tuple[str, ...] = ()
+    positive: str | None = None
+    counts: tuple[int, ...] = ()
+
+    @property
+    def k(self) -> int:
+        """The number of classes (2 when the manifest does not say: a run from before k
+        classes)."""
+        return len(self.names) or 2
+
+    @property
+    def polarity(self) -> bool:
+        """Whether "positive" means positive sentiment (names unknown: the original binary runs)."""
+        return not self.names or tuple(n.lower() for n in self.names) in POLARITY_NAMES
+
+    def name(self, j: int) -> str:
+        return self.names[j] if j < len(self.names) else f"class {j}"
+
+    def listed(self) -> str:
+        """``"4: email, web, testing, concurrency"``; for binary data whose names are not
+        polarity words, which class "positive" counts."""
+        if not self.names:
+            return "2 (binary; names not recorded)"
+        text = f"{self.k}: {', '.join(self.names)}"
+        if self.k == 2 and not self.polarity:
+            text += f" ('positive' columns count {self.positive or self.names[1]!r})"
+        return text
+
+    def predicted_phrase(self) -> str:
+        """What a binary run's ``predicted_positive_rate`` is the share of: predicted
+        "positive", or predicted 'spam' for a spam/ham corpus."""
+        if self.polarity:
+            return "positive"
+        return repr(self.positive or self.names[1])
+
+
+def classes_of(results: pd.DataFrame) -> Classes:
+    """The :class:`Classes` :func:`read_results` found for ``results`` (a table built otherwise:
+    k from its ``predicted_share_j`` columns, names unknown)."""
+    found = results.attrs.get("classes")
+    if isinstance(found, Classes):
+        return found
+    return _classes_from_columns(results)
+
+
+def _classes_from_columns(frame: pd.DataFrame) -> Classes:
+    k = sum(str(c).startswith("predicted_share_") for c in frame.columns)
+    return Classes(tuple(f"class {j}" for j in range(k))) if k > 2 else Classes()
+
+
+def _classes(run_dir: Path, frame: pd.DataFrame) -> Classes:
+    manifest, _ = _manifest(run_dir / "manifest.json")
+    data = manifest.get("data") if manifest is not None else None
+    names = data.get("label_names") if isinstance(data, dict) else None
+    if not (isinstance(names, list) and len(names) >= 2):
+        return _classes_from_columns(frame)
+    positive = data.get("positive_class")
+    counts = data.get("class_counts")
+    return Classes(
+        tuple(str(n) for n in names),
+        str(positive) if isinstance(positive, str) else None,
+        tuple(int(c) for c in counts) if isinstance(counts, list) else (),
+    )
 
 
 def coverage_note(results: pd.DataFrame) -> str | None:

@@ -30,7 +30,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from modelcollapse.data.corpus import Corpus
-from modelcollapse.data.resolve import load_data, require_classes
+from modelcollapse.data.resolve import check_classes, load_data
 from modelcollapse.experiments.config import RunConfig, dump_config
 from modelcollapse.experiments.plan import Trajectory, build_plan, fitted_rows, run_trajectory
 from modelcollapse.features.vectorize import Features, featurize, load_features
@@ -227,8 +227,7 @@ def prepare_run(
         data_name = corpus.source
     else:
         data_name = "the built-in corpus" if config.data == "demo" else config.data
-    # The loop, metrics and policies are binary for now: refuse k classes before any work.
-    require_classes(corpus, 2, data_name)
+    check_classes(corpus, data_name)
     n_fixed_test = 0 if corpus.test_mask is None else int(np.sum(corpus.test_mask))
     plan = build_plan(config, len(corpus), data_name, n_fixed_test, model=spec)
     store = RunStore(out)

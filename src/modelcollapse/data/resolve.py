@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError
 
@@ -64,10 +66,29 @@ def load_data(
     return corpus if order is None else corpus.with_label_order(order)
 
 
-def require_classes(corpus: Corpus, k: int, what: str, where: str | None = "--data") -> None:
-    """Refuse, in one line, a corpus whose number of classes a study cannot handle yet."""
-    if corpus.n_classes != k:
-        names = ", ".join(corpus.label_names[:10]) + (" ..." if corpus.n_classes > 10 else "")
+def check_classes(corpus: Corpus, what: str, where: str | None = "--data") -> None:
+    """Refuse, in one line, a corpus whose classes a model cannot learn: a class with no row,
+    or one seen only in the fixed test split (no training row could teach it)."""
+    counts = corpus.class_counts()
+    empty = [n for n, c in zip(corpus.label_names, counts, strict=True) if c == 0]
+    if empty:
         raise UserError(
-            f"this study needs {k} classes; {what} has {corpus.n_classes}: {names}", where
+            f"class {', '.join(map(repr, empty))} of {what} has no rows (classes: "
+            f"{', '.join(corpus.label_names)}); a model cannot learn a class it never sees", where
+        )  # fmt: skip
+    if corpus.test_mask is None:
+        return
+    mask = np.asarray(corpus.test_mask, dtype=bool)
+    labels = np.asarray(corpus.labels, dtype=np.int64)
+    train = np.bincount(labels[~mask], minlength=corpus.n_classes)
+    test = np.bincount(labels[mask], minlength=corpus.n_classes)
+    names = corpus.label_names
+    unseen = [(n, int(t)) for n, c, t in zip(names, train, test, strict=True) if c == 0]
+    if unseen:
+        name, rows = unseen[0]
+        raise UserError(
+            f"label {name!r} is only in the test split of {what} ({rows:,} "
+            f"row{'' if rows == 1 else 's'}): no training row "
+            "has it, so no model can learn it; remove those rows or add training rows with it",
+            where,
         )

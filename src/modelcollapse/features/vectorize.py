@@ -70,6 +70,9 @@ class Features:
     tokens_path: Path | None = None  # the cached tokens behind X, read by `documents`
     in_memory_documents: list[str] | None = field(default=None, repr=False)  # when uncached
     tokenizer: str = "fast"  # whose documents these are: count them with count_vectorizer
+    #: k of the label codes 0 … k−1: the corpus's classes (``len(label_names)``), not the
+    #: largest label seen.
+    n_classes: int = 2
 
     @property
     def n_rows(self) -> int:
@@ -81,11 +84,6 @@ class Features:
         docs = np.empty(len(self.documents), dtype=object)
         docs[:] = self.documents
         return docs
-
-    @cached_property
-    def n_classes(self) -> int:
-        """k of the label codes 0 … k−1: the largest label + 1, at least 2."""
-        return max(2, int(self.labels.max()) + 1) if len(self.labels) else 2
 
     @cached_property
     def documents(self) -> list[str]:
@@ -204,6 +202,7 @@ def featurize(
             test_mask=mask,
             in_memory_documents=docs,
             tokenizer=tokenizer,
+            n_classes=corpus.n_classes,
         )
 
     cached_tokens = token_path.exists()
@@ -250,6 +249,7 @@ def featurize(
             "ngram_range": list(ngram_range),
             "corpus_fingerprint": corpus.fingerprint,
             "version": FEATURES_VERSION,
+            "n_classes": corpus.n_classes,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
 
@@ -265,7 +265,7 @@ def _documents_only(corpus: Corpus, tokenizer: str, use_cache: bool, chunk_size:
     token_path = token_cache_path(corpus, tokenizer)
     if use_cache and token_path.exists():
         return Features(None, labels, key, test_mask=mask, tokens_path=token_path,
-                        tokenizer=tokenizer)  # fmt: skip
+                        tokenizer=tokenizer, n_classes=corpus.n_classes)  # fmt: skip
     fn = get_tokenizer(tokenizer)  # an unknown name or a missing WordNet fails here, once
     chunks = (
         [" ".join(fn(text)) for text in chunk]
@@ -274,7 +274,7 @@ def _documents_only(corpus: Corpus, tokenizer: str, use_cache: bool, chunk_size:
     if not use_cache:
         docs = [doc for chunk in chunks for doc in chunk]
         return Features(None, labels, key, test_mask=mask, in_memory_documents=docs,
-                        tokenizer=tokenizer)  # fmt: skip
+                        tokenizer=tokenizer, n_classes=corpus.n_classes)  # fmt: skip
     with _TokenWriter(token_path) as writer:
         for chunk in chunks:
             writer.write(chunk)
@@ -610,6 +610,8 @@ def load_features(folder: Path) -> Features:
         test_mask=mask,
         tokens_path=tokens,
         tokenizer=meta["tokenizer"],
+        # Caches from before the count was recorded: every class of a corpus has rows.
+        n_classes=int(meta.get("n_classes", max(2, int(labels.max()) + 1) if len(labels) else 2)),
     )
 
 

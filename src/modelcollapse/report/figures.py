@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,7 @@ from modelcollapse.report.style import (
     rate_colours,
     size_axis,
 )
-from modelcollapse.results import last_rows
+from modelcollapse.results import Classes, classes_of, last_rows
 from modelcollapse.stats import summarize
 
 SINGLE_COLOUR = OKABE_ITO[4]  # blue, for figures with a single curve
@@ -60,6 +60,12 @@ class Study:
     slug: str
     kind: str
     data: pd.DataFrame
+    classes: Classes = field(default_factory=Classes)  # the run's classes, from its manifest
+
+    @property
+    def multiclass(self) -> bool:
+        """More than two classes: no "positive" columns; the class distribution stands in."""
+        return self.classes.k > 2 or not has_values(self.data, "predicted_positive_rate")
 
     @property
     def n_repeats(self) -> int:
@@ -114,6 +120,7 @@ def split_studies(results: pd.DataFrame, order: Sequence[str] = ()) -> list[Stud
     """
     studies: list[Study] = []
     slugs: set[str] = set()
+    classes = classes_of(results)
     for (experiment, kind), frame in results.groupby(["experiment", "kind"], sort=False):
         extra = ["model", "tokenizer"]
         if engine_of(str(kind)).splits_by_start:
@@ -128,7 +135,7 @@ def split_studies(results: pd.DataFrame, order: Sequence[str] = ()) -> list[Stud
                 details.insert(0, str(kind))
             name = f"{experiment} ({', '.join(details)})" if details else str(experiment)
             slug = _unique(_slugify(name), slugs)
-            studies.append(Study(name, slug, str(kind), part.reset_index(drop=True)))
+            studies.append(Study(name, slug, str(kind), part.reset_index(drop=True), classes))
     kinds = list(ENGINES)
     rank = {name: i for i, name in enumerate(order)}
 
@@ -214,12 +221,14 @@ def draw_rates(ax: Axes, study: Study, value: str = "accuracy") -> dict[float, s
 
 
 def draw_positive_rate(ax: Axes, study: Study) -> list[Line2D | Patch]:
-    """Share of test reviews predicted positive, one thin line per trajectory.
+    """Share of test reviews predicted positive (k > 2 classes: the total-variation distance
+    of the predicted class shares from the test set's), one thin line per trajectory.
 
     Not averaged: repeats drift towards either class, so a mean across repeats would sit near
     the true share and hide the very drift this figure is for.
     """
     data = study.data
+    value = "pred_tv_distance" if study.multiclass else "predicted_positive_rate"
     handles: list[Line2D | Patch] = []
     if study.is_rates:
         colour_of: dict[object, str] = dict(rate_colours(study.rates))
@@ -247,19 +256,24 @@ def draw_positive_rate(ax: Axes, study: Study) -> list[Line2D | Patch]:
         [*key, "trajectory"], sort=False
     ):
         series_key = trajectory_key[0] if len(key) == 1 else tuple(trajectory_key[:2])
-        segments.append(np.column_stack([t["train_size"], t["predicted_positive_rate"] * 100]))
+        segments.append(np.column_stack([t["train_size"], t[value] * 100]))
         colours.append(colour_of[series_key])
     ax.add_collection(
         LineCollection(segments, colors=colours, linewidths=1.0, alpha=0.8), autolim=True
     )
     ax.autoscale_view()
-    truth = float(data["test_positive_rate"].mean()) * 100
+    if study.multiclass:
+        label = "no drift: predicted shares = test shares"
+        ylabel = "Predicted vs test class shares, TV (%)"
+        truth = 0.0
+    else:
+        truth = float(data["test_positive_rate"].mean()) * 100
+        label = f"true share in test set ({truth:.1f} %)"
+        ylabel = f"Test reviews predicted {study.classes.predicted_phrase()} (%)"
     ax.axhline(truth, color="#666666", lw=1.4, ls=":", zorder=1)
-    handles.append(
-        Line2D([], [], color="#666666", ls=":", label=f"true share in test set ({truth:.1f} %)")
-    )
+    handles.append(Line2D([], [], color="#666666", ls=":", label=label))
     size_axis(ax)
-    ax.set_ylabel("Test reviews predicted positive (%)")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 100)
     return handles
 
@@ -401,11 +415,20 @@ def positive_rate_plot(study: Study) -> Plot:
     fig.legend(handles=handles, loc="outside lower center", ncol=min(4, len(handles)))
     title = f"{study.name}: class-balance drift"
     ax.set_title(title, loc="left")
+    if study.multiclass:
+        return _class_drift_plot(study, fig, ax, title)
     truth = study.data["test_positive_rate"].mean() * 100
+    predicted = study.classes.predicted_phrase()
+    which = (
+        ""
+        if study.classes.polarity
+        else f" (of the classes {', '.join(study.classes.names)}, {predicted} is class 1)"
+    )
     caption = (
-        "Share of test reviews the model predicts positive, against training-set size, one line "
-        f"per trajectory ({_repeats_phrase(study)} per curve; not averaged, because repeats can "
-        "drift towards either class). Dotted: the true share of positives in the test set. "
+        f"Share of test reviews the model predicts {predicted}{which}, against training-set "
+        f"size, one line per trajectory ({_repeats_phrase(study)} per curve; not averaged, "
+        "because repeats can drift towards either class). Dotted: the true share of "
+        f"{predicted if not study.classes.polarity else 'positives'} in the test set. "
     )
     if not study.engine.has_rates:
         caption += (
@@ -419,6 +442,30 @@ def positive_rate_plot(study: Study) -> Plot:
             f"of the test set ({min(truth, 100 - truth):.0f}–{max(truth, 100 - truth):.0f} % here)."
         )
     return Plot(f"positive-rate-{study.slug}", title, caption, study.name, fig)
+
+
+def _class_drift_plot(study: Study, fig: Figure, ax: Axes, title: str) -> Plot:
+    names = ", ".join(study.classes.names)
+    caption = (
+        f"Class-balance drift over the {study.classes.k} classes ({names}): the total-variation "
+        "distance between the class shares the model predicts on the test reviews and the "
+        "test set's true class shares (half the summed absolute differences; 0 %: each class "
+        "predicted as often as it occurs, 100 %: every review predicted as classes it does not "
+        "hold), against training-set size, one line per trajectory "
+        f"({_repeats_phrase(study)} per curve; not averaged, because repeats can drift towards "
+        "different classes). "
+    )
+    if not study.engine.has_rates:
+        caption += (
+            "With human labels only, the predicted shares stay close to the true ones: the "
+            "reference for the drift in the self-labelling studies."
+        )
+    else:
+        caption += (
+            "Model-labelled batches repeat and amplify the model's lean towards some classes; "
+            "the distance grows as it predicts fewer classes for more reviews."
+        )
+    return Plot(f"class-drift-{study.slug}", title, caption, study.name, fig)
 
 
 def final_accuracy_plot(studies: Sequence[Study]) -> Plot:
@@ -648,9 +695,8 @@ def generation_calibration_plot(study: Study) -> Plot | None:
     caption = (
         "How well the confidence of each generation's model matches its accuracy on the "
         f"held-out test reviews, one curve per {column.replace('_', ' ')}, for the models of the "
-        "accuracy-by-generation figure. ECE: the gap between confidence and accuracy over 10 "
-        "confidence bins; Brier score: mean squared error of the predicted probability of the "
-        "positive class. Lower is better for both; a model trained on its predecessors' output "
+        f"accuracy-by-generation figure. {_calibration_words(study)} Lower is better for both; "
+        "a model trained on its predecessors' output "
         "tends to grow overconfident. Lines: mean of the repeats that reached the generation; "
         "bands: 95 % t-intervals."
     )
@@ -691,13 +737,29 @@ CALIBRATION_PANELS = (
 )
 
 
+def _calibration_words(study: Study) -> str:
+    """ECE and Brier as the run's classes make them."""
+    if study.multiclass:
+        return (
+            "ECE: the gap between confidence (the probability of the predicted class) and "
+            "accuracy, averaged over 20 confidence bins; Brier score: the squared error of the "
+            f"predicted probabilities summed over the {study.classes.k} classes "
+            f"({', '.join(study.classes.names)}; range 0–2)."
+        )
+    positive = study.classes.predicted_phrase()
+    of = "positive class" if study.classes.polarity else f"class {positive}"
+    return (
+        "ECE: the gap between confidence and accuracy, averaged over 10 confidence bins; Brier "
+        f"score: mean squared error of the predicted probability of the {of}."
+    )
+
+
 def calibration_plot(study: Study) -> Plot | None:
     panels = CALIBRATION_PANELS
     caption = (
         "How well the model's confidence matches its accuracy on the test reviews, one curve "
-        "per rate. ECE: the gap between confidence and accuracy, averaged over 10 confidence "
-        "bins; Brier score: mean squared error of the predicted probability of the positive "
-        "class. Lower is better for both. Self-labelling trains the model on its own confident "
+        f"per rate. {_calibration_words(study)} Lower is better for both. Self-labelling trains "
+        "the model on its own confident "
         f"guesses, which tends to make it overconfident. Lines: mean of {_repeats_phrase(study)}; "
         "bands: 95 % t-intervals."
     )
@@ -709,10 +771,18 @@ def balance_plot(study: Study) -> Plot | None:
         ("balanced_accuracy", "Balanced accuracy (%)", 100.0),
         ("macro_f1", "Macro-F1 (%)", 100.0),
     ]
+    k, names = study.classes.k, ", ".join(study.classes.names)
+    if study.multiclass:
+        each = f"the recall on each of the {k} classes: {names}"
+        f1 = f"the {k} classes' F1"
+    elif study.classes.polarity:
+        each, f1 = "the accuracy on positive and on negative reviews", "the two classes' F1"
+    else:
+        each, f1 = f"the accuracy on each class ({names})", "the two classes' F1"
     caption = (
-        "Balanced accuracy (mean of the accuracy on positive and on negative reviews) and "
-        "macro-F1 (mean of the two classes' F1) on the test reviews, one curve per rate. Unlike "
-        "accuracy they fall to 50 % (or below) when the model predicts one class for everything, "
+        f"Balanced accuracy (mean of {each}) and macro-F1 (mean of {f1}) on the test reviews, "
+        "one curve per rate. Unlike accuracy they fall to "
+        f"{100 / k:.0f} % (or below) when the model predicts one class for everything, "
         "so they separate a drift towards one class from a loss of skill. Lines: mean of "
         f"{_repeats_phrase(study)}; bands: 95 % t-intervals."
     )

@@ -29,6 +29,7 @@ from modelcollapse.report.figures import Study
 from modelcollapse.report.load import StoredRun
 from modelcollapse.report.style import format_size
 from modelcollapse.report.tables import StatisticsTable
+from modelcollapse.results import classes_of
 
 CSS = """
 :root { color-scheme: light; }
@@ -180,6 +181,7 @@ def _headline(run: StoredRun) -> str:
         source = ", ".join(f"{k}: {data[k]}" for k in ("source", "rows") if k in data)
         if source:
             rows.append(("Data", escape(source)))
+    rows.append(("Classes", escape(classes_of(run.results).listed())))
     r = run.results
     rows.append(
         (
