@@ -286,3 +286,17 @@ def test_a_labeller_registered_from_outside(parity, tmp_path, config, small_revi
 
 def test_an_unregistered_labeller_leaves_no_trace(capsys):
     assert "parity" not in LABELLERS and "parity_confidence" not in option_names()
+
+
+@pytest.mark.parametrize("flags", [["--labeller", "vader"],
+                                   ["--labeller", "teacher", "--teacher-size", "500"]])  # fmt: skip
+def test_vader_and_a_teacher_run_from_the_cli(tmp_path, small_reviews, capsys, flags):
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL.replace('test_size = "rest"', "test_size = 0.2"))  # 600 rows spare
+    out = tmp_path / "run"
+    assert run_cli(path, small_reviews, out, *flags) == 0, capsys.readouterr().err
+    table = pd.read_parquet(out / "results")
+    assert set(table["labeller"]) == {flags[1]}
+    steps = table[(table["rate"] == 1.0) & (table["step"] > 0)]
+    # Both are far better than chance on the synthetic reviews, and not perfect
+    assert steps["model_label_accuracy"].between(0.6, 0.99).all()
