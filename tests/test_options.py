@@ -34,7 +34,9 @@ def test_stored_columns_are_unchanged():
     # The result columns of the options, in order, as runs before the table stored them.
     assert LoopOptions().record() == {
         "regime": "accumulate", "window": -1, "fresh_share": 0.0, "mixture": "batch",
-        "labeller": "current", "label_policy": "argmax", "threshold": 0.9,
+        "labeller": "current", "teacher_model": "logreg", "teacher_size": 2000,
+        "labels_file": "", "missing_labels": "refuse",  # new with the labellers (#16)
+        "label_policy": "argmax", "threshold": 0.9,
         "below_threshold": "drop", "verified_share": 0.0, "keep_correct": 1.0,
         "keep_wrong": 1.0, "model_weight": 1.0, "arms": False,
     }  # fmt: skip

@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
+from modelcollapse.core.labellers import LABELLERS
 from modelcollapse.core.metrics import score, share_columns
 from modelcollapse.core.options import LoopOptions, check_rate
 from modelcollapse.core.policies import LabelRequest, make_labels
@@ -126,13 +127,25 @@ class SelfLabellingLoop:
         y_test: np.ndarray,
         priority: np.ndarray | None = None,
         n_classes: int | None = None,
+        labeller_scores: np.ndarray | BaseEstimator | None = None,
     ) -> SelfLabellingLoop:
         """Draw the per-row uniforms; at each size: choose the rows a model labels, check and
-        label them, pick the training rows, fit, score on the test set, record."""
+        label them, pick the training rows, fit, score on the test set, record.
+
+        ``labeller_scores`` are the class probabilities of the pool's rows (an (n, k) array, a
+        row of NaN: no label, the row keeps its human one) from a labeller outside the loop
+        (:mod:`modelcollapse.core.labellers`), or a fitted classifier that reads ``X_pool``;
+        the options' labeller must be one from outside (``given``, ``teacher``, …)."""
         spec = get_model(self.model)
         opts = self.options or LoopOptions()
         sizes = self._checked_sizes(X_pool.shape[0])
         n = sizes[-1]
+        outside = LABELLERS[opts.labeller]
+        if outside.outside != (labeller_scores is not None):
+            raise ValueError(
+                f"labeller = '{opts.labeller}' "
+                + ("needs labeller_scores" if outside.outside else "takes no labeller_scores")
+            )
         u_sample, u_verify, priority, u_check = _row_uniforms(self.random_state, n, priority)
         window = opts.window or sizes[0]
         prepared = REGIMES[opts.regime].prepared(opts, window)
@@ -140,6 +153,7 @@ class SelfLabellingLoop:
         y_test = np.asarray(y_test)
         k = n_classes or count_classes(y_true, y_test)
         self.n_classes_ = k
+        supplied = _supplied_scores(labeller_scores, X_pool, n, k)
         matrices = loop_inputs(spec, X_pool, X_test, n, self.fast, k)  # counts or documents
         X_pool = matrices.pool
         labels = y_true.copy()
@@ -170,10 +184,16 @@ class SelfLabellingLoop:
                     # Checked by a person: a per-row draw, so the checked rows of a lower
                     # rate are checked at a higher one too (the superset property holds).
                     chosen = chosen[u_check[chosen] >= opts.verified_share]
+                    if supplied is not None:  # rows it gave no label keep their human one
+                        chosen = chosen[supplied.has_label[chosen]]
                     if len(chosen):
-                        labeller = _pick_labeller(fitted, opts.labeller)
+                        if supplied is not None:
+                            est, X_chosen = supplied, chosen
+                        else:
+                            est, vocabulary = outside.pick(fitted)
+                            X_chosen = vocabulary.restrict(X_pool[chosen])
                         label_accuracy, kept_accuracy = self._label(
-                            labeller, X_pool, chosen, labels, state, y_true, u_sample,
+                            est, X_chosen, chosen, labels, state, y_true, u_sample,
                             u_verify, human_positive_share, opts, k, class_shares,
                         )  # fmt: skip
                 train_rows = _training_rows(
@@ -258,8 +278,8 @@ class SelfLabellingLoop:
 
     def _label(
         self,
-        labeller: tuple[BaseEstimator, Vocabulary],
-        X_pool: sp.csr_matrix,
+        est: BaseEstimator,
+        X: object,
         chosen: np.ndarray,
         labels: np.ndarray,
         state: np.ndarray,
@@ -273,8 +293,6 @@ class SelfLabellingLoop:
     ) -> tuple[float, float]:
         """Give ``chosen`` rows model labels in place; returns the accuracy of the labels made
         (above the threshold) and of those kept (by the threshold and the verifier)."""
-        est, vocabulary = labeller
-        X = vocabulary.restrict(X_pool[chosen])
         request = LabelRequest(
             est, X, u_sample[chosen], human_positive_share, opts,
             lambda: positive_proba(est, X), n_classes, class_shares,
@@ -342,9 +360,7 @@ class SelfLabellingLoop:
         """Test accuracy of a fit on the same rows with their true labels (every row drawn is
         human-labelled, none dropped: gold) and of one on the human-labelled rows alone."""
         everyone = np.zeros(size, dtype=np.int8)
-        gold_rows = _training_rows(
-            opts, everyone, size, window, self.random_state, prepared
-        )
+        gold_rows = _training_rows(opts, everyone, size, window, self.random_state, prepared)
         human_rows = train_rows[state[train_rows] == HUMAN]
         gold = self._arm(spec, matrices, gold_rows, y_true, size, y_test)
         return gold, self._arm(spec, matrices, human_rows, y_true, size, y_test)
@@ -399,14 +415,35 @@ def _row_counts(state: np.ndarray, train_rows: np.ndarray, size: int) -> dict[st
     }
 
 
-def _pick_labeller(
-    fitted: list[tuple[BaseEstimator, Vocabulary]], labeller: str
-) -> tuple[BaseEstimator, Vocabulary]:
-    if labeller == "generation0":
-        return fitted[0]
-    if labeller == "previous" and len(fitted) > 1:
-        return fitted[-2]
-    return fitted[-1]
+class _SuppliedScores:
+    """A labeller from outside the loop as the label policies see an estimator: its "rows" are
+    pool row numbers, its probabilities those supplied for them."""
+
+    def __init__(self, proba: np.ndarray) -> None:
+        self.proba = proba
+        self.classes_ = np.arange(proba.shape[1])
+        self.has_label = ~np.isnan(proba).any(axis=1)
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        return self.proba[rows]
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return np.argmax(self.proba[rows], axis=1)  # ties: the lowest class code
+
+
+def _supplied_scores(
+    scores: np.ndarray | BaseEstimator | None, X_pool, n: int, k: int
+) -> _SuppliedScores | None:
+    if scores is None:
+        return None
+    if hasattr(scores, "predict"):  # a fitted classifier that reads the pool's matrix
+        scores = class_probabilities(scores, X_pool[:n], k)
+    proba = np.asarray(scores, dtype=float)
+    if proba.ndim != 2 or proba.shape[0] < n or proba.shape[1] != k:
+        raise ValueError(
+            f"labeller_scores must be ({n} or more rows, {k} classes), got {proba.shape}"
+        )
+    return _SuppliedScores(proba[:n])
 
 
 def _training_rows(

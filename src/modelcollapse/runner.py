@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from modelcollapse.core.labellers import check_labeller
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.resolve import check_classes, load_data
 from modelcollapse.experiments.config import RunConfig, dump_config
@@ -228,6 +229,9 @@ def prepare_run(
     else:
         data_name = "the built-in corpus" if config.data == "demo" else config.data
     check_classes(corpus, data_name)
+    for study in config.study:
+        if getattr(study, "loop", None) is not None:  # a labeller from outside: its input
+            check_labeller(corpus, study.loop)
     n_fixed_test = 0 if corpus.test_mask is None else int(np.sum(corpus.test_mask))
     plan = build_plan(config, len(corpus), data_name, n_fixed_test, model=spec)
     store = RunStore(out)

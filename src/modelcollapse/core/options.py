@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelcollapse.core.labellers import LABELLERS
 from modelcollapse.core.parameters import Option
 from modelcollapse.core.policies import LABEL_POLICIES
 from modelcollapse.core.regimes import REGIMES
@@ -36,9 +37,10 @@ CORE: tuple[Option, ...] = (
     ),
     Option(
         "labeller", str, "current",
-        "The model that labels a batch: the one just fitted, the one before it, or the "
-        "first one, frozen.",
-        choices=("current", "previous", "generation0"),
+        "Who labels a batch: one of the loop's models (the one just fitted, the one before "
+        "it, the first one, frozen) or a labeller from outside (a teacher model, the VADER "
+        "lexicon, a file of machine labels).",
+        choices=LABELLERS,
     ),
     Option("label_policy", str, "argmax", "How a labeller makes labels.", choices=LABEL_POLICIES),
     Option(
@@ -286,7 +288,9 @@ def options_markdown() -> str:
             f"| `{o.name}` | {flag} | {_cell(o.allowed())} | {default} | {applies} | "
             f"{_cell(o.help)} |"
         )
-    for title, registry in (("Label policy", LABEL_POLICIES), ("Regime", REGIMES)):
+    for title, registry in (
+        ("Labeller", LABELLERS), ("Label policy", LABEL_POLICIES), ("Regime", REGIMES)
+    ):
         lines += ["", f"| {title} | Options | Meaning |", "| --- | --- | --- |"]
         for name, part in registry.items():
             own = ", ".join(f"`{p.name}`" for p in part.parameters) or "-"

@@ -59,7 +59,7 @@ class Option:
             return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
         if self.type is bool:
             return "true or false"
-        kind = "integer" if self.type is int else "number"
+        kind = {int: "integer", str: "text"}.get(self.type, "number")
         low = [f"{_num(v)} {s}" for v, s in ((self.ge, "≤"), (self.gt, "<")) if v is not None]
         high = [f"{s} {_num(v)}" for v, s in ((self.le, "≤"), (self.lt, "<")) if v is not None]
         if low and high:

@@ -324,12 +324,35 @@ class Engine:
         X, y = model_input(features, model), features.labels  # counts or documents
         loop = SelfLabellingLoop(model, traj.sizes, traj.rate, traj.seed, traj.options)
         loop.fit(
-            X[pool], y[pool], X[test], y[test], priority=priority, n_classes=features.n_classes
-        )
+            X[pool], y[pool], X[test], y[test], priority=priority, n_classes=features.n_classes,
+            labeller_scores=outside_scores(traj, features, model, pool, test),
+        )  # fmt: skip
         frame = pd.DataFrame(loop.history_records())
         for name, value in traj.options.record().items():
             frame[name] = value
         return frame
+
+
+def outside_scores(
+    traj: Trajectory, features: Features, model: ModelSpec, pool: np.ndarray, test: np.ndarray
+) -> np.ndarray | None:
+    """The class probabilities of the pool's rows from a labeller outside the loop (None for
+    one of the loop's own models): :mod:`modelcollapse.core.labellers`."""
+    from modelcollapse.core.labellers import LABELLERS, LabellerSource
+    from modelcollapse.inputs import model_input
+    from modelcollapse.models import get_model
+
+    opts = traj.options
+    part = LABELLERS[opts.labeller]
+    if not part.outside:
+        return None
+    reads = get_model(opts.teacher_model) if opts.labeller == "teacher" else model
+    source = LabellerSource(
+        documents=lambda: features.documents, X=model_input(features, reads),
+        labels=features.labels, pool=pool, test=test, n_classes=features.n_classes,
+        options=opts, seed=traj.seed,
+    )  # fmt: skip
+    return part.scores(source)
 
 
 class GenerationalEngine(Engine):

@@ -1,0 +1,347 @@
+"""Labellers: who gives the model labels of a batch.
+
+A labeller is a registered part (:data:`LABELLERS`, the loop option ``labeller``). Two sorts:
+
+* one of the loop's own models (``current``, ``previous``, ``generation0``): ``pick`` chooses
+  it among the fits so far; the loop scores the chosen rows with it, as it always did;
+* a labeller from outside the loop (``teacher``, ``vader``, ``file``, ``given``): ``scores``
+  gives the (n, k) class probabilities of the pool's rows, once per trajectory, before the
+  loop starts (a row of NaN: no label for that row, which keeps its human label). ``given``
+  has no ``scores``: the caller hands the loop the probabilities, or a fitted classifier
+  (``SelfLabellingLoop.fit(..., labeller_scores=...)``).
+
+The label policies then turn the probabilities into labels as for a model (argmax, a sample,
+a threshold on the top probability, class-balanced), and the loop records the accuracy of the
+labels made against the human ones (``model_label_accuracy``). ``docs/extending.md`` ("A
+labeller") registers one from outside the package.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelcollapse.core.parameters import Option
+from modelcollapse.errors import UserError
+from modelcollapse.registry import Registry
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class LabellerSource:
+    """What a labeller from outside the loop may read about one trajectory.
+
+    ``documents()`` gives the text of every corpus row (in a run: its tokens joined by spaces),
+    ``X`` the model input of every row (counts, or documents), ``labels`` the human labels of
+    every row; ``pool`` the rows the loop draws from, in draw order, ``test`` its test rows.
+    ``seed`` is the repeat's seed: every random choice a labeller makes flows from it.
+    """
+
+    documents: Callable[[], Sequence[str]]
+    X: Any
+    labels: np.ndarray
+    pool: np.ndarray
+    test: np.ndarray
+    n_classes: int
+    options: Any
+    seed: int
+
+
+@dataclass(frozen=True)
+class Labeller:
+    """A registered labeller: one-line help, the options it declares, and either ``pick`` (one
+    of the loop's fits) or ``scores`` (class probabilities of the pool's rows); ``check``, when
+    given, refuses bad input (a corpus, the options) before a run writes anything."""
+
+    help: str
+    parameters: tuple[Option, ...] = ()
+    pick: Callable[[Sequence[Any]], Any] | None = None
+    scores: Callable[[LabellerSource], np.ndarray] | None = None
+    check: Callable[[Any, Any], None] | None = None
+
+    @property
+    def outside(self) -> bool:
+        """True for a labeller that is not one of the loop's own models."""
+        return self.pick is None
+
+
+LABELLERS: Registry[Labeller] = Registry("labellers", "labeller", "--labeller")
+
+
+def labeller(
+    name: str,
+    *,
+    help: str,
+    parameters: Sequence[Option] = (),
+    check: Callable[[Any, Any], None] | None = None,
+) -> Callable[[Callable[[LabellerSource], np.ndarray]], Labeller]:
+    """Register the decorated ``scores`` function as the labeller ``name`` (from outside the
+    loop: it returns the (len(source.pool), k) class probabilities of the pool's rows)."""
+
+    def add(scores: Callable[[LabellerSource], np.ndarray]) -> Labeller:
+        return LABELLERS.register(name, Labeller(help, tuple(parameters), None, scores, check))
+
+    return add
+
+
+# --- the loop's own models --------------------------------------------------------------------
+
+LABELLERS.register("current", Labeller("The model just fitted.", pick=lambda fits: fits[-1]))
+LABELLERS.register(
+    "previous",
+    Labeller(
+        "The model fitted before it (the first step: the one just fitted).",
+        pick=lambda fits: fits[-2] if len(fits) > 1 else fits[-1],
+    ),
+)
+LABELLERS.register("generation0", Labeller("The first model, frozen.", pick=lambda fits: fits[0]))
+LABELLERS.register(
+    "given",
+    Labeller(
+        "Class probabilities handed to the loop in Python: a fitted classifier or an (n, k) "
+        "array (SelfLabellingLoop.fit(labeller_scores=...)); not from a config.",
+    ),
+)
+
+
+# --- a teacher: one of our models, trained on human rows the loop never sees -----------------
+
+
+def _teacher_check(corpus: Any, options: Any) -> None:
+    from modelcollapse.models import get_model
+
+    try:
+        get_model(options.teacher_model)
+    except UserError as exc:
+        raise UserError(exc.message, "--teacher-model") from None
+
+
+@labeller(
+    "teacher",
+    help="A model (--teacher-model) trained once per repeat on --teacher-size human-labelled "
+    "rows outside the loop's pool and test set.",
+    parameters=[
+        Option("teacher_model", str, "logreg", "The teacher's registered model."),
+        Option("teacher_size", int, 2000, "Human-labelled rows the teacher is trained on.", ge=2),
+    ],
+    check=_teacher_check,
+)
+def teacher(source: LabellerSource) -> np.ndarray:
+    import numpy as np
+
+    from modelcollapse.core.seeds import model_seed
+    from modelcollapse.core.training import fresh_model
+    from modelcollapse.models import get_model
+    from modelcollapse.scoring import class_probabilities
+
+    opts = source.options
+    spare = np.setdiff1d(np.arange(len(source.labels)), np.concatenate([source.pool, source.test]))
+    if len(spare) < opts.teacher_size:
+        raise UserError(
+            f"teacher_size = {opts.teacher_size} needs that many rows outside the loop's pool "
+            f"and test set; the corpus has {len(spare)} (lower teacher_size or the sizes)",
+            "--teacher-size",
+        )
+    rng = np.random.default_rng([source.seed, 16])
+    rows = np.sort(rng.choice(spare, opts.teacher_size, replace=False))
+    spec = get_model(opts.teacher_model)
+    y = source.labels[rows]
+    est = fresh_model(spec, y, model_seed(source.seed, opts.teacher_size))
+    est.fit(source.X[rows], y)
+    return class_probabilities(est, source.X[source.pool], source.n_classes)
+
+
+# --- a lexicon: VADER -------------------------------------------------------------------------
+
+
+def _vader_check(corpus: Any, options: Any) -> None:
+    if corpus.n_classes != 2:
+        raise UserError(
+            f"labeller = 'vader' is binary only; the data have {corpus.n_classes} classes",
+            "--labeller",
+        )
+
+
+@lru_cache(maxsize=1)
+def _vader():  # type: ignore[no-untyped-def]
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def vader_positive(texts: Sequence[str]) -> np.ndarray:
+    """P(positive) of each text: (compound + 1) / 2, VADER's compound score (in [-1, 1])
+    mapped linearly onto [0, 1], so compound 0 (no sentiment found) is 0.5."""
+    import numpy as np
+
+    analyzer = _vader()
+    compound = np.array([analyzer.polarity_scores(t)["compound"] for t in texts], dtype=float)
+    return (compound + 1.0) / 2.0
+
+
+@labeller(
+    "vader",
+    help="The VADER sentiment lexicon: P(positive) = (compound + 1) / 2 (binary data only).",
+    check=_vader_check,
+)
+def vader(source: LabellerSource) -> np.ndarray:
+    import numpy as np
+
+    if source.n_classes != 2:
+        raise UserError(
+            f"labeller = 'vader' is binary only; the data have {source.n_classes} classes",
+            "--labeller",
+        )
+    documents = source.documents()
+    p = vader_positive([documents[i] for i in source.pool])
+    return np.column_stack([1.0 - p, p])
+
+
+# --- labels from a file -----------------------------------------------------------------------
+
+
+def read_supplied_labels(
+    path: str | Path, n_rows: int, n_classes: int, missing: str = "refuse"
+) -> np.ndarray:
+    """The (n_rows, k) class probabilities of a labels file (docs/data.md, "Your own machine
+    labels"): a CSV with a ``label`` column (class codes 0..k−1; empty: no label), optionally
+    ``confidence`` (the probability of that label, in [1/k, 1]; the rest is shared equally by
+    the other classes; without it a label is certain) and ``id`` (the corpus row, 0-based;
+    without it the file's rows are the corpus's rows in order). Rows without a label are NaN;
+    ``missing="refuse"`` refuses a file that leaves any row without one. Any mismatch with
+    the corpus is a :class:`UserError` naming the file."""
+    import numpy as np
+
+    path = Path(path)
+    where = f"labels_file {path}"
+    if not path.is_file():
+        raise UserError(f"{where}: no such file")
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames or []
+        if "label" not in fields:
+            raise UserError(f"{where}: no 'label' column (found {', '.join(fields) or 'none'})",
+                            None)  # fmt: skip
+        rows = list(reader)
+    has_id, has_conf = "id" in fields, "confidence" in fields
+    if not has_id and len(rows) != n_rows:
+        raise UserError(
+            f"{where}: {len(rows)} rows, the corpus has {n_rows} (without an 'id' column the "
+            "file's rows are the corpus's, in order)",
+            None,
+        )
+    proba = np.full((n_rows, n_classes), np.nan)
+    seen = np.zeros(n_rows, dtype=bool)
+    for line, row in enumerate(rows, start=2):
+        if has_id:
+            try:
+                i = int(row["id"])
+            except (TypeError, ValueError):
+                raise UserError(f"{where} line {line}: id {row['id']!r} is not a row number",
+                                None) from None  # fmt: skip
+            if not 0 <= i < n_rows:
+                raise UserError(
+                    f"{where} line {line}: unknown id {i} (the corpus's rows are 0..{n_rows - 1})",
+                    None,
+                )
+            if seen[i]:
+                raise UserError(f"{where} line {line}: id {i} appears twice")
+        else:
+            i = line - 2
+        seen[i] = True
+        text = (row["label"] or "").strip()
+        if not text:
+            continue
+        try:
+            label = int(text)
+        except ValueError:
+            label = -1
+        if not 0 <= label < n_classes or str(label) != text:
+            raise UserError(
+                f"{where} line {line}: unknown class {text!r} (expected a class code "
+                f"0..{n_classes - 1})",
+                None,
+            )
+        conf = 1.0
+        if has_conf and (row["confidence"] or "").strip():
+            try:
+                conf = float(row["confidence"])
+            except ValueError:
+                conf = float("nan")
+            if not 1.0 / n_classes <= conf <= 1.0:
+                raise UserError(
+                    f"{where} line {line}: confidence {row['confidence']!r} is outside "
+                    f"[{1 / n_classes:g}, 1]",
+                    None,
+                )
+        proba[i] = (1.0 - conf) / (n_classes - 1)
+        proba[i, label] = conf
+    if missing == "refuse":
+        unlabelled = np.flatnonzero(np.isnan(proba[:, 0]))
+        if len(unlabelled):
+            raise UserError(
+                f"{where}: {len(unlabelled)} corpus rows have no label (first: row "
+                f"{unlabelled[0]}); set missing_labels = 'skip' to leave them their human label",
+                None,
+            )
+    return proba
+
+
+def _file_check(corpus: Any, options: Any) -> None:
+    if not options.labels_file:
+        raise UserError("labeller = 'file' needs labels_file (a CSV of machine labels)",
+                        "--labels-file")  # fmt: skip
+    read_supplied_labels(options.labels_file, len(corpus), corpus.n_classes, options.missing_labels)
+
+
+@labeller(
+    "file",
+    help="Machine labels (and, where given, their confidence) read from --labels-file, matched "
+    "by row id or row order (docs/data.md).",
+    parameters=[
+        Option(
+            "labels_file", str, "", "CSV of machine labels: label, optional id and confidence.",
+            default_text="none",
+        ),
+        Option(
+            "missing_labels", str, "refuse",
+            "Corpus rows without a supplied label: refuse the file, or skip them (they keep "
+            "their human label).",
+            choices=("refuse", "skip"),
+        ),
+    ],
+    check=_file_check,
+)  # fmt: skip
+def supplied(source: LabellerSource) -> np.ndarray:
+    opts = source.options
+    proba = read_supplied_labels(
+        opts.labels_file, len(source.labels), source.n_classes, opts.missing_labels
+    )
+    return proba[source.pool]
+
+
+def check_labeller(corpus: Any, options: Any) -> None:
+    """Refuse, before a run writes anything, input the chosen labeller cannot use."""
+    part = LABELLERS[options.labeller]
+    if options.labeller == "given":
+        raise UserError("labeller = 'given' takes its probabilities in Python, not from a config",
+                        "--labeller")  # fmt: skip
+    if part.check is not None:
+        part.check(corpus, options)
+
+
+__all__ = [
+    "LABELLERS",
+    "Labeller",
+    "LabellerSource",
+    "check_labeller",
+    "labeller",
+    "read_supplied_labels",
+    "vader_positive",
+]
