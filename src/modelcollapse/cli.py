@@ -26,7 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from modelcollapse.data.readers import DATA_FORMATS
-from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.errors import ModelCollapseWarning, UserError, is_storage_error, storage_error
 from modelcollapse.experiments import shipped_presets
 from modelcollapse.models import MODELS
 from modelcollapse.run.executors import describe_backends
@@ -850,13 +850,19 @@ def data_list_command(
     ] = False,
 ) -> None:
     """The corpora in the data home ($MODELCOLLAPSE_DATA moves it)."""
-    from modelcollapse.data.home import get_data_home, list_corpora
+    from modelcollapse.data.home import damaged_corpora, get_data_home, list_corpora
 
     if available:
         _print_available()
         return
     corpora = list_corpora()
     home = get_data_home()
+    for name, problem in damaged_corpora().items():
+        Console(stderr=True).print(
+            f"warning: '{name}' in {home} is not usable ({problem}); import it again with "
+            "--overwrite, or delete the folder",
+            highlight=False, soft_wrap=True, markup=False,
+        )  # fmt: skip
     if not corpora:
         console.print(
             f"no imported corpora in {home}; add one with 'modelcollapse data import PATH' "
@@ -991,6 +997,14 @@ def main(argv: list[str] | None = None) -> int:
     except click_errors.UsageError as err:
         if err.format_message():  # no arguments at all: the help was printed, nothing to add
             print(f"modelcollapse: error: {err.format_message()}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if not is_storage_error(err):
+            raise
+        # A write outside the atomic one (a lock file, a folder): the disk's fault, not ours.
+        print(
+            f"modelcollapse: error: {storage_error(err, err.filename or 'a file')}", file=sys.stderr
+        )
         return 2
     except (typer.Abort, KeyboardInterrupt):
         print("modelcollapse: interrupted", file=sys.stderr)
