@@ -15,6 +15,7 @@ docs/extending.md.
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -204,9 +205,10 @@ class LocalExecutor(BaseExecutor):
 
         # No more workers than items left: each one costs a start and a copy of the data.
         jobs = min(self.jobs, len(items))
-        results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-            delayed(attempt)(fn, item, shared) for item in items
-        )
+        with worker_processes():
+            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                delayed(attempt)(fn, item, shared) for item in items
+            )
         yield from results
 
     @contextmanager
@@ -226,7 +228,7 @@ class LocalExecutor(BaseExecutor):
         from joblib import Parallel, delayed
 
         def start() -> None:
-            with suppress(Exception):  # a failure here resurfaces, with context, in the run
+            with suppress(Exception), worker_processes():  # a failure resurfaces in the run
                 Parallel(n_jobs=jobs)(delayed(_ready)() for _ in range(jobs))
 
         thread = threading.Thread(target=start, name="modelcollapse-warm-up", daemon=True)
@@ -235,6 +237,35 @@ class LocalExecutor(BaseExecutor):
             yield
         finally:  # also on an error: never leave the interpreter exiting mid-spawn
             thread.join()
+
+
+def worker_processes() -> Any:
+    """joblib's configuration for this package's worker processes: loky workers that exit
+    when this process dies (see :func:`_die_with_parent`). Every ``Parallel`` of the package
+    runs inside it, so that loky reuses one set of workers."""
+    import os
+
+    from joblib import parallel_config
+
+    return parallel_config(backend="loky", initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker: exit as soon as ``parent`` is no longer this process's parent.
+
+    A SIGKILLed run cannot stop its workers, and loky's keep them (and a resource tracker)
+    alive for minutes, at a few hundred MB each. A daemon thread polls the parent pid once a
+    second (prctl's PR_SET_PDEATHSIG would follow the thread that spawned the worker, which
+    may be a short-lived one, not the process).
+    """
+    import os
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="modelcollapse-parent-watch", daemon=True).start()
 
 
 def usable_cores() -> int:
