@@ -285,3 +285,38 @@ def test_what_counts_as_the_disk_s_fault():
     assert is_storage_error(OSError(errno.EROFS, "Read-only file system"))
     assert not is_storage_error(FileNotFoundError(errno.ENOENT, "gone"))
     assert not is_storage_error(ValueError("no"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        ("rates = [true]", ["rates.0", "valid number"]),
+        ("repeats = true", ["repeats", "valid integer"]),
+        ('rates = ["0.5"]', ["rates.0", "valid number"]),
+    ],
+)
+def test_a_boolean_or_string_is_no_number_in_a_config(tmp_path, capsys, edit, words):
+    # rates = [true] ran as rate 1.0, repeats = true as 1 repeat.
+    key = edit.split(" =")[0]
+    lines = [edit if line.startswith(f"{key} =") else line for line in SMALL_CONFIG.splitlines()]
+    config = tmp_path / "c.toml"
+    config.write_text("\n".join(lines))
+    assert main(["run", str(config), "--out", str(tmp_path / "r")]) == 2
+    one_error(capsys, "c.toml", *words)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv_tail", "words"),
+    [
+        (["--baseline", "rate=0,rate=1"], ["--baseline", "names rate more than once"]),
+        (["--margin", "inf"], ["--margin", "finite"]),
+        (["--margin", "nan"], ["--margin", "finite"]),
+    ],
+)
+def test_compare_refuses_a_double_baseline_and_an_infinite_margin(
+    capsys, finished, argv_tail, words
+):
+    capsys.readouterr()
+    assert main(["compare", str(finished), *argv_tail]) == 2
+    one_error(capsys, *words)

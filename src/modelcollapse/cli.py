@@ -7,6 +7,7 @@ user can fix print as one line on stderr with exit status 2.
 from __future__ import annotations
 
 import inspect
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -246,6 +247,24 @@ def _install_loop_flags() -> None:
     import (a plug-in's label policy) brings its options' flags."""
     fixed = [p for p in _RUN_SIGNATURE.parameters.values() if p.kind is not p.VAR_KEYWORD]
     run.__signature__ = _RUN_SIGNATURE.replace(parameters=fixed + _loop_parameters())  # type: ignore[attr-defined]
+
+
+def _check_margin(margin: float | None) -> None:
+    # inf passes ">= 0" and made every difference "equivalent within ±inf".
+    if margin is not None and not (margin >= 0 and math.isfinite(margin)):
+        raise UserError(f"must be a finite number, 0 or more, got {margin:g}", "--margin")
+
+
+def _check_baseline(baseline: str) -> None:
+    """A baseline names each column once: ``rate=0,rate=1`` silently meant rate=1."""
+    keys = [part.split("=", 1)[0].strip() for part in baseline.split(",") if "=" in part]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise UserError(
+            f"names {', '.join(twice)} more than once ({baseline!r}); a baseline is one value "
+            "per column, e.g. rate=0",
+            "--baseline",
+        )
 
 
 def _positive(value: float | int | None, option: str) -> None:
@@ -490,8 +509,8 @@ def compare_command(
 
     if test not in ("wilcoxon", "t"):
         raise UserError(f"expected wilcoxon or t, got '{test}'", "--test")
-    if margin is not None and not margin >= 0:
-        raise UserError(f"must be 0 or more, got {margin:g}", "--margin")
+    _check_margin(margin)
+    _check_baseline(baseline)
     _check_csv_out(out)
     if run_dir.is_dir() and not (
         (run_dir / "config.toml").is_file() or (run_dir / "results").is_dir()
@@ -601,6 +620,7 @@ def power_command(
     power: Annotated[float, typer.Option(help="The power wanted.")] = 0.8,
 ) -> None:
     """Power before the run: repeats needed for an effect, or the effect some repeats detect."""
+    _check_baseline(baseline)
     from modelcollapse.compare import power_questions
 
     for line in power_questions(
@@ -649,6 +669,7 @@ def answer_command(
     from modelcollapse.answers import answer, format_answers
 
     _check_csv_out(out)
+    _check_margin(margin)
     result = answer(run_dir, metric, margin, study=study, dose=dose, extrapolate=extrapolate)
     wide = _wide()
     for part in format_answers(result, all_steps=all_steps):
