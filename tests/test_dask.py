@@ -285,3 +285,47 @@ def test_a_failing_trajectory_on_dask_is_recorded(tmp_path, scheduler, small_con
         resumed = run_experiment(config, tmp_path / "run", model=model, backend="dask",
                                  scheduler=scheduler)  # fmt: skip
     assert resumed.complete and resumed.n_skipped == 6 and resumed.n_retried == 6
+
+
+def test_a_silent_scheduler_fails_within_the_timeout(
+    tmp_path, capsys, monkeypatch, small_config, small_reviews
+):
+    # A port that accepts and never answers blocked in Client(...) for over 140 s.
+    import socket
+    import threading
+    import time
+
+    monkeypatch.setattr("modelcollapse.run.dask.DASK_CONNECT_TIMEOUT", 1)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])  # held open, never written to
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    out = tmp_path / "run"
+    started = time.monotonic()
+    try:
+        argv = ["run", str(small_config), "--data", str(small_reviews), "--out", str(out)]
+        line = one_line_error(capsys, *argv, "--backend", "dask", "--scheduler", address)
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        server.close()
+    assert time.monotonic() - started < 60  # not the minutes it hung before
+    assert accepted, "the test server was never reached"
+    assert line.startswith("modelcollapse: error: --scheduler: cannot connect"), line
+    assert "did not answer within 1 s" in line
+    assert not out.exists()

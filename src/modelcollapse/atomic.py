@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+from modelcollapse.errors import UserError, is_storage_error, storage_error
+
 TEMP_PREFIX = ".tmp-"  # a folder's leftovers of killed writes: glob(TEMP_PREFIX + "*")
 
 Existing = Literal["replace", "keep", "refuse"]
@@ -33,6 +35,9 @@ def atomic_write(
 
     ``content`` is the file's bytes, or a callback that writes the file or folder at the path
     it is given (which does not exist yet). A file is flushed to disk before the rename.
+
+    A full disk, a read-only folder or a path through a file raises
+    :class:`~modelcollapse.errors.UserError` naming ``target``, with nothing published.
 
     ``existing`` says what happens when ``target`` is already there once the new copy is
     complete: ``"replace"`` it (a folder is swapped: the old one is moved aside, then removed);
@@ -56,9 +61,9 @@ def atomic_path(target: str | Path, *, existing: Existing = "replace") -> Iterat
     one that raises removes it.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{TEMP_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         if not tmp.exists() and not tmp.is_symlink():
             raise FileNotFoundError(f"nothing was written for {target}")
@@ -66,8 +71,40 @@ def atomic_path(target: str | Path, *, existing: Existing = "replace") -> Iterat
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
         _publish(tmp, target, existing)
+    except OSError as exc:
+        # A full disk or a read-only folder is the user's to fix, and the old copy (if any)
+        # is untouched: one line naming what was being written, not a traceback.
+        if is_storage_error(exc):
+            raise storage_error(exc, target) from None
+        raise
     finally:
         _remove(tmp)
+
+
+def check_folder(path: str | Path, where: str) -> None:
+    """Refuse, in one line naming ``where``, a folder that cannot be used or made for writing:
+    a file, a dangling symbolic link, a path through a file, a read-only place."""
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise UserError(f"is a symbolic link to {os.readlink(path)}, which does not exist", where)
+    if path.exists():
+        if not path.is_dir():
+            raise UserError("is a file, not a folder", where)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise UserError("is not writable", where)
+        return
+    parent = path.parent
+    while not parent.exists():
+        if parent.is_symlink():
+            raise UserError(
+                f"{parent} is a symbolic link to {os.readlink(parent)}, which does not exist",
+                where,
+            )
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"cannot be made: {parent} is a file, not a folder", where)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"cannot be made: {parent} is not writable", where)
 
 
 def _publish(tmp: Path, target: Path, existing: Existing) -> None:

@@ -7,6 +7,7 @@ user can fix print as one line on stderr with exit status 2.
 from __future__ import annotations
 
 import inspect
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -26,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from modelcollapse.data.readers import DATA_FORMATS
-from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.errors import ModelCollapseWarning, UserError, is_storage_error, storage_error
 from modelcollapse.experiments import shipped_presets
 from modelcollapse.models import MODELS
 from modelcollapse.run.executors import describe_backends
@@ -246,6 +247,24 @@ def _install_loop_flags() -> None:
     import (a plug-in's label policy) brings its options' flags."""
     fixed = [p for p in _RUN_SIGNATURE.parameters.values() if p.kind is not p.VAR_KEYWORD]
     run.__signature__ = _RUN_SIGNATURE.replace(parameters=fixed + _loop_parameters())  # type: ignore[attr-defined]
+
+
+def _check_margin(margin: float | None) -> None:
+    # inf passes ">= 0" and made every difference "equivalent within ±inf".
+    if margin is not None and not (margin >= 0 and math.isfinite(margin)):
+        raise UserError(f"must be a finite number, 0 or more, got {margin:g}", "--margin")
+
+
+def _check_baseline(baseline: str) -> None:
+    """A baseline names each column once: ``rate=0,rate=1`` silently meant rate=1."""
+    keys = [part.split("=", 1)[0].strip() for part in baseline.split(",") if "=" in part]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        raise UserError(
+            f"names {', '.join(twice)} more than once ({baseline!r}); a baseline is one value "
+            "per column, e.g. rate=0",
+            "--baseline",
+        )
 
 
 def _positive(value: float | int | None, option: str) -> None:
@@ -495,8 +514,8 @@ def compare_command(
 
     if test not in ("wilcoxon", "t"):
         raise UserError(f"expected wilcoxon or t, got '{test}'", "--test")
-    if margin is not None and not margin >= 0:
-        raise UserError(f"must be 0 or more, got {margin:g}", "--margin")
+    _check_margin(margin)
+    _check_baseline(baseline)
     _check_csv_out(out)
     if run_dir.is_dir() and not (
         (run_dir / "config.toml").is_file() or (run_dir / "results").is_dir()
@@ -622,6 +641,7 @@ def power_command(
     power: Annotated[float, typer.Option(help="The power wanted.")] = 0.8,
 ) -> None:
     """Power before the run: repeats needed for an effect, or the effect some repeats detect."""
+    _check_baseline(baseline)
     from modelcollapse.compare import power_questions
 
     for line in power_questions(
@@ -674,6 +694,7 @@ def answer_command(
     from modelcollapse.answers import answer, format_answers
 
     _check_csv_out(out)
+    _check_margin(margin)
     result = answer(run_dir, metric, margin, study=study, dose=dose, extrapolate=extrapolate)
     wide = _wide()
     for part in format_answers(result, all_steps=all_steps):
@@ -875,13 +896,19 @@ def data_list_command(
     ] = False,
 ) -> None:
     """The corpora in the data home ($MODELCOLLAPSE_DATA moves it)."""
-    from modelcollapse.data.home import get_data_home, list_corpora
+    from modelcollapse.data.home import damaged_corpora, get_data_home, list_corpora
 
     if available:
         _print_available()
         return
     corpora = list_corpora()
     home = get_data_home()
+    for name, problem in damaged_corpora().items():
+        Console(stderr=True).print(
+            f"warning: '{name}' in {home} is not usable ({problem}); import it again with "
+            "--overwrite, or delete the folder",
+            highlight=False, soft_wrap=True, markup=False,
+        )  # fmt: skip
     if not corpora:
         console.print(
             f"no imported corpora in {home}; add one with 'modelcollapse data import PATH' "
@@ -1016,6 +1043,14 @@ def main(argv: list[str] | None = None) -> int:
     except click_errors.UsageError as err:
         if err.format_message():  # no arguments at all: the help was printed, nothing to add
             print(f"modelcollapse: error: {err.format_message()}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if not is_storage_error(err):
+            raise
+        # A write outside the atomic one (a lock file, a folder): the disk's fault, not ours.
+        print(
+            f"modelcollapse: error: {storage_error(err, err.filename or 'a file')}", file=sys.stderr
+        )
         return 2
     except (typer.Abort, KeyboardInterrupt):
         print("modelcollapse: interrupted", file=sys.stderr)

@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
-from modelcollapse.atomic import TEMP_PREFIX, atomic_write
+from modelcollapse.atomic import TEMP_PREFIX, atomic_write, check_folder
 from modelcollapse.errors import ModelCollapseWarning, UserError
 from modelcollapse.results import read_results, result_files
 
@@ -140,8 +140,7 @@ class RunStore:
         runs written before it was recorded are not checked for it.
         """
         if not self.exists():
-            if self.root.exists() and not self.root.is_dir():
-                raise UserError("exists and is not a directory", f"--out {self.root}")
+            check_folder(self.root, f"--out {self.root}")
             return
         try:
             stored = self.read_config()

@@ -59,7 +59,9 @@ CORE: tuple[Option, ...] = (
     ),
     Option(
         "model_weight", float, 1.0,
-        "Sample weight of model-labelled rows (0 leaves them out of the fit).", ge=0,
+        "Sample weight of model-labelled rows (0 leaves them out of the fit; at most 1000, "
+        "beyond which the fit's weight sums lose precision).",
+        ge=0, le=1000,
     ),
     Option(
         "arms", bool, False,

@@ -49,6 +49,8 @@ class Option:
         else:
             bounds = {k: getattr(self, k) for k in ("ge", "gt", "le", "lt")}
             bounds = {k: v for k, v in bounds.items() if v is not None}
+            if self.type is float:  # inf and nan pass every bound check and break the metrics
+                bounds["allow_inf_nan"] = False
             base = Annotated[self.type, Field(**bounds)] if bounds else self.type
         return base | None if self.nullable else base
 

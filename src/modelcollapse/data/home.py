@@ -162,6 +162,56 @@ def list_corpora() -> list[ImportedCorpus]:
     return found
 
 
+def damaged_corpora() -> dict[str, str]:
+    """Folders of the data home that are not usable corpora, by name: what is wrong with each
+    (no manifest, an unreadable or damaged one). ``data list`` shows them, so that a name
+    refused as taken is never invisible."""
+    home = get_data_home()
+    if not home.is_dir():
+        return {}
+    damaged = {}
+    for folder in sorted(home.iterdir()):
+        if folder.name.startswith(".") or not folder.is_dir() or not _NAME.fullmatch(folder.name):
+            continue
+        if not (folder / MANIFEST).is_file():
+            damaged[folder.name] = f"no {MANIFEST}"
+            continue
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            damaged[folder.name] = f"unreadable {MANIFEST}: {one_line(exc)}"
+            continue
+        problem = _manifest_problem(manifest)
+        if problem is not None:
+            damaged[folder.name] = f"damaged {MANIFEST}: {problem}"
+    return damaged
+
+
+def _manifest_problem(manifest: Any) -> str | None:
+    """What makes a parsed manifest unusable (a hand edit, a foreign file), or None."""
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("splits"), dict):
+        return "has no splits"
+    for split, part in manifest["splits"].items():
+        if not isinstance(part, dict):
+            return f"split {split!r} is not a table"
+        for key in ("rows", "negatives", "positives"):
+            value = part.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                return f"split {split!r} has {key} {value!r} (expected a count)"
+        counts = part.get("class_counts", [])
+        if not isinstance(counts, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts
+        ):
+            return f"split {split!r} has class_counts {counts!r} (expected counts)"
+    names = manifest.get("label_names") or ["negative", "positive"]
+    if not isinstance(names, list):
+        return f"label_names {names!r} is not a list"
+    for part in manifest["splits"].values():
+        if "class_counts" in part and len(part["class_counts"]) != len(names):
+            return "class_counts and label_names differ in length"
+    return None
+
+
 def imported_names() -> str:
     """The imported corpora's names, comma-separated ("" if none): for error messages."""
     return ", ".join(c.name for c in list_corpora())
@@ -184,8 +234,12 @@ def get_imported(name: str, where: str | None = None) -> ImportedCorpus:
             "with --overwrite",
             where,
         ) from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("splits"), dict):
-        raise UserError(f"{folder / MANIFEST} is damaged; import '{name}' again with --overwrite")
+    problem = _manifest_problem(manifest)
+    if problem is not None:
+        raise UserError(
+            f"{folder / MANIFEST} is damaged ({problem}); import '{name}' again with --overwrite",
+            where,
+        )
     return ImportedCorpus(name, folder, manifest)
 
 
@@ -307,6 +361,12 @@ def import_corpus(
         name = check_name(name or plan.name)
         home = _writable_home()
         final = home / name
+        if final.exists() and not overwrite and not (final / MANIFEST).is_file():
+            raise UserError(
+                f"'{name}' is taken by a folder with no {MANIFEST} ({final}: an interrupted or "
+                "damaged import); pass --overwrite to replace it",
+                "--name",
+            )
         if final.exists() and not overwrite:
             raise UserError(
                 f"'{name}' is already imported ({final}); pass --overwrite to replace it", "--name"
@@ -342,7 +402,9 @@ def _plan(path: Path, stack: contextlib.ExitStack) -> _Plan:
     lower = path.name.lower()
     if _SHARD.fullmatch(path.name):
         return _plan_folder(path.parent)  # one shard stands for its set: never import a part
-    if lower.endswith(".zip") or (not lower.endswith(".parquet") and zipfile.is_zipfile(path)):
+    # is_zipfile seeks to the end: on a device (/dev/zero) that never comes.
+    sniff_zip = path.is_file() and not lower.endswith(".parquet")
+    if lower.endswith(".zip") or (sniff_zip and zipfile.is_zipfile(path)):
         return _plan_zip(path, stack)
     if lower.endswith(_TAR_SUFFIXES):
         return _plan_tar(path, stack)

@@ -31,6 +31,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -600,7 +601,8 @@ def _resolve_format(source: Source, fmt: str | None, compression: str | None) ->
     known = ", ".join(x for _, f in formats for x in f.suffixes)
     raise UserError(
         f"cannot tell the format from the name (known suffixes: {known}, optionally + .bz2/.gz);"
-        f" set the format explicitly ({', '.join(DATA_FORMATS.names())})",
+        " give the file one of them, or import it naming its format: 'modelcollapse data "
+        f"import FILE --format F' (F: {', '.join(DATA_FORMATS.names())})",
         where=source.name,
     )
 
@@ -630,18 +632,82 @@ def _sniff_amazon_csv(head: bytes) -> bool:
 
 @contextlib.contextmanager
 def _open(source: Source, compression: str | None, rows: Rows | None = None) -> Iterator[IO[bytes]]:
-    """Decompressed bytes of ``source``; closes the raw stream too (bz2/gzip leave it open)."""
+    """Decompressed bytes of ``source``; closes the raw stream too (bz2/gzip leave it open).
+
+    With ``rows`` (a line reader's), iterating gives lines capped at :data:`MAX_LINE_BYTES`
+    and split at CR-only endings too (see :class:`_LineStream`).
+    """
     with source.open() as raw:
         if rows is not None:
             rows.tell = raw.tell
         if compression == "bz2":
             with bz2.open(raw, "rb") as fh:
-                yield fh
+                yield fh if rows is None else _LineStream(fh, rows.name)  # type: ignore[misc]
         elif compression == "gzip":
             with gzip.open(raw, "rb") as fh:
-                yield fh
+                yield fh if rows is None else _LineStream(fh, rows.name)  # type: ignore[misc]
         else:
+            yield raw if rows is None else _LineStream(raw, rows.name)  # type: ignore[misc]
+
+
+MAX_LINE_BYTES = 32 << 20  # 3x the longest line known to hold; /dev/zero is one endless line
+
+
+class _LineStream:
+    """The lines of a byte stream, endings kept, none longer than ``limit`` bytes.
+
+    A longer line stops the read with a :class:`UserError` naming it (``/dev/zero`` or a
+    binary file would otherwise fill the memory). A stream whose first 64 KB hold a CR but
+    no LF has classic Mac line endings: it is split at CRs, not read as one line.
+    """
+
+    def __init__(self, fh: IO[bytes], name: str, limit: int = MAX_LINE_BYTES) -> None:
+        self.fh, self.name, self.limit = fh, name, limit
+
+    def _too_long(self, lineno: int) -> UserError:
+        return UserError(
+            f"line longer than {self.limit >> 20} MB; is this a file of reviews, one per line?",
+            where=f"{self.name}:{lineno}",
+        )
+
+    def __iter__(self) -> Iterator[bytes]:
+        fh, limit = self.fh, self.limit
+        head = fh.read(_SNIFF_BYTES)
+        if b"\n" not in head and b"\r" in head[:-1]:
+            yield from self._split_cr(head)
+            return
+        *lines, rest = head.split(b"\n")
+        lineno = 0
+        for line in lines:
+            lineno += 1
+            yield line + b"\n"
+        if rest:
+            rest += fh.readline(limit + 1 - len(rest))
+            lineno += 1
+            if len(rest) > limit:
+                raise self._too_long(lineno)
+            yield rest
+        for raw in iter(partial(fh.readline, limit + 1), b""):
+            lineno += 1
+            if len(raw) > limit:
+                raise self._too_long(lineno)
             yield raw
+
+    def _split_cr(self, buf: bytes) -> Iterator[bytes]:
+        lineno = 0
+        while True:
+            *lines, buf = buf.split(b"\r")
+            for line in lines:
+                lineno += 1
+                yield line + b"\r"
+            if len(buf) > self.limit:
+                raise self._too_long(lineno + 1)
+            block = self.fh.read(1 << 20)
+            if not block:
+                if buf:
+                    yield buf
+                return
+            buf += block
 
 
 class _Lines:

@@ -10,6 +10,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     field_validator,
     model_serializer,
@@ -58,15 +60,18 @@ class StudyConfig(BaseModel):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: str
-    repeats: int = Field(ge=1, le=MAX_REPEATS)
-    rates: list[float] = Field(default_factory=lambda: [0.0], min_length=1, max_length=MAX_RATES)
-    test_size: Literal["rest"] | float | int = 0.2
+    # Strict: TOML `true` is not 1 repeat nor rate 1.0 (an int is a float, a bool is neither).
+    repeats: StrictInt = Field(ge=1, le=MAX_REPEATS)
+    rates: list[StrictFloat] = Field(
+        default_factory=lambda: [0.0], min_length=1, max_length=MAX_RATES
+    )
+    test_size: Literal["rest"] | StrictFloat | StrictInt = 0.2
     spacing: Literal["linear", "geometric"] = "linear"
-    initial_size: int | None = Field(default=None, ge=1)
-    increment: int | None = Field(default=None, ge=1)
-    max_size: int | None = Field(default=None, ge=1)
-    ratio: float | None = Field(default=None, gt=0, lt=1)
-    n_sizes: int | None = Field(default=None, ge=1, le=MAX_SIZES)
+    initial_size: StrictInt | None = Field(default=None, ge=1)
+    increment: StrictInt | None = Field(default=None, ge=1)
+    max_size: StrictInt | None = Field(default=None, ge=1)
+    ratio: StrictFloat | None = Field(default=None, gt=0, lt=1)
+    n_sizes: StrictInt | None = Field(default=None, ge=1, le=MAX_SIZES)
     # [study.loop]: validated by the loop options table (modelcollapse.core.options)
     loop: LoopOptions = Field(default_factory=LoopOptions)
     # Studies with the same seed_group share each repeat's seed (test set, order of

@@ -411,7 +411,12 @@ def _pieces(
     from joblib import Parallel, delayed
 
     # At most 2 chunks per worker in flight: memory stays a few chunks.
-    parallel = Parallel(n_jobs=jobs, return_as="generator", batch_size=1, pre_dispatch="2*n_jobs")
+    from modelcollapse.run.executors import worker_processes
+
+    with worker_processes():  # the run's workers: they die with this process
+        parallel = Parallel(
+            n_jobs=jobs, return_as="generator", batch_size=1, pre_dispatch="2*n_jobs"
+        )
     yield from parallel(delayed(task)(chunk) for chunk in chunks)
 
 

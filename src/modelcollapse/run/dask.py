@@ -120,12 +120,45 @@ def _connect(distributed: Any, scheduler: str) -> Client:
     try:
         # Parse first: a Client built on a malformed address fails, then spews when collected.
         address = distributed.comm.resolve_address(scheduler)
+        _check_answers(address, DASK_CONNECT_TIMEOUT)
         return distributed.Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, ValueError) as exc:  # OSError covers timeouts and unknown hosts
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise UserError(
             f"cannot connect to a Dask scheduler at '{scheduler}' ({reason})", "--scheduler"
         ) from None
+
+
+def _check_answers(address: str, timeout: float) -> None:
+    """Raise ``TimeoutError`` unless a ``tcp://`` address answers within ``timeout`` seconds.
+
+    A Dask server sends its handshake as soon as it accepts a connection; ``Client`` waits
+    for it with no deadline, so a port that accepts and stays silent (another service, a
+    stuck scheduler) hung the run for minutes despite the connect timeout.
+    """
+    import socket
+
+    from distributed.comm import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme != "tcp":  # tls waits for the client to speak first; inproc/ucx are not sockets
+        return
+    host, port = parse_host_port(location)
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError:
+        return  # refused or unreachable: Client says so in its own words, within its timeout
+    with sock:
+        try:
+            sock.settimeout(timeout)
+            answered = sock.recv(1)
+        except TimeoutError:
+            raise TimeoutError(
+                f"it accepts connections but did not answer within {timeout:g} s; is it a Dask "
+                "scheduler?"
+            ) from None
+    if not answered:
+        raise ConnectionError("it closed the connection without answering")
 
 
 def _check_workers(client: Client) -> None:

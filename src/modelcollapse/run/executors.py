@@ -15,14 +15,16 @@ docs/extending.md.
 from __future__ import annotations
 
 import threading
+import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
-from modelcollapse.errors import UserError, one_line
+from modelcollapse.errors import ModelCollapseWarning, UserError, one_line
 from modelcollapse.registry import Registry
 
 T = TypeVar("T")
@@ -179,6 +181,14 @@ class LocalExecutor(BaseExecutor):
         if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
             raise UserError(f"must be a whole number of at least 1, got {jobs!r}", "--jobs")
         self.jobs = jobs
+        cores = usable_cores()
+        if jobs > cores:
+            warnings.warn(
+                f"--jobs {jobs} is more than the {cores} cores this process may use; the extra "
+                "workers only compete for them (and each loads the data)",
+                ModelCollapseWarning,
+                stacklevel=2,
+            )
 
     def share(self, value: Any, path: Path | None) -> Any:
         # In this process the object is at hand; workers load it once each from the path.
@@ -193,9 +203,12 @@ class LocalExecutor(BaseExecutor):
             return
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=self.jobs, return_as="generator_unordered")(
-            delayed(attempt)(fn, item, shared) for item in items
-        )
+        # No more workers than items left: each one costs a start and a copy of the data.
+        jobs = min(self.jobs, len(items))
+        with worker_processes():
+            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                delayed(attempt)(fn, item, shared) for item in items
+            )
         yield from results
 
     @contextmanager
@@ -206,14 +219,17 @@ class LocalExecutor(BaseExecutor):
         with reading the data and features in this process. joblib keeps its workers for the
         next call, so the run itself reuses them.
         """
-        if self.jobs < 2:
+        # The work left is not known yet: warm up no more workers than there are cores (a
+        # resumed run with nothing left, or --jobs 16 on 2 cores, took 7-14x longer).
+        jobs = min(self.jobs, usable_cores())
+        if jobs < 2:
             yield
             return
         from joblib import Parallel, delayed
 
         def start() -> None:
-            with suppress(Exception):  # a failure here resurfaces, with context, in the run
-                Parallel(n_jobs=self.jobs)(delayed(_ready)() for _ in range(self.jobs))
+            with suppress(Exception), worker_processes():  # a failure resurfaces in the run
+                Parallel(n_jobs=jobs)(delayed(_ready)() for _ in range(jobs))
 
         thread = threading.Thread(target=start, name="modelcollapse-warm-up", daemon=True)
         thread.start()
@@ -221,6 +237,42 @@ class LocalExecutor(BaseExecutor):
             yield
         finally:  # also on an error: never leave the interpreter exiting mid-spawn
             thread.join()
+
+
+def worker_processes() -> Any:
+    """joblib's configuration for this package's worker processes: loky workers that exit
+    when this process dies (see :func:`_die_with_parent`). Every ``Parallel`` of the package
+    runs inside it, so that loky reuses one set of workers."""
+    import os
+
+    from joblib import parallel_config
+
+    return parallel_config(backend="loky", initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker: exit as soon as ``parent`` is no longer this process's parent.
+
+    A SIGKILLed run cannot stop its workers, and loky's keep them (and a resource tracker)
+    alive for minutes, at a few hundred MB each. A daemon thread polls the parent pid once a
+    second (prctl's PR_SET_PDEATHSIG would follow the thread that spawned the worker, which
+    may be a short-lived one, not the process).
+    """
+    import os
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="modelcollapse-parent-watch", daemon=True).start()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity and cgroup quota, as joblib counts)."""
+    from joblib import cpu_count
+
+    return max(1, cpu_count())
 
 
 def _ready() -> None:
