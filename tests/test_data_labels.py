@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_calls import cli, one_line_error
 
-from modelcollapse.cli import main
 from modelcollapse.data.demo import make_demo_corpus
 from modelcollapse.data.home import get_imported, import_corpus, load_imported
 from modelcollapse.data.readers import ReviewStream, Source, read_corpus, recode
@@ -29,21 +29,6 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("MODELCOLLAPSE_DATA", str(home))
     return home
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_line_error(code: int, err: str, *fragments: str) -> str:
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def spam_csv(path: Path, n: int = 1500, first: str | None = None) -> tuple[Path, np.ndarray]:
