@@ -573,25 +573,8 @@ def diversity_plot(study: Study) -> Plot | None:
     present = [p for p in DIVERSITY_PANELS if has_values(study.data, p[0])]
     if not present:
         return None
-    data = study.data.assign(regime=study.data["regime"].astype(str))
-    regimes = sorted(data["regime"].unique())
-    colours = ordered_colours(regimes)
-    cols = 2 if len(present) > 1 else 1
-    rows = math.ceil(len(present) / cols)
-    fig = Figure(figsize=(3.6 * cols + 0.4, 2.8 * rows + 1.0), layout="constrained")
-    # Shared x only: the panels' units differ.
-    axes = list(fig.subplots(rows, cols, sharex=True, squeeze=False).ravel())
-    for ax in axes[len(present) :]:
-        ax.set_visible(False)
-    for ax, (value, ylabel, scale) in zip(axes, present, strict=False):
-        for regime, c in generation_curves(data, "regime", value).groupby("regime", sort=True):
-            _line_band(ax, c, colours[regime], scale=scale)
-        _generation_axis(ax, "Generation")
-        ax.set_title(ylabel, loc="left", fontsize=9.5)
-        if scale == 100.0:
-            _clip_percent(ax)
-    handles = [Line2D([], [], color=colours[r], marker="o", label=r) for r in regimes]
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), title="Regime")
+    fig = regime_panels(study, present, cols=2 if len(present) > 1 else 1, row_height=2.8,
+                        title_size=9.5)  # fmt: skip
     title = f"{study.name}: diversity of the written reviews"
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
     caption = (
@@ -603,6 +586,36 @@ def diversity_plot(study: Study) -> Plot | None:
         f"{_repeats_phrase(study)}; bands: 95 % t-intervals of the mean."
     )
     return Plot(f"diversity-{study.slug}", title, caption, study.name, fig)
+
+
+def regime_panels(
+    study: Study,
+    present: list[tuple[str, str, float | None]],
+    *,
+    cols: int,
+    row_height: float,
+    title_size: float,
+) -> Figure:
+    """A panel per (column, title, scale) of ``present``, a mean curve with its band per regime,
+    by generation (x shared only: the panels' units differ)."""
+    data = study.data.assign(regime=study.data["regime"].astype(str))
+    regimes = sorted(data["regime"].unique())
+    colours = ordered_colours(regimes)
+    rows = math.ceil(len(present) / cols)
+    fig = Figure(figsize=(3.6 * cols + 0.4, row_height * rows + 1.0), layout="constrained")
+    axes = list(fig.subplots(rows, cols, sharex=True, squeeze=False).ravel())
+    for ax in axes[len(present) :]:
+        ax.set_visible(False)
+    for ax, (value, label, scale) in zip(axes, present, strict=False):
+        for regime, c in generation_curves(data, "regime", value).groupby("regime", sort=True):
+            _line_band(ax, c, colours[regime], scale=scale)
+        _generation_axis(ax, "Generation")
+        ax.set_title(label, loc="left", fontsize=title_size)
+        if scale == 100.0:
+            _clip_percent(ax)
+    handles = [Line2D([], [], color=colours[r], marker="o", label=r) for r in regimes]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), title="Regime")
+    return fig
 
 
 def generations_plot(study: Study) -> Plot:

@@ -19,14 +19,10 @@ from modelcollapse.report.figures import (
     FIGURES,
     Plot,
     Study,
-    _clip_percent,
-    _generation_axis,
-    _line_band,
     _repeats_phrase,
-    generation_curves,
     has_values,
+    regime_panels,
 )
-from modelcollapse.report.style import ordered_colours
 from modelcollapse.textmetrics import (
     FREQ_RANKS,
     LOG_PPL_EDGES,
@@ -149,23 +145,7 @@ def text_measures_plot(study: Study) -> Plot | None:
     present = [p for p in TEXT_PANELS if has_values(study.data, p[0])]
     if not present:
         return None
-    data, regimes = _by_regime(study)
-    colours = ordered_colours(regimes)
-    cols = 2
-    rows = math.ceil(len(present) / cols)
-    fig = Figure(figsize=(3.6 * cols + 0.4, 2.5 * rows + 1.0), layout="constrained")
-    axes = list(fig.subplots(rows, cols, sharex=True, squeeze=False).ravel())
-    for ax in axes[len(present) :]:
-        ax.set_visible(False)
-    for ax, (value, label, scale) in zip(axes, present, strict=False):
-        for regime, c in generation_curves(data, "regime", value).groupby("regime", sort=True):
-            _line_band(ax, c, colours[regime], scale=scale)
-        _generation_axis(ax, "Generation")
-        ax.set_title(label, loc="left", fontsize=9)
-        if scale == 100.0:
-            _clip_percent(ax)
-    handles = [Line2D([], [], color=colours[r], marker="o", label=r) for r in regimes]
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), title="Regime")
+    fig = regime_panels(study, present, cols=2, row_height=2.5, title_size=9)
     title = f"{study.name}: what the papers measure, by generation"
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
     caption = (
