@@ -211,8 +211,9 @@ def test_self_bleu_of_iid_texts_grows_with_the_sample_it_is_taken_on():
     rng = np.random.default_rng(6)
     p = 1 / np.arange(1, 301)
     docs = [" ".join(f"w{i}" for i in rng.choice(300, 15, p=p / p.sum())) for _ in range(400)]
-    small, large = (self_bleu(docs, np.random.default_rng(0), sample_size=size)
-                    for size in (20, 200))
+    small, large = (
+        self_bleu(docs, np.random.default_rng(0), sample_size=size) for size in (20, 200)
+    )
     assert 0 < small < large < 1
     # A narrower source repeats itself more at the same sample size.
     narrow = [" ".join(f"w{i}" for i in rng.choice(30, 15)) for _ in range(400)]
