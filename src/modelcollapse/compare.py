@@ -41,9 +41,15 @@ import pandas as pd
 from rich.table import Table
 
 from modelcollapse.core.options import option_names
-from modelcollapse.engines import engine_of, kinds_paired_by_step, kinds_recording
+from modelcollapse.engines import ENGINES, engine_of, kinds_paired_by_step, kinds_recording
 from modelcollapse.errors import UserError
-from modelcollapse.formatting import format_interval, format_number, format_p, format_percent
+from modelcollapse.formatting import (
+    MISSING,
+    format_interval,
+    format_number,
+    format_p,
+    format_percent,
+)
 from modelcollapse.pairing import GROUP, pair_with_baseline, with_seed_groups
 from modelcollapse.results import classes_of, read_results
 from modelcollapse.stats import (
@@ -65,8 +71,21 @@ def loop_columns() -> tuple[str, ...]:
 
 
 def design_candidates() -> tuple[str, ...]:
-    """Columns that tell trajectories apart by design (not by chance): candidates for grouping."""
-    return ("experiment", "kind", "model", "tokenizer", "initial_size", "rate", *loop_columns())
+    """Columns that tell trajectories apart by design (not by chance): candidates for grouping.
+
+    Beside the loop options, each kind's own design settings (``generative``: the keep-real
+    share and the mixture λ), so that studies of one seed group that differ only in them are
+    told apart and paired generation by generation."""
+    return tuple(dict.fromkeys(
+        ("experiment", "kind", "model", "tokenizer", "initial_size", "rate", *loop_columns(),
+         *kind_design_columns())
+    ))  # fmt: skip
+
+
+def kind_design_columns() -> tuple[str, ...]:
+    """The study kinds' own design settings recorded per row (``Engine.design_columns``)."""
+    return tuple(dict.fromkeys(c for name in ENGINES.names()
+                               for c in ENGINES.get(name).design_columns))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -287,6 +306,7 @@ def compare_results(
         varying = _varying(data, candidates)
         has_rate = "rate" in data and bool(data["rate"].notna().any())  # generative: none
         columns = [c for c in candidates if c in varying or (c == "rate" and has_rate)]
+        columns = _without_implied(data, columns)
     else:
         unknown = [c for c in by if c not in data.columns]
         if unknown:
@@ -491,12 +511,14 @@ def _unpaired_groups(
 ) -> pd.DataFrame:
     """A ``no baseline`` row for every group outside the baseline without a single pair."""
     rest = data.loc[~is_base]
-    paired = set(pairs[keys].drop_duplicates().itertuples(index=False, name=None))
+    paired = {
+        _hashable(k) for k in pairs[keys].drop_duplicates().itertuples(index=False, name=None)
+    }
     base = data.loc[is_base]
     rows = []
     for key, group in rest.groupby(keys, dropna=False, observed=True, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        if key in paired:
+        if _hashable(key) in paired:
             continue
         seed_group = group[GROUP].iloc[0]
         base_here = base.loc[base[GROUP] == seed_group]
@@ -804,9 +826,34 @@ def _varying(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     return [c for c in columns if (counts[c] > 1).any()]
 
 
+def _without_implied(data: pd.DataFrame, columns: list[str]) -> list[str]:
+    """``columns`` without the kinds' design settings (and then the study name) that the rest
+    already determine within each seed group: a generative study's ``mixture_lambda`` is
+    shown only when two mixtures differ in it, and then instead of the studies' names."""
+    kinds = [c for c in columns if c in kind_design_columns()]
+    if not kinds:
+        return columns
+    kept = list(columns)
+
+    def implied(column: str) -> bool:
+        others = [GROUP, *(c for c in kept if c != column)]
+        counts = data.groupby(others, dropna=False, observed=True)[column].nunique(dropna=False)
+        return bool((counts <= 1).all())
+
+    for column in ["experiment", *reversed(kinds)]:
+        if column in kept and implied(column):
+            kept.remove(column)
+    return kept
+
+
+def _hashable(key: tuple) -> tuple:
+    """``key`` with NaN as None: NaN equals nothing, so a key holding it is found in no set."""
+    return tuple(None if isinstance(v, float) and np.isnan(v) else v for v in key)
+
+
 def _group_cell(column: str, value: object) -> str:
-    if column == "rate" and isinstance(value, float | np.floating) and np.isnan(value):
-        return "–"
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return MISSING  # a setting this design does not have (a generative study's rate)
     if column == "rate" and isinstance(value, float | np.floating):
         return format_percent(value)
     return str(value)

@@ -333,6 +333,8 @@ def _statistics_table_html(table: StatisticsTable, margin: float) -> str:
 
 
 def _design_cell(column: str, value: object) -> str:
+    if isinstance(value, float) and value != value:
+        return MISSING  # a setting this design does not have (the mixture λ of replace)
     if column == "rate":
         return format_percent(float(value))  # type: ignore[arg-type]
     if column == "initial_size":
