@@ -198,8 +198,9 @@ class Engine:
     position: ClassVar[str] = "train_size"
     #: Columns the kind records beyond ``plan.RESULT_COLUMNS``.
     result_columns: ClassVar[tuple[str, ...]] = ()
-    #: Of those, the settings that tell its trajectories apart by design (NaN where a design
-    #: has no such setting): ``compare`` groups and pairs by them as by the loop options.
+    #: Settings its ``run`` records per row beside those (NaN under a design without them, so
+    #: not in ``result_columns``) that tell trajectories apart by design: ``compare`` groups
+    #: and pairs by them as by the loop options.
     design_columns: ClassVar[tuple[str, ...]] = ()
     #: Its table in the summary of ``modelcollapse run``.
     summary_table: ClassVar[SummaryTable] = GRID_TABLE

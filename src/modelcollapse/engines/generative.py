@@ -84,8 +84,8 @@ class GenerativeEngine(GenerationalEngine):
     has_rates = False
     series = ("experiment", "regime")
     position = "step"  # generations pair by number: sizes differ between regimes
+    result_columns = ("regime", "vocabulary_size", *TEXT_COLUMNS)
     design_columns = ("keep_real_share", "mixture_lambda")  # NaN outside their regime
-    result_columns = ("regime", *design_columns, "vocabulary_size", *TEXT_COLUMNS)
     summary_table = SummaryTable(
         title="mean test accuracy by generation (models write the reviews)",
         caption="gen 0: trained on the real reviews; gen: the last generation; vocab: "

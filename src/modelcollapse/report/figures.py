@@ -558,14 +558,24 @@ def regime_curves_plot(study: Study) -> Plot:
     ax.legend(handles=handles, loc="best", title="Regime")
     title = f"{study.name}: accuracy by generation"
     ax.set_title(title, loc="left")
+    fitted = " or ".join(REGIME_CORPORA.get(r, r) for r in regimes)
     caption = (
         "Test accuracy on real held-out reviews of a classifier trained on each generation's "
         "reviews. Generation 0 is trained on real reviews; every later generation's reviews are "
-        "written by trigram models fitted on the previous generation (replace) or on every "
-        "generation so far (accumulate). The regimes share each repeat's real reviews and test "
-        f"set. Lines: mean of {_repeats_phrase(study)}; bands: 95 % t-intervals of the mean."
+        f"written by trigram models fitted {fitted}. The regimes share each repeat's real "
+        "reviews and test set, so they pair generation by generation. Lines: mean of "
+        f"{_repeats_phrase(study)}; bands: 95 % t-intervals of the mean."
     )
     return Plot(f"accuracy-{study.slug}", title, caption, study.name, fig)
+
+
+#: What each generative design fits the next generation's generator on, for the captions.
+REGIME_CORPORA = {
+    "accumulate": "on every generation so far (accumulate)",
+    "keep-real": "on the written reviews plus a fresh draw of real ones (keep-real)",
+    "mixture": "on all the real reviews plus λ times as many written ones (mixture)",
+    "replace": "on the previous generation alone (replace)",
+}
 
 
 def diversity_plot(study: Study) -> Plot | None:
