@@ -78,18 +78,3 @@ def test_one_mixture_against_another_and_a_study_on_its_own(results):
     # The design settings are recorded where they apply, NaN elsewhere.
     share = results.groupby("regime")["keep_real_share"].first()
     assert share["keep-real"] == 0.1 and share[["replace", "mixture"]].isna().all()
-
-
-def test_the_accuracy_figure_says_what_each_design_trains_on(results):
-    from modelcollapse.report.figures import FIGURES, Study
-
-    designs = results[results["experiment"] == "designs"]
-    plot = FIGURES.get("regime-curves")(Study("designs", "designs", "generative", designs))
-    for design in ("(replace)", "(accumulate)", "(keep-real)", "(mixture)"):
-        assert design in plot.caption, design
-    assert sorted(t.get_text() for t in plot.figure.axes[0].get_legend().get_texts()) == [
-        "accumulate",
-        "keep-real",
-        "mixture",
-        "replace",
-    ]
