@@ -2,6 +2,10 @@
 
 Usage: python benchmarks/bench_fullcorpus.py [--sizes 400000,3600000] [--tokenizers seed,fast]
        [--jobs N] [--chunk-size N] [--bz2] [--workdir /tmp/modelcollapse-fullcorpus] [--keep]
+       [--corpus FILE,FILE]
+
+``--corpus`` measures the given fastText files instead of resampled ones, e.g. the
+Heaps-faithful corpora of ``benchmarks/heaps_corpus.py build``.
 
 The real 3.6M-review train file cannot be downloaded here, so the corpus is the real
 15,980-review sample resampled with replacement (fixed ``--seed``) to each size, written as
@@ -175,7 +179,17 @@ def main() -> None:
     parser.add_argument("--bz2", action="store_true", help="also measure a bz2 copy (largest)")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--keep", action="store_true", help="keep the built corpora")
+    parser.add_argument("--corpus", help="comma-separated files to measure instead (kept)")
     args = parser.parse_args()
+    if args.corpus:
+        results = [
+            measure(Path(path), tokenizer, args.jobs, args.chunk_size)
+            for path in args.corpus.split(",")
+            for tokenizer in args.tokenizers.split(",")
+        ]
+        print(json.dumps({"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "results": results}, indent=2))  # fmt: skip
+        return
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]

@@ -1,7 +1,11 @@
 """A logreg learning curve up to 3.6M training reviews, through `data import`; prints JSON.
 
 Usage: python benchmarks/bench_fullcurve.py [--train 3600000] [--test 400000] [--model logreg]
-           [--tokenizer seed] [--workdir /tmp/modelcollapse-fullcurve] [--keep]
+           [--tokenizer seed] [--workdir /tmp/modelcollapse-fullcurve] [--keep] [--folder DIR]
+
+``--folder`` uses a folder already holding ``train.ft.txt`` and ``test.ft.txt`` (for example
+the Heaps-faithful corpus of ``benchmarks/heaps_corpus.py build --test N``, its train file
+linked as ``train.ft.txt``) instead of building the resampled one; it is kept.
 
 The real Kaggle files cannot be downloaded here, so the script builds a folder shaped like
 them: ``train.ft.txt`` resampled (with replacement, numpy seed 4) from 12,000 reviews of the
@@ -93,12 +97,14 @@ def main() -> None:
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "modelcollapse-fullcurve"
     )
     parser.add_argument("--keep", action="store_true", help="keep the built files")
+    parser.add_argument("--folder", type=Path, help="a built train.ft.txt/test.ft.txt folder")
     args = parser.parse_args()
 
     import pandas as pd
 
-    folder = args.workdir / f"corpus-{args.train}-{args.test}"
-    build(args.sample, folder, args.train, args.test)
+    folder = args.folder or args.workdir / f"corpus-{args.train}-{args.test}"
+    if args.folder is None:
+        build(args.sample, folder, args.train, args.test)
     home, cache, out = (args.workdir / name for name in ("home", "cache", "run"))
     for path in (home, cache, out):
         shutil.rmtree(path, ignore_errors=True)
@@ -130,7 +136,8 @@ def main() -> None:
         "steps": steps,
     }, indent=2))  # fmt: skip
     if not args.keep:
-        shutil.rmtree(args.workdir, ignore_errors=True)
+        for path in (home, cache, out) if args.folder else (args.workdir,):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 if __name__ == "__main__":
