@@ -31,19 +31,19 @@ import os
 import shutil
 import tarfile
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from modelcollapse.errors import UserError, one_line
+
+if TYPE_CHECKING:  # the table (modelcollapse.data.hub) imports this module: keep it light
+    from modelcollapse.data.home import Progress
 
 __all__ = ["ARCHIVE_MIRROR_ENV", "ArchiveCorpus", "ArchiveMember", "download_archive"]
 
 ARCHIVE_MIRROR_ENV = "MODELCOLLAPSE_ARCHIVE_MIRROR"
 _BLOCK = 1 << 20
-
-Progress = Callable[[int, "int | None"], None]
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def download_archive(
 ) -> Any:
     """Fetch, verify and import an archive corpus from the mirror ``base`` (resolved by
     :func:`archive_mirror`; ``name`` checked by the caller)."""
-    from modelcollapse.data.download import _Meter, fetch_part, finish_part
+    from modelcollapse.data.download import Meter, fetch_part, finish_part
     from modelcollapse.data.home import get_data_home, import_corpus
 
     url = spec.url(base)
@@ -143,7 +143,7 @@ def download_archive(
         if path.name.removesuffix(".part").removesuffix(".etag") != spec.archive:
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     archive = folder / spec.archive
-    meter = _Meter(progress, spec.approx_bytes)
+    meter = Meter(progress, spec.approx_bytes)
     if not archive.exists():  # else complete from an earlier run: its members decide below
         part = fetch_part(url, archive, None, meter, timeout, retries, backoff)
         finish_part(part, archive, meter)

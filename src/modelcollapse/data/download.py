@@ -136,7 +136,7 @@ def _download_hub(
             f"cannot create {folder} ({one_line(exc)}); set MODELCOLLAPSE_DATA"
         ) from None
     _forget_others(folder, files)
-    meter = _Meter(progress, sum(f.size for f in files))
+    meter = Meter(progress, sum(f.size for f in files))
     for file in files:
         _fetch(spec.file_url(base, file.path), folder / file.local, file, meter,
                timeout, retries, backoff)  # fmt: skip
@@ -206,7 +206,7 @@ def _forget_others(folder: Path, files: Sequence[ListedFile]) -> None:
                 path.unlink(missing_ok=True)
 
 
-class _Meter:
+class Meter:
     """Bytes done over all files; a restarted file takes back what it had counted."""
 
     def __init__(self, progress: Progress | None, total: int | None) -> None:
@@ -224,7 +224,7 @@ def _fetch(
     url: str,
     target: Path,
     file: ListedFile,
-    meter: _Meter,
+    meter: Meter,
     timeout: float,
     retries: int,
     backoff: float,
@@ -248,7 +248,7 @@ def fetch_part(
     url: str,
     target: Path,
     size: int | None,
-    meter: _Meter,
+    meter: Meter,
     timeout: float,
     retries: int,
     backoff: float,
@@ -281,7 +281,7 @@ def fetch_part(
     return part
 
 
-def finish_part(part: Path, target: Path, meter: _Meter) -> None:
+def finish_part(part: Path, target: Path, meter: Meter) -> None:
     """A verified part becomes ``target``; its If-Range tag is no longer needed."""
     os.replace(part, target)
     target.with_name(target.name + ".etag").unlink(missing_ok=True)
@@ -291,7 +291,7 @@ def finish_part(part: Path, target: Path, meter: _Meter) -> None:
 
 
 def _transfer(
-    url: str, part: Path, tag: Path, size: int | None, meter: _Meter, timeout: float
+    url: str, part: Path, tag: Path, size: int | None, meter: Meter, timeout: float
 ) -> bool:
     """One request for what ``part`` lacks; True once the file is complete."""
     offset = part.stat().st_size if part.exists() else 0
