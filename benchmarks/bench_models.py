@@ -113,8 +113,8 @@ def main() -> None:
 
 
 def table(results, names, sizes, repeats) -> str:
-    head = "| model | " + " | ".join(f"acc. {s:,} | fit s {s:,}" for s in sizes) + " |"
-    lines = [head, "|---" * (1 + 2 * len(sizes)) + "|"]
+    head = "| model | input | " + " | ".join(f"acc. {s:,} (%) | fit s {s:,}" for s in sizes) + " |"
+    lines = [head, "|---" * (2 + 2 * len(sizes)) + "|"]
     for name in names:
         cells = []
         for size in sizes:
@@ -126,7 +126,7 @@ def table(results, names, sizes, repeats) -> str:
             fit = np.array([r["fit_seconds"] for r in rows])
             sd = f" ± {acc.std(ddof=1) * 100:.2f}" if len(acc) > 1 else ""
             cells += [f"{acc.mean() * 100:.2f}{sd}", f"{np.median(fit):.2f}"]
-        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+        lines.append(f"| `{name}` | {MODELS[name].input} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + f"\n(mean ± sd over {repeats} repeats; fit: median seconds)\n"
 
 

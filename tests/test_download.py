@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -505,10 +506,14 @@ def test_the_table_pins_every_corpus_it_can_to_a_commit() -> None:
         "amazon-polarity", "amazon-review-full", "yelp-polarity", "yelp-review-full",
         "ag-news", "imdb", "sst2",
     ]  # fmt: skip
-    unpinned = [c.name for c in CORPORA.values() if c.revision is None]
-    assert unpinned == ["amazon-review-full"]
-    for c in CORPORA.values():
-        assert c.revision is None or hub._REVISION.fullmatch(c.revision), c.name
+    hub_corpora = [c for c in CORPORA.values() if c.source == "hub"]
+    archives = [c for c in CORPORA.values() if c.source == "archive"]
+    assert [c.name for c in archives] == ["amazon-review-full"]  # no verifiable hub commit
+    for c in archives:
+        assert all(re.fullmatch(r"[0-9a-f]{32}", m.md5) for m in c.members.values())
+        assert set(c.members) == {"train", "test"} and len(c.label_values) == c.k
+    for c in hub_corpora:
+        assert c.revision is not None and hub._REVISION.fullmatch(c.revision), c.name
         assert set(c.splits) == {"train", "test"} and c.k == len(set(c.label_names)) >= 2
         for path, pin in c.pinned.items():  # a pin names a shard the download selects
             sources = [s for s, _ in c.splits.values()]

@@ -17,8 +17,6 @@ from modelcollapse.cli import main
 from modelcollapse.core.options import LoopOptions
 from modelcollapse.data.demo import make_demo_corpus
 from modelcollapse.errors import UserError
-from modelcollapse.experiments.config import load_config
-from modelcollapse.experiments.plan import build_plan
 from modelcollapse.features import vectorize
 from modelcollapse.features.vectorize import featurize
 from modelcollapse.inputs import model_input
@@ -228,9 +226,3 @@ def test_fasttext_refuses_row_weights(fasttext_installed):
     est.fit(X, y, sample_weight=np.ones(100))  # uniform: no weights at all
     with pytest.raises(UserError, match="--model-weight"):
         est.fit(X, y, sample_weight=np.r_[np.ones(50), np.full(50, 0.5)])
-
-
-@pytest.mark.parametrize("preset", ["generations", "generative"])
-def test_studies_that_need_counts_refuse_a_documents_model(preset):
-    with pytest.raises(UserError, match=r"--model.*'hashing'"):
-        build_plan(load_config(preset), 10_000_000, model=get_model("hashing"))

@@ -938,23 +938,28 @@ def _print_available() -> None:
     from modelcollapse.data.hub import CORPORA
 
     # Plain lines, not a table: the class names and the pinned commit stay whole at 80 columns.
-    lines = [f"{'name':<20}{'train':>11}{'test':>10}{'download':>12}  classes / hub repo@commit"]
+    lines = [f"{'name':<20}{'train':>11}{'test':>10}{'download':>12}  classes / source"]
+    checks: dict[str, str] = {}
     for c in CORPORA.values():
         size = f"~{c.approx_bytes / 1e6:,.0f} MB" if c.approx_bytes else "?"
-        where = f"{c.repo}@{c.revision[:7]}" if c.revision else "not pinned yet: cannot download"
         lines.append(f"{c.name:<20}{c.rows('train'):>11,}{c.rows('test'):>10,}{size:>12}  "
                      f"{c.k} classes")  # fmt: skip
         lines.append(f"{'':<22}{', '.join(c.label_names)}")
-        lines.append(f"{'':<22}{where}")
-    lines.append(
-        "modelcollapse data download NAME: each file's size and sha256 are checked against the "
-        "hub's listing of the pinned commit, the rows against the split totals (docs/data.md)"
+        lines.append(f"{'':<22}{c.source}: {c.where}")
+        checks.setdefault(c.source, c.checked)
+    lines.extend(
+        f"modelcollapse data download NAME ({source}): checks {checked} (docs/data.md)"
+        for source, checked in checks.items()
     )
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-MIRROR_HELP = "Base URL of a Hugging Face mirror (default: $MODELCOLLAPSE_MIRROR, else the hub)."
+MIRROR_HELP = (
+    "Base URL of a mirror: of the Hugging Face hub for hub corpora (default: "
+    "$MODELCOLLAPSE_MIRROR, else the hub), of the archive's folder for archive corpora "
+    "(default: $MODELCOLLAPSE_ARCHIVE_MIRROR, else the corpus's own; see 'data list --available')."
+)
 
 
 @data_app.command("download")
@@ -968,7 +973,8 @@ def data_download_command(
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a corpus of the same name.")] = False,
 ) -> None:
-    """Download a corpus at its pinned hub commit (resumable, verified) and import it."""
+    """Download a corpus (at its pinned hub commit, or its original archive checked against
+    published MD5s), resumable and verified, and import it."""
     from modelcollapse.data.download import download_corpus
     from modelcollapse.data.hub import get_corpus
 

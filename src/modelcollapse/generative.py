@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -494,10 +494,9 @@ class GenerativeLoop:
         vocabulary = sorted({t for doc in real for t in doc.split()})
         rare = rare_words(real)
         real_counts = [textmetrics.ngram_counts(real, n) for n in (1, 2)]
-        # The one behind the cached features: seed drops one-character tokens.
-        vectorizer = count_vectorizer(spec.ngram_range, self.tokenizer)
-        X = X_real = vectorizer.fit_transform(real).tocsr()
-        X_test = vectorizer.transform(test_docs).tocsr()
+        encode = _encoder(spec, real, self.tokenizer)
+        X = X_real = encode(real)
+        X_test = encode(test_docs)
         docs, labels, newest = real, y_real, real
         n_real_in = n  # real reviews in the current corpus
         written, written_labels = test_docs, y_test  # gen 0's text measurements: real, held out
@@ -531,7 +530,9 @@ class GenerativeLoop:
             text.update(perplexity_in_vocab=in_vocab_ppl, test_oov_rate=oov,
                         label_consistency=float("nan"))  # fmt: skip
             if g > 0:
-                _, (_, X_written) = restrict_to_vocabulary(X_real, X_new)
+                X_written = X_new
+                if sp.issparse(X_new):  # generation 0's classifier reads its own vocabulary
+                    _, (_, X_written) = restrict_to_vocabulary(X_real, X_new)
                 predicted = classifier0.predict(X_written)
                 text["label_consistency"] = float(np.mean(predicted == written_labels))
             record = dict(
@@ -567,20 +568,20 @@ class GenerativeLoop:
                 written, written_labels = generator.generate(wanted, lengths, rng), wanted
                 newest = written
                 record["generate_seconds"] = time.perf_counter() - start
-                X_new = vectorizer.transform(written).tocsr()
+                X_new = encode(written)
                 if self.regime == "replace":
                     docs, labels, X, n_real_in = written, wanted, X_new, 0
                 elif self.regime == "accumulate":
                     docs, labels = docs + written, np.concatenate([labels, wanted])
-                    X = sp.vstack([X, X_new], format="csr")
+                    X = _stack(X, X_new)
                 elif self.regime == "keep-real":
                     docs = [real[i] for i in kept] + written
                     labels = np.concatenate([y_real[kept], wanted])
-                    X = sp.vstack([X_real[kept], X_new], format="csr")
+                    X = _stack(X_real[kept], X_new)
                     n_real_in = len(kept)
                 else:
                     docs, labels = real + written, np.concatenate([y_real, wanted])
-                    X = sp.vstack([X_real, X_new], format="csr")
+                    X = _stack(X_real, X_new)
             history.append(GenerationRecord(**record))
         self.history_ = history
         return self
@@ -608,6 +609,28 @@ def _draw_lengths(
     return out
 
 
+def _encoder(
+    spec: ModelSpec, real: Sequence[str], tokenizer: str
+) -> Callable[[Sequence[str]], sp.csr_matrix | np.ndarray]:
+    """What the classifier reads of a list of reviews, as :mod:`modelcollapse.inputs` gives
+    the loop: term counts over the real reviews' n-grams (a counts model) or the token text
+    itself (a documents model: fastText, hashing; no count matrix is built for it)."""
+    if spec.input == "documents":
+        from modelcollapse.inputs import document_array
+
+        return document_array
+    # The one behind the cached features: seed drops one-character tokens.
+    vectorizer = count_vectorizer(spec.ngram_range, tokenizer).fit(real)
+    return lambda docs: vectorizer.transform(docs).tocsr()
+
+
+def _stack(first: sp.csr_matrix | np.ndarray, second: sp.csr_matrix | np.ndarray):
+    """Rows of ``first`` then of ``second``: counts or documents, as :func:`_encoder` made."""
+    if sp.issparse(first):
+        return sp.vstack([first, second], format="csr")
+    return np.concatenate([first, second])
+
+
 def _classify(
     spec: ModelSpec,
     X: sp.csr_matrix,
@@ -619,7 +642,8 @@ def _classify(
 ) -> tuple[dict[str, float], float, BaseEstimator]:
     """The metrics on the test reviews (``core.metrics.METRIC_COLUMNS``), the fit's seconds and
     the fitted classifier."""
-    _, (X, X_test) = restrict_to_vocabulary(X, X_test)
+    if sp.issparse(X):
+        _, (X, X_test) = restrict_to_vocabulary(X, X_test)
     est = fresh_model(spec, labels, seed)
     start = time.perf_counter()
     est.fit(X, labels)

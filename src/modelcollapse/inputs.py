@@ -37,8 +37,8 @@ class DocumentRows:
 
     def __init__(self, docs_pool: np.ndarray, docs_test: np.ndarray, n_classes: int = 2) -> None:
         self.n_classes = n_classes
-        self.pool = _document_array(docs_pool)
-        self.test = _document_array(docs_test)
+        self.pool = document_array(docs_pool)
+        self.test = document_array(docs_test)
         self._all = AllText()
 
     def training_matrix(self, rows: np.ndarray, size: int) -> tuple[np.ndarray, AllText]:
@@ -48,7 +48,8 @@ class DocumentRows:
         return predictions(est, self.test, self.n_classes)
 
 
-def _document_array(docs) -> np.ndarray:
+def document_array(docs) -> np.ndarray:
+    """Documents as a 1-D NumPy array of strings (what a documents model's ``fit`` takes)."""
     if isinstance(docs, np.ndarray) and docs.ndim == 1:
         return docs
     if sp.issparse(docs):
@@ -65,7 +66,7 @@ def loop_inputs(
     matrices (fast or plain, :func:`~modelcollapse.scoring.loop_matrices`) or documents
     (:class:`DocumentRows`)."""
     if spec.input == "documents":
-        return DocumentRows(_document_array(X_pool)[:n_rows], X_test, n_classes)
+        return DocumentRows(document_array(X_pool)[:n_rows], X_test, n_classes)
     if isinstance(X_pool, list) or (isinstance(X_pool, np.ndarray) and X_pool.dtype.kind in "OUS"):
         raise TypeError(f"model {spec.name!r} reads a count matrix, not documents")
     return loop_matrices(sp.csr_matrix(X_pool)[:n_rows], X_test, fast, n_classes)

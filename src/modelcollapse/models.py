@@ -37,6 +37,9 @@ class ModelSpec:
     ``description`` is its one line in the models table and the ``--model`` help.
     ``check``, if given, raises a :class:`~modelcollapse.errors.UserError` when the model
     cannot run here (an optional package missing); :func:`get_model` calls it.
+    ``supports_row_weights`` says whether its ``fit`` honours any ``sample_weight``: a run
+    whose ``model_weight`` is neither 0 nor 1 is refused up front for a model that cannot
+    (:func:`check_row_weights`), rather than failing trajectory by trajectory.
     """
 
     name: str
@@ -45,6 +48,7 @@ class ModelSpec:
     description: str = ""
     input: Literal["counts", "documents"] = "counts"
     check: Callable[[], object] | None = None
+    supports_row_weights: bool = True
 
     def __post_init__(self) -> None:
         if self.input not in ("counts", "documents"):
@@ -186,9 +190,13 @@ MODELS.register(
         _fasttext,
         (1, 2),
         "fastText supervised (Joulin et al. 2016) on token text: word bigrams, 10 hidden units,"
-        " 5 epochs, lr 0.1, softmax, one thread; needs `pip install 'modelcollapse[fasttext]'`",
+        " 5 epochs, lr 0.1, softmax, one thread; cannot weight rows (`--model-weight` 0 or 1"
+        " only); needs `pip install 'modelcollapse[fasttext]'`",
         input="documents",
         check=_fasttext_available,
+        # fastText's trainer has no per-example weight; repeating rows would weight only by
+        # integers, so a fractional --model-weight could not be honoured faithfully.
+        supports_row_weights=False,
     ),
 )
 MODELS.register(
@@ -202,6 +210,22 @@ MODELS.register(
         input="documents",
     ),
 )
+
+
+def check_row_weights(model: ModelSpec, model_weight: float, where: str = "--model-weight") -> None:
+    """Refuse a model weight other than 0 or 1 for a model that cannot weight rows.
+
+    0 leaves the model-labelled rows out and 1 weights every row alike, so neither needs
+    weights; anything else would need them.
+    """
+    from modelcollapse.errors import UserError
+
+    if model_weight not in (0.0, 1.0) and not model.supports_row_weights:
+        raise UserError(
+            f"'{model.name}' cannot weight rows, so the model weight must be 0 or 1 "
+            f"(got {model_weight:g}); nothing was run",
+            where,
+        )
 
 
 def models_table() -> str:

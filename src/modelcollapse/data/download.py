@@ -15,6 +15,10 @@
 4. The folder is imported like any set of Parquet shards, with the table's columns and class
    names, and the download removed.
 
+That is the ``hub`` source. A corpus of the table names its source (``spec.source``) and
+:data:`SOURCES` says how each is fetched: the ``archive`` source
+(:mod:`modelcollapse.data.archive`, amazon-review-full) reuses the resumable transfer below.
+
 Only the standard library talks HTTP here (``urllib``): no extra dependency.
 """
 
@@ -29,10 +33,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+from modelcollapse.data.archive import ArchiveCorpus, archive_mirror, download_archive
 from modelcollapse.data.home import (
     ImportedCorpus,
     Progress,
@@ -44,8 +51,9 @@ from modelcollapse.data.home import (
 )
 from modelcollapse.data.hub import HubCorpus, ListedFile, fetch_listing, get_corpus, select_files
 from modelcollapse.errors import UserError, one_line
+from modelcollapse.registry import Registry
 
-__all__ = ["DEFAULT_MIRROR", "MIRROR_ENV", "download_corpus"]
+__all__ = ["DEFAULT_MIRROR", "MIRROR_ENV", "SOURCES", "CorpusSource", "download_corpus"]
 
 DEFAULT_MIRROR = "https://huggingface.co"
 MIRROR_ENV = "MODELCOLLAPSE_MIRROR"
@@ -53,8 +61,22 @@ MIRROR_ENV = "MODELCOLLAPSE_MIRROR"
 _BLOCK = 1 << 20
 
 
+@dataclass(frozen=True)
+class CorpusSource:
+    """Where a kind of corpus of the table comes from: how ``--mirror`` resolves for it and
+    how it is fetched, verified and imported (``fetch(spec, base, name, overwrite=...,
+    progress=..., import_progress=..., timeout=..., retries=..., backoff=...)``)."""
+
+    mirror: Callable[[Any, str | None], str]
+    fetch: Callable[..., ImportedCorpus]
+
+
+# A corpus of the table names its source (``spec.source``); download_corpus dispatches here.
+SOURCES: Registry[CorpusSource] = Registry("corpus_sources", "corpus source", "NAME")
+
+
 def download_corpus(
-    corpus: str | HubCorpus,
+    corpus: str | HubCorpus | ArchiveCorpus,
     mirror: str | None = None,
     name: str | None = None,
     *,
@@ -68,13 +90,15 @@ def download_corpus(
     """Fetch ``corpus`` (a name of :data:`~modelcollapse.data.hub.CORPORA`), verify, import.
 
     ``name`` (default: the corpus's) is what ``--data`` will take. ``mirror`` defaults to
-    ``$MODELCOLLAPSE_MIRROR``, else the hub. ``progress(done, total)`` counts downloaded
+    ``$MODELCOLLAPSE_MIRROR`` (hub corpora) or ``$MODELCOLLAPSE_ARCHIVE_MIRROR`` (archive
+    corpora), else the corpus's own source. ``progress(done, total)`` counts downloaded
     bytes; ``import_progress`` the import after it. Each file gets ``retries`` resumed
     attempts, ``backoff`` seconds apart (doubling); ``timeout`` bounds every connect and read.
     """
     spec = get_corpus(corpus) if isinstance(corpus, str) else corpus
     spec.check_pinned()
-    base = _mirror(mirror)
+    source = SOURCES.get(spec.source)
+    base = source.mirror(spec, mirror)
     name = check_name(name or spec.name)
     if is_imported(name) and not overwrite:
         raise UserError(f"'{name}' is already imported; pass --overwrite to replace it", "--name")
@@ -84,6 +108,25 @@ def download_corpus(
             "version imports two-class corpora only; nothing was fetched",
             "NAME",
         )
+    return source.fetch(
+        spec, base, name, overwrite=overwrite, progress=progress,
+        import_progress=import_progress, timeout=timeout, retries=retries, backoff=backoff,
+    )  # fmt: skip
+
+
+def _download_hub(
+    spec: HubCorpus,
+    base: str,
+    name: str,
+    *,
+    overwrite: bool,
+    progress: Progress | None,
+    import_progress: Progress | None,
+    timeout: float,
+    retries: int,
+    backoff: float,
+) -> ImportedCorpus:
+    """The hub's listing of the pinned commit, each shard against it, the rows, the import."""
     files = select_files(spec, fetch_listing(spec, base, timeout), spec.tree_url(base))
     folder = get_data_home() / ".downloads" / name
     try:
@@ -93,7 +136,7 @@ def download_corpus(
             f"cannot create {folder} ({one_line(exc)}); set MODELCOLLAPSE_DATA"
         ) from None
     _forget_others(folder, files)
-    meter = _Meter(progress, sum(f.size for f in files))
+    meter = Meter(progress, sum(f.size for f in files))
     for file in files:
         _fetch(spec.file_url(base, file.path), folder / file.local, file, meter,
                timeout, retries, backoff)  # fmt: skip
@@ -126,6 +169,11 @@ def _record_origin(
         "mirror": base,
         "files": {f.path: {"size": f.size, "sha256": f.sha256} for f in files},
     }
+    return write_manifest(imported, manifest)
+
+
+def write_manifest(imported: ImportedCorpus, manifest: dict[str, Any]) -> ImportedCorpus:
+    """Replace the imported corpus's manifest (atomically) with ``manifest``."""
     path = imported.path / "manifest.json"
     tmp = path.with_name(".manifest.json.tmp")
     try:
@@ -137,7 +185,7 @@ def _record_origin(
     return ImportedCorpus(imported.name, imported.path, manifest)
 
 
-def _mirror(mirror: str | None) -> str:
+def _mirror(spec: HubCorpus, mirror: str | None) -> str:
     base = mirror or os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR
     where = "--mirror" if mirror else (MIRROR_ENV if os.environ.get(MIRROR_ENV) else "mirror")
     if not base.startswith(("https://", "http://")):
@@ -158,10 +206,10 @@ def _forget_others(folder: Path, files: Sequence[ListedFile]) -> None:
                 path.unlink(missing_ok=True)
 
 
-class _Meter:
+class Meter:
     """Bytes done over all files; a restarted file takes back what it had counted."""
 
-    def __init__(self, progress: Progress | None, total: int) -> None:
+    def __init__(self, progress: Progress | None, total: int | None) -> None:
         self.progress = progress
         self.total = total
         self.finished = 0  # bytes of completed files
@@ -176,7 +224,7 @@ def _fetch(
     url: str,
     target: Path,
     file: ListedFile,
-    meter: _Meter,
+    meter: Meter,
     timeout: float,
     retries: int,
     backoff: float,
@@ -191,6 +239,22 @@ def _fetch(
             meter.finished += target.stat().st_size
             meter.show()
             return
+    part = fetch_part(url, target, file.size, meter, timeout, retries, backoff)
+    _verify(part, file, url)
+    finish_part(part, target, meter)
+
+
+def fetch_part(
+    url: str,
+    target: Path,
+    size: int | None,
+    meter: Meter,
+    timeout: float,
+    retries: int,
+    backoff: float,
+) -> Path:
+    """Bring ``url`` whole into ``target.part``, resuming what an earlier attempt or run left
+    there; ``size`` (None: not known beforehand) bounds it. The caller verifies the part."""
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     tag = target.with_name(target.name + ".etag")  # If-Range: resume only the same file
@@ -199,7 +263,7 @@ def _fetch(
         if attempt:
             time.sleep(min(backoff * 2 ** (attempt - 1), 30.0))
         try:
-            if _transfer(url, part, tag, file, meter, timeout):
+            if _transfer(url, part, tag, size, meter, timeout):
                 break
         except urllib.error.HTTPError as exc:
             if exc.code not in (408, 425, 429, 500, 502, 503, 504):
@@ -214,23 +278,27 @@ def _fetch(
             f"{got:,} bytes kept in {part}: run the command again to resume",
             url,
         )
-    _verify(part, file, url)
+    return part
+
+
+def finish_part(part: Path, target: Path, meter: Meter) -> None:
+    """A verified part becomes ``target``; its If-Range tag is no longer needed."""
     os.replace(part, target)
-    tag.unlink(missing_ok=True)
+    target.with_name(target.name + ".etag").unlink(missing_ok=True)
     meter.finished += target.stat().st_size
     meter.current = 0
     meter.show()
 
 
 def _transfer(
-    url: str, part: Path, tag: Path, file: ListedFile, meter: _Meter, timeout: float
+    url: str, part: Path, tag: Path, size: int | None, meter: Meter, timeout: float
 ) -> bool:
     """One request for what ``part`` lacks; True once the file is complete."""
     offset = part.stat().st_size if part.exists() else 0
-    if offset > file.size:
+    if size is not None and offset > size:
         part.unlink()
         offset = 0
-    if offset == file.size and offset:
+    if offset == size and offset:
         return True
     headers = {"User-Agent": f"modelcollapse/{_version()}", "Accept-Encoding": "identity"}
     if offset:
@@ -243,7 +311,9 @@ def _transfer(
         response = urllib.request.urlopen(request, timeout=timeout)  # http(s) only: see _mirror
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:  # nothing left to send: complete, or a stale part
-            if offset == file.size:
+            _, total = _content_range(exc.headers.get("Content-Range", "") if exc.headers else "")
+            known = size if size is not None else total
+            if known is None or offset == known:  # size unknown: the checks after decide
                 return True
             part.unlink()
             return False
@@ -261,6 +331,8 @@ def _transfer(
             raise UserError(f"unexpected HTTP status {response.status}", url)
         length = response.headers.get("Content-Length")
         end = offset + int(length) if length and length.isdigit() else None
+        if meter.total is None and end is not None:
+            meter.total = meter.finished + end  # a file whose size nothing published
         etag = response.headers.get("ETag", "")
         if etag and not etag.startswith("W/"):
             tag.write_text(etag)
@@ -277,14 +349,15 @@ def _transfer(
 
 
 def _content_range(value: str) -> tuple[int, int | None]:
-    """``bytes 100-199/1000`` -> (100, 1000); unparseable -> (-1, None)."""
-    try:
-        unit, _, rest = value.partition(" ")
-        span, _, total = rest.partition("/")
-        start = int(span.split("-")[0])
-        return (start if unit == "bytes" else -1), (int(total) if total.isdigit() else None)
-    except ValueError:
+    """``bytes 100-199/1000`` -> (100, 1000); a 416's ``bytes */1000`` -> (-1, 1000);
+    unparseable -> (-1, None)."""
+    unit, _, rest = value.partition(" ")
+    span, _, total = rest.partition("/")
+    if unit != "bytes":
         return -1, None
+    first = span.split("-")[0]
+    start = int(first) if first.isdigit() else -1
+    return start, (int(total) if total.isdigit() else None)
 
 
 def _verify(path: Path, file: ListedFile, url: str) -> None:
@@ -414,3 +487,7 @@ def _version() -> str:
     with contextlib.suppress(metadata.PackageNotFoundError):
         return metadata.version("modelcollapse")
     return "dev"
+
+
+SOURCES.register("hub", CorpusSource(_mirror, _download_hub))
+SOURCES.register("archive", CorpusSource(archive_mirror, download_archive))

@@ -27,8 +27,9 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
+from modelcollapse.data.archive import ArchiveCorpus, ArchiveMember
 from modelcollapse.errors import UserError, one_line
 
 __all__ = [
@@ -64,6 +65,12 @@ class HubCorpus:
     (``{folder}/{split}-NNNNN-of-NNNNN.parquet``) make it, and its published row total.
     """
 
+    source: ClassVar[str] = "hub"
+    checked: ClassVar[str] = (
+        "each file's size and sha256 against the hub's listing of the pinned commit, the rows "
+        "against the split totals"
+    )
+
     name: str
     description: str
     repo: str
@@ -94,6 +101,30 @@ class HubCorpus:
                 "NAME",
             )
 
+    @property
+    def where(self) -> str:
+        return (
+            f"{self.repo}@{self.revision[:7]}"
+            if self.revision
+            else "not pinned yet: cannot download"
+        )
+
+    def table_cells(self) -> tuple[str, str, str]:
+        """(source, text, what the table pins) for the corpora table of docs/data.md."""
+        where = (
+            f"`{self.repo}` @ `{self.revision}`" if self.revision else "not pinned yet (refused)"
+        )
+        text = (
+            f"`{self.title_column}: {self.text_column}`" if self.title_column
+            else f"`{self.text_column}`"
+        )  # fmt: skip
+        pins = "; ".join(
+            f"`{PurePosixPath(path).name}`: "
+            + " and ".join(k for k, v in (("size", pin.size), ("sha256", pin.sha256)) if v)
+            for path, pin in self.pinned.items()
+        )
+        return where, text, pins or "-"
+
     def tree_url(self, endpoint: str) -> str:
         repo = urllib.parse.quote(self.repo, safe="/")
         folder = urllib.parse.quote(self.folder, safe="/")
@@ -122,7 +153,7 @@ class ListedFile:
 _BINARY = ("negative", "positive")
 _STARS = ("1 star", "2 stars", "3 stars", "4 stars", "5 stars")
 
-CORPORA: dict[str, HubCorpus] = {
+CORPORA: dict[str, HubCorpus | ArchiveCorpus] = {
     c.name: c
     for c in (
         HubCorpus(
@@ -153,19 +184,33 @@ CORPORA: dict[str, HubCorpus] = {
             },
             approx_bytes=1_145_430_497,  # download_size of the card at this commit
         ),
-        HubCorpus(
+        ArchiveCorpus(
             name="amazon-review-full",
             description="Amazon product reviews, 1-5 stars (Zhang et al. 2015)",
-            repo="fancyzhx/amazon_review_full",  # unverified: no public record of this repo
-            revision=None,
-            folder="amazon_review_full",
-            splits={"train": ("train", 3_000_000), "test": ("test", 650_000)},
+            # No hub repository and commit for it could be verified from public records; its
+            # original distribution can be. The MD5s and line counts are those torchtext
+            # publishes for it (torchtext/datasets/amazonreviewfull.py: MD5 of the Drive
+            # archive amazon_review_full_csv.tar.gz, _EXTRACTED_FILES_MD5, NUM_LINES). The
+            # default mirror is the copy fast.ai keeps on S3 (fast-ai-nlp), named in public
+            # code beside the same files; its archive bytes may differ from the Drive one,
+            # so the extracted files' MD5s are what is checked.
+            archive="amazon_review_full_csv.tgz",
+            default_mirror="https://s3.amazonaws.com/fast-ai-nlp",
+            members={
+                "train": ArchiveMember(
+                    "amazon_review_full_csv/train.csv",
+                    "31b268b09fd794e0ca5a1f59a0358677",
+                    3_000_000,
+                ),
+                "test": ArchiveMember(
+                    "amazon_review_full_csv/test.csv",
+                    "0f1e78ab60f625f2a30eab6810ef987c",
+                    650_000,
+                ),
+            },
+            label_values=("1", "2", "3", "4", "5"),
             label_names=_STARS,
-            text_column="content",
-            title_column="title",
-            unpinned_reason=(
-                "no hub repository and commit for it could be verified from public records"
-            ),
+            published_archive_md5="57d28bd5d930e772930baddf36641c7c",
         ),
         HubCorpus(
             name="yelp-polarity",
@@ -256,21 +301,15 @@ CORPORA: dict[str, HubCorpus] = {
 def corpora_table() -> str:
     """The table of docs/data.md (``python -m modelcollapse.doctables`` writes it)."""
     lines = [
-        "| NAME | hub repository @ pinned commit | train | test | classes (label 0, 1, ...) "
-        "| text | files whose size/sha256 the table pins |",
+        "| NAME | source @ pin | train | test | classes (label 0, 1, ...) "
+        "| text | what the table pins per file |",
         "|---|---|---:|---:|---|---|---|",
     ]
     for c in CORPORA.values():
-        where = f"`{c.repo}` @ `{c.revision}`" if c.revision else "not pinned yet (refused)"
-        text = f"`{c.title_column}: {c.text_column}`" if c.title_column else f"`{c.text_column}`"
-        pins = "; ".join(
-            f"`{PurePosixPath(path).name}`: "
-            + " and ".join(k for k, v in (("size", pin.size), ("sha256", pin.sha256)) if v)
-            for path, pin in c.pinned.items()
-        )
+        where, text, pins = c.table_cells()
         lines.append(
             f"| `{c.name}` | {where} | {c.rows('train'):,} | {c.rows('test'):,} | "
-            f"{', '.join(c.label_names)} | {text} | {pins or '-'} |"
+            f"{', '.join(c.label_names)} | {text} | {pins} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -279,7 +318,7 @@ def available_names() -> str:
     return ", ".join(CORPORA)
 
 
-def get_corpus(name: str) -> HubCorpus:
+def get_corpus(name: str) -> HubCorpus | ArchiveCorpus:
     if name not in CORPORA:
         raise UserError(f"unknown corpus '{name}' (available: {available_names()})", "NAME")
     return CORPORA[name]

@@ -230,6 +230,12 @@ class Engine:
     start_in_series: ClassVar[bool] = False
     #: The report's summary table of a generational kind (None for a size-grid kind).
     generational_summary: ClassVar[GenerationalSummary | None] = None
+    #: Metrics the report's summary table shows beside accuracy, at the last model (mean and
+    #: 95 % t-interval over repeats), each where the study's results hold it: the k-class
+    #: metrics, which tell a drift towards some classes from a loss of skill.
+    summary_metrics: ClassVar[tuple[str, ...]] = (
+        "balanced_accuracy", "macro_f1", "pred_tv_distance",
+    )  # fmt: skip
 
     def generation_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The rows a generational kind's per-generation figures show: by default all."""

@@ -109,6 +109,7 @@ class GenerationsEngine(GenerationalEngine):
         import pandas as pd
 
         from modelcollapse.experiments.generations import GenerationalSearch
+        from modelcollapse.inputs import model_input
 
         pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
         n_validation, size = traj.setting("validation_size"), traj.sizes[0]
@@ -121,7 +122,7 @@ class GenerationsEngine(GenerationalEngine):
         )
         # One priority per position in a sample: which rows a rate model-labels, every generation.
         search.fit(
-            features.X, features.labels, samples, pool[:n_validation], test,
+            model_input(features, model), features.labels, samples, pool[:n_validation], test,
             priority[n_validation : n_validation + size], n_classes=features.n_classes,
         )  # fmt: skip
         frame = pd.DataFrame(search.records_)

@@ -112,16 +112,6 @@ class GenerativeEngine(GenerationalEngine):
                   "Accuracy, last generation", "Δ last − first"),
     )  # fmt: skip
 
-    def check_model(self, model) -> None:
-        from modelcollapse.errors import UserError
-
-        if model.input != "counts":
-            raise UserError(
-                f"the generative study fits its classifier on counts of written text; "
-                f"'{model.name}' reads documents (use a counts model: seed-rf, logreg, nb)",
-                "--model",
-            )
-
     def check(self, study) -> None:
         if study.rates != [0.0]:
             raise ValueError("a generative study has no labelling rates (every text is written)")
@@ -170,7 +160,8 @@ class GenerativeEngine(GenerationalEngine):
             mixture_lambda=design.get("mixture_lambda", 1.0),
             lengths=design.get("lengths", "generation-0"),
             generator=design.get("generator", "trigram"),
-            sampling=None if sampling in ({}, {"temperature": 1.0, "top_k": None, "top_p": None})
+            sampling=None
+            if sampling in ({}, {"temperature": 1.0, "top_k": None, "top_p": None})
             else sampling,
         )
         loop.fit(

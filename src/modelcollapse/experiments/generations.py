@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline
 
@@ -42,7 +42,9 @@ from modelcollapse.core.seeds import model_seed
 from modelcollapse.core.training import fresh_model, model_labelled_count
 from modelcollapse.errors import UserError
 from modelcollapse.features.vectorize import restrict_to_vocabulary
+from modelcollapse.inputs import document_array
 from modelcollapse.models import ModelSpec
+from modelcollapse.textmodels import FastTextClassifier
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,14 @@ PARAM_SPACES: dict[type, tuple[ParamRange, ...]] = {
     ),
     LogisticRegression: (ParamRange("C", 1e-3, 1e3, step=0.5),),
     MultinomialNB: (ParamRange("alpha", 1e-3, 10.0, step=0.5),),
+    # The hashing model's SGD: its L2 penalty, as C for logreg (alpha ~ 1 / (C · n)).
+    SGDClassifier: (ParamRange("alpha", 1e-8, 1e-1, step=0.5),),
+    # fastText: learning rate and epochs, the two its authors tune (Joulin et al. 2016 pick
+    # the learning rate on a validation set from {0.05, 0.1, 0.25, 0.5}).
+    FastTextClassifier: (
+        ParamRange("lr", 0.01, 1.0, step=0.3),
+        ParamRange("epoch", 1, 50, integer=True, step=0.2),
+    ),
 }
 
 
@@ -91,7 +101,7 @@ def check_mutable(model: ModelSpec) -> tuple[ParamRange, ...]:
         families = ", ".join(f.__name__ for f in PARAM_SPACES)
         raise UserError(
             f"the generations study mutates hyper-parameters of {families} "
-            f"(seed-rf, logreg, nb); '{model.name}' has none it knows",
+            f"(seed-rf, logreg, nb, hashing, fasttext); '{model.name}' has none it knows",
             "--model",
         )
     return space
@@ -133,7 +143,7 @@ class _Member:
     id: str
     params: dict[str, Any]
     estimator: BaseEstimator
-    columns: np.ndarray
+    columns: np.ndarray | None  # the vocabulary it was fitted on; None: it reads documents
     validation_accuracy: float
     record: dict[str, Any]
 
@@ -189,12 +199,17 @@ class GenerationalSearch:
         parents: list[_Member] = []
         reason = "max_generations"
         # Fixed across generations: take the rows once; only the columns change.
+        documents = self.model.input == "documents"
+        X = document_array(X) if documents else X
         X_validation, X_testing = X[validation], X[test]
         y_val, y_test = y[validation], y[test]
         for g, sample in enumerate(samples):
-            columns, (X_train, X_val, X_test) = restrict_to_vocabulary(
-                X[sample], X_validation, X_testing
-            )
+            if documents:  # the model reads the whole token text: no vocabulary to restrict
+                columns, X_train, X_val, X_test = None, X[sample], X_validation, X_testing
+            else:
+                columns, (X_train, X_val, X_test) = restrict_to_vocabulary(
+                    X[sample], X_validation, X_testing
+                )
             labels, n_model, label_accuracy = self._labels(X, y, sample, priority, parents)
             children = []
             for i in range(self.population):
@@ -202,7 +217,7 @@ class GenerationalSearch:
                 params = {r.name: (parent.params if parent else base)[r.name] for r in space}
                 if parent is not None or i > 0:  # generation 0 keeps the model as made once
                     rng = np.random.default_rng([self.random_state, g, i, 1])
-                    params = mutate(params, space, rng, len(columns))
+                    params = mutate(params, space, rng, 1 if columns is None else len(columns))
                 child = self._child(
                     f"g{g}.{i}", params, labels[parent.id if parent else ""], columns,
                     X_train, X_val, X_test, y_val, y_test, model_seed(self.random_state, g, i),
@@ -258,7 +273,10 @@ class GenerationalSearch:
         for parent in parents:
             labels = true.copy()
             if len(chosen):
-                made = parent.estimator.predict(X[sample[chosen]][:, parent.columns])
+                rows = X[sample[chosen]]
+                made = parent.estimator.predict(
+                    rows if parent.columns is None else rows[:, parent.columns]
+                )
                 labels[chosen] = made
                 accuracy[parent.id] = float(np.mean(made == true[chosen]))
             else:

@@ -27,7 +27,7 @@ from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import RunConfig, StudyConfig
 from modelcollapse.features.vectorize import Features
 from modelcollapse.loop import LoopOptions
-from modelcollapse.models import MODELS, ModelSpec
+from modelcollapse.models import MODELS, ModelSpec, check_row_weights
 
 __all__ = [
     "RESULT_COLUMNS", "Trajectory", "build_plan", "derive_seed", "fitted_rows", "n_test_rows",
@@ -66,6 +66,8 @@ def build_plan(
     for study in config.study:
         if model is not None:
             study.engine.check_model(model)
+            if study.engine.uses_loop:
+                check_row_weights(model, study.loop.model_weight)
         pool = study.pool_size(config.scale)
         where = "--scale" if config.scale != 1.0 or study.generational else "--max-size"
         if n_fixed_test:

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -204,6 +205,8 @@ def _summary_html(study: Study, table: pd.DataFrame) -> str:
     head = ["Start size"] if show_start else []
     head += ["Rate", "Repeats", "Training size", "Accuracy, first", "Accuracy, last"]
     head += ["Δ vs 0 %, last"] if show_diff else []
+    metrics = _metric_columns(table)
+    head += [f"{SUMMARY_METRIC_HEADINGS.get(m, m)}, last" for m in metrics]
     rows = []
     for r in table.itertuples(index=False):
         cells = [format_size(r.initial_size)] if show_start else []
@@ -221,9 +224,45 @@ def _summary_html(study: Study, table: pd.DataFrame) -> str:
                 cells.append("no rate-0 partner")
             else:
                 cells.append(format_mean_ci(r.diff_mean, r.diff_low, r.diff_high, signed=True))
+        cells += _metric_cells(r, metrics)
         rows.append("<tr>" + "".join(f'<td class="num">{escape(c)}</td>' for c in cells) + "</tr>")
     thead = "".join(f"<th>{escape(h)}</th>" for h in head)
-    return f"<table><thead><tr>{thead}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    table_html = f"<table><thead><tr>{thead}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return table_html + _metrics_note(metrics)
+
+
+# Headings of the summary tables' metric columns (Engine.summary_metrics); any other metric an
+# engine declares is headed by its column name.
+SUMMARY_METRIC_HEADINGS = {
+    "balanced_accuracy": "Balanced accuracy",
+    "macro_f1": "Macro-F1",
+    "pred_tv_distance": "Class-share TV distance",
+}
+
+
+def _metric_columns(table: pd.DataFrame) -> list[str]:
+    """The summary metrics the table holds, in the engine's order (tables.summary_table)."""
+    return [c.removesuffix("_last_mean") for c in table.columns if c.endswith("_last_mean")]
+
+
+def _metric_cells(row: Any, metrics: Sequence[str]) -> list[str]:
+    values = row._asdict()
+    return [
+        format_mean_ci(values[f"{m}_last_mean"], values[f"{m}_last_low"], values[f"{m}_last_high"])
+        for m in metrics
+    ]
+
+
+def _metrics_note(metrics: Sequence[str]) -> str:
+    if not metrics:
+        return ""
+    return (
+        '<p class="muted">At the last model, in %: balanced accuracy (mean recall over the '
+        "classes) and macro-F1 (mean F1 over the classes) fall when the model neglects some "
+        "classes even where accuracy holds; the class-share TV distance (half the summed "
+        "absolute differences between the predicted and the test set's class shares; lower is "
+        "better) measures the drift of the predicted class distribution.</p>"
+    )
 
 
 def _generational_summary_html(study: Study, table: pd.DataFrame) -> str:
@@ -236,6 +275,8 @@ def _generational_summary_html(study: Study, table: pd.DataFrame) -> str:
     head = [column.replace("_", " ").capitalize(), *words.headings]
     vocabulary = engine.records("vocabulary_size")
     head += ["Vocabulary written, first → last"] if vocabulary else []
+    metrics = _metric_columns(table)
+    head += [f"{SUMMARY_METRIC_HEADINGS.get(m, m)}, last" for m in metrics]
     intro = words.intro
     rows = []
     for r in table.itertuples(index=False):
@@ -257,11 +298,13 @@ def _generational_summary_html(study: Study, table: pd.DataFrame) -> str:
             cells.append(
                 MISSING if pd.isna(first) else f"{format_size(first)} → {format_size(last)}"
             )
+        cells += _metric_cells(r, metrics)
         rows.append("<tr>" + "".join(f'<td class="num">{escape(c)}</td>' for c in cells) + "</tr>")
     thead = "".join(f"<th>{escape(h)}</th>" for h in head)
     return (
         f'<p class="muted">{escape(intro)}</p>'
         f"<table><thead><tr>{thead}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        + _metrics_note(metrics)
     )
 
 

@@ -29,13 +29,14 @@ def summary_table(study: Study) -> pd.DataFrame:
     """One row per (initial_size, rate); accuracy columns are fractions, not percentages.
 
     Columns: initial_size, rate, n, first_size, last_size, first_mean/_low/_high,
-    last_mean/_low/_high, diff_n, diff_mean/_low/_high (NaN for the baseline itself).
+    last_mean/_low/_high, diff_n, diff_mean/_low/_high (NaN for the baseline itself), then
+    ``<metric>_last_mean/_low/_high`` for each of :func:`summary_metrics` at the last step.
     Generational studies get :func:`generational_summary_table` instead.
     """
     if study.is_generational:
         return generational_summary_table(study)
     data = study.data
-    ends = trajectory_endpoints(data)
+    ends, metrics = _with_last_metrics(study, trajectory_endpoints(data))
     out = summarize(ends, SERIES, "last_accuracy")[[*SERIES, "n"]]
     out = out.merge(_sizes(ends, "first_size"), on=SERIES).merge(
         _sizes(ends, "last_size"), on=SERIES
@@ -51,7 +52,27 @@ def summary_table(study: Study) -> pd.DataFrame:
     ]
     diff = _ci(paired, "difference", "diff", with_n=True)
     out = out.merge(diff, on=SERIES, how="left")
+    for metric in metrics:
+        out = out.merge(_ci(ends, metric, f"{metric}_last"), on=SERIES, how="left")
     return out.sort_values(SERIES).reset_index(drop=True)
+
+
+def summary_metrics(study: Study) -> list[str]:
+    """The metrics of the study engine's ``summary_metrics`` that its results hold (results
+    written before a metric existed lack it, or have it NaN throughout)."""
+    data = study.data
+    return [m for m in study.engine.summary_metrics if m in data and data[m].notna().any()]
+
+
+def _with_last_metrics(study: Study, ends: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``ends`` with each summary metric of the trajectory's last model (the row the kind's
+    ``endpoint_rows`` picks, as for the last accuracy), and those metrics' names."""
+    metrics = summary_metrics(study)
+    if not metrics:
+        return ends, []
+    _, last = study.engine.endpoint_rows(study.data)
+    values = last.drop_duplicates("trajectory").set_index("trajectory")[metrics]
+    return ends.join(values, on="trajectory"), metrics
 
 
 def generational_summary_table(study: Study) -> pd.DataFrame:
@@ -63,10 +84,11 @@ def generational_summary_table(study: Study) -> pd.DataFrame:
     model by validation accuracy and the model each search ends with). ``change_*``: last −
     first within each trajectory, then across repeats. Columns: series, label, n, first_step,
     last_step (mean), first_size, last_size, first/last/change _mean/_low/_high,
-    vocabulary_first/_last (NaN for a kind that writes no text).
+    vocabulary_first/_last (NaN for a kind that writes no text), then
+    ``<metric>_last_mean/_low/_high`` for each of :func:`summary_metrics` at the last model.
     """
     series = study.engine.series[-1]
-    ends = trajectory_endpoints(study.data)
+    ends, metrics = _with_last_metrics(study, trajectory_endpoints(study.data))
     if series != "rate":  # rates stay numbers, to be shown as percentages
         ends[series] = ends[series].astype(str)
     joined = ends.rename(
@@ -95,6 +117,8 @@ def generational_summary_table(study: Study) -> pd.DataFrame:
     )
     for value, prefix in (("accuracy", "first"), ("accuracy_last", "last"), ("change", "change")):
         out = out.merge(_ci(joined, value, prefix, series=[series]), on=series)
+    for metric in metrics:
+        out = out.merge(_ci(joined, metric, f"{metric}_last", series=[series]), on=series)
     vocabulary = joined.groupby(series)[["first_vocabulary", "last_vocabulary"]].mean()
     for column in ("first", "last"):
         out[f"vocabulary_{column}"] = out[series].map(vocabulary[f"{column}_vocabulary"])
