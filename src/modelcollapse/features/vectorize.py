@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from modelcollapse.atomic import atomic_path, atomic_write
+from modelcollapse.atomic import atomic_path, atomic_write, clean_stale_temps
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError
 from modelcollapse.features.cache import (
@@ -217,6 +217,8 @@ def featurize(
             n_classes=corpus.n_classes,
         )
 
+    for leftovers in (folder.parent, token_path.parent):  # of killed featurisations
+        clean_stale_temps(leftovers)
     cached_tokens = _token_cache_ok(token_path, corpus, tokenizer)
     if not cached_tokens:
         get_tokenizer(tokenizer)
@@ -282,6 +284,8 @@ def _documents_only(corpus: Corpus, tokenizer: str, use_cache: bool, chunk_size:
         return Features(None, labels, key, test_mask=mask, tokens_path=token_path,
                         tokenizer=tokenizer, n_classes=corpus.n_classes)  # fmt: skip
     fn = get_tokenizer(tokenizer)  # an unknown name or a missing WordNet fails here, once
+    if use_cache:
+        clean_stale_temps(token_path.parent)  # of killed featurisations
     chunks = (
         [" ".join(fn(text)) for text in chunk]
         for chunk in _chunks(corpus.texts, max(1, int(chunk_size)))
