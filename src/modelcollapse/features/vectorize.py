@@ -563,7 +563,7 @@ class _NpyWriter:
 def _save_npy(path: Path, array: np.ndarray) -> dict[str, Any]:
     """``np.save`` hashing as it writes; the file's record."""
     with HashingFile(path) as fh:
-        np.save(fh, array, allow_pickle=False)  # type: ignore[arg-type]
+        np.save(fh, array)  # type: ignore[arg-type]
     return fh.record()
 
 
