@@ -261,8 +261,11 @@ def _in_workers(
                 results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
                     delayed(_marked)(fn, index, left[index], shared, running) for index in batch
                 )
-            for index, (_, outcome) in results:
-                yield left.pop(index), outcome
+            try:
+                for index, (_, outcome) in results:
+                    yield left.pop(index), outcome
+            finally:  # closing this iterator early cancels the work not finished
+                getattr(results, "close", lambda: None)()
         except TerminatedWorkerError as exc:
             dead = sorted(i for i in _marks(running) if i in left)
             if not dead:
