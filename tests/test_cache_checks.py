@@ -237,3 +237,14 @@ def test_a_cli_run_on_changed_values_says_it_in_one_line(pristine, cache, tmp_pa
     assert len(err) == 1 and err[0].startswith(f"modelcollapse: warning: cache entry {folder}")
     table = comparable(RunStore(tmp_path / "run").read_results())
     pd.testing.assert_frame_equal(table, uninterrupted)
+
+
+def test_a_model_that_reads_documents_gets_its_tokens_checked(pristine, cache):
+    """``counts=False`` (fastText, hashing) reads the token cache alone."""
+    corpus = load_data(pristine[0].data)
+    _, tokens, _ = cache
+    docs = pd.read_parquet(tokens)["tokens"].tolist()
+    tokens.write_bytes(tokens.read_bytes()[:-50])
+    features, lines = featurize(corpus, counts=False)
+    assert features.X is None and features.documents == docs
+    assert len(lines) == 1 and "parquet has" in lines[0] and "rebuilt" in lines[0]
