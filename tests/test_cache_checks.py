@@ -248,3 +248,15 @@ def test_a_model_that_reads_documents_gets_its_tokens_checked(pristine, cache):
     features, lines = featurize(corpus, counts=False)
     assert features.X is None and features.documents == docs
     assert len(lines) == 1 and "parquet has" in lines[0] and "rebuilt" in lines[0]
+
+
+def test_documents_know_their_classes_on_the_first_run_too(tmp_path, monkeypatch):
+    """The first (tokenising) call returned 2 classes for any corpus; the cached one, k."""
+    from modelcollapse.data.corpus import Corpus
+
+    monkeypatch.setenv("MODELCOLLAPSE_CACHE", str(tmp_path))
+    texts = [f"review {i} about {w}" for i, w in enumerate(["a", "b", "c"] * 4)]
+    corpus = Corpus(texts, np.array([0, 1, 2] * 4), "t", label_names=("x", "y", "z"))
+    first, _ = featurize(corpus, counts=False)
+    again, lines = featurize(corpus, counts=False)
+    assert first.n_classes == again.n_classes == 3 and lines == []

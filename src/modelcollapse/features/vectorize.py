@@ -299,7 +299,7 @@ def _documents_only(corpus: Corpus, tokenizer: str, use_cache: bool, chunk_size:
             writer.write(chunk)
         writer.commit()
     return Features(None, labels, key, test_mask=mask, tokens_path=token_path,
-                    tokenizer=tokenizer)  # fmt: skip
+                    tokenizer=tokenizer, n_classes=corpus.n_classes)  # fmt: skip
 
 
 def count_documents(
