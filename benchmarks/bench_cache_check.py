@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -93,6 +94,7 @@ def main() -> None:
     }
     result["check_mb_per_s"] = round(result["entry_mb"] / result["check_s"])
     print(json.dumps(result, indent=2))
+    shutil.rmtree(cache)
 
 
 if __name__ == "__main__":
