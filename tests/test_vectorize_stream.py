@@ -173,16 +173,20 @@ def test_featurize_with_two_jobs_matches(corpus, tmp_path, monkeypatch):
     assert two.documents == one.documents
 
 
-def test_token_cache_written_by_pandas_still_reads(corpus, tmp_path, monkeypatch):
-    """Caches from before streaming (written through pandas) are used as they are."""
+def test_token_cache_written_by_pandas_is_made_again(corpus, tmp_path, monkeypatch):
+    """Caches from before checksums (e.g. written through pandas) cannot prove they are
+    whole: set aside, with one warning, and made again with the same documents."""
     import pandas as pd
+
+    from modelcollapse.errors import ModelCollapseWarning
 
     monkeypatch.setenv("MODELCOLLAPSE_CACHE", str(tmp_path))
     docs = [" ".join(tokens) for tokens in tokenize(corpus.texts, "fast")]
     path = vec.token_cache_path(corpus, "fast")
     path.parent.mkdir(parents=True)
     pd.DataFrame({"tokens": docs}).to_parquet(path)
-    features = vec.featurize(corpus, "fast", chunk_size=5, jobs=1)
+    with pytest.warns(ModelCollapseWarning, match="failed its check .*json is missing"):
+        features = vec.featurize(corpus, "fast", chunk_size=5, jobs=1)
     assert_same(features.X, one_shot(docs)[0])
     assert features.documents == docs
 

@@ -6,12 +6,22 @@ into place once complete, so a reader, a resumed run or a second process never s
 it, and a crash leaves at most a hidden leftover. The temporary name is not made by
 ``mkstemp``/``mkdtemp``: those create mode 0600/0700, and a cache, report or imported corpus
 should get the user's umask like any other file.
+
+Beside each temporary path, ``.tmp-NAME-XXXXXXXX.owner`` records who writes it (process id,
+host name, the process's start time). :func:`clean_stale_temps`, called where a command
+starts writing (an import, a report, the feature cache, a run directory), removes the
+leftovers of killed processes from a folder: those whose owner is gone from this host, and
+those older than :data:`STALE_AFTER` whose owner is unknown (an earlier version, another
+host). A live writer's temporary path is never touched.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +31,12 @@ from typing import Literal
 from modelcollapse.errors import UserError, is_storage_error, storage_error
 
 TEMP_PREFIX = ".tmp-"  # a folder's leftovers of killed writes: glob(TEMP_PREFIX + "*")
+OWNER_SUFFIX = ".owner"
+#: Leftovers whose writer cannot be asked (no owner record, another host) are removed once
+#: they are this old (seconds): longer than any import or report takes.
+STALE_AFTER = 24 * 3600.0
+# Temporary folders of earlier versions: .import-NAME-*, .report-* (owner unknown).
+_LEGACY_PREFIXES = (".import-", ".report-")
 
 Existing = Literal["replace", "keep", "refuse"]
 
@@ -62,8 +78,10 @@ def atomic_path(target: str | Path, *, existing: Existing = "replace") -> Iterat
     """
     target = Path(target)
     tmp = target.with_name(f"{TEMP_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}")
+    owner = _owner_path(tmp)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        owner.write_text(json.dumps(_this_owner()))
         yield tmp
         if not tmp.exists() and not tmp.is_symlink():
             raise FileNotFoundError(f"nothing was written for {target}")
@@ -79,6 +97,79 @@ def atomic_path(target: str | Path, *, existing: Existing = "replace") -> Iterat
         raise
     finally:
         _remove(tmp)
+        owner.unlink(missing_ok=True)
+
+
+def clean_stale_temps(folder: str | Path, *, max_age: float = STALE_AFTER) -> list[Path]:
+    """Remove the temporary paths killed writers left in ``folder``; return them.
+
+    A temporary path goes when its owner record names a process of this host that is no
+    longer running (its id is free, or taken by a process started at another time), or when
+    its owner cannot be known (no record, another host) and it is older than ``max_age``
+    seconds. Anything that cannot be removed is left for the next time.
+    """
+    folder = Path(folder)
+    try:
+        prefixes = (TEMP_PREFIX, *_LEGACY_PREFIXES)
+        entries = [p for p in folder.iterdir() if p.name.startswith(prefixes)]
+    except OSError:
+        return []
+    now = time.time()
+    removed = []
+    for path in entries:
+        if path.name.endswith(OWNER_SUFFIX):
+            written = path.with_name(path.name.removesuffix(OWNER_SUFFIX))
+            if not written.exists() and _is_stale(path, now, max_age):  # the record stayed
+                path.unlink(missing_ok=True)
+            continue
+        if _is_stale(path, now, max_age):
+            _remove(path)
+            _owner_path(path).unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _owner_path(tmp: Path) -> Path:
+    return tmp.with_name(tmp.name + OWNER_SUFFIX)
+
+
+def _this_owner() -> dict[str, object]:
+    import psutil
+
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": psutil.Process().create_time(),
+    }
+
+
+def _is_stale(path: Path, now: float, max_age: float) -> bool:
+    record = path if path.name.endswith(OWNER_SUFFIX) else _owner_path(path)
+    try:
+        owner = json.loads(record.read_text())
+        pid, host, started = int(owner["pid"]), str(owner["host"]), float(owner["started"])
+    except (OSError, ValueError, TypeError, KeyError):
+        owner = None
+    if owner is not None and host == socket.gethostname():
+        return not _running(pid, started)
+    try:
+        age = now - path.lstat().st_mtime
+    except OSError:
+        return False
+    return age > max_age
+
+
+def _running(pid: int, started: float) -> bool:
+    """Whether process ``pid`` is the one that started at ``started`` and still runs."""
+    import psutil
+
+    try:
+        # create_time is rounded differently by different calls: allow a second.
+        return abs(psutil.Process(pid).create_time() - started) < 1.0
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # not ours to ask: assume it runs
+        return True
 
 
 def check_folder(path: str | Path, where: str) -> None:

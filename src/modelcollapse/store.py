@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
-from modelcollapse.atomic import TEMP_PREFIX, atomic_write, check_folder
+from modelcollapse.atomic import TEMP_PREFIX, atomic_write, check_folder, clean_stale_temps
 from modelcollapse.errors import ModelCollapseWarning, UserError
 from modelcollapse.results import read_results, result_files
 
@@ -206,6 +206,7 @@ class RunStore:
         for folder in (self.results, self.errors):
             for stale in folder.glob(TEMP_PREFIX + "*"):
                 stale.unlink()
+        clean_stale_temps(self.root)  # a report build may be writing here: only the dead's
         manifest_text = json.dumps(manifest, indent=2).encode()
         if not self.exists():
             # The manifest first: config.toml makes the folder a run directory.

@@ -31,7 +31,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from modelcollapse.atomic import atomic_write
+from modelcollapse.atomic import atomic_write, clean_stale_temps
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.readers import (
     DATA_FORMATS,
@@ -360,6 +360,7 @@ def import_corpus(
         plan = _plan(path, stack)
         name = check_name(name or plan.name)
         home = _writable_home()
+        clean_stale_temps(home)  # what killed imports left
         final = home / name
         if final.exists() and not overwrite and not (final / MANIFEST).is_file():
             raise UserError(

@@ -34,10 +34,17 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from modelcollapse.atomic import atomic_path, atomic_write
+from modelcollapse.atomic import atomic_path, atomic_write, clean_stale_temps
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.errors import UserError
-from modelcollapse.features.cache import cache_dir
+from modelcollapse.features.cache import (
+    HashingFile,
+    cache_dir,
+    check_files,
+    read_meta,
+    set_aside,
+    write_hashed,
+)
 from modelcollapse.features.tokenize import TOKENIZERS, get_tokenizer
 from modelcollapse.linalg import column_rank, take_columns, used_columns
 
@@ -174,8 +181,13 @@ def featurize(
         return _documents_only(corpus, tokenizer, use_cache, chunk_size)
     key = features_key(corpus, tokenizer, ngram_range)
     folder = cache_dir() / "features" / key
-    if use_cache and (folder / "meta.json").exists():
-        return load_features(folder)
+    if use_cache and (folder.exists() or folder.is_symlink()):
+        problem = _features_problem(folder, key, corpus.fingerprint)
+        if problem is None:
+            _check_token_cache(corpus, tokenizer, chunk_size)
+            return load_features(folder)
+        set_aside(folder, problem)
+        load_features.cache_clear()  # this process may have mapped the old files
     chunk_size = max(1, int(chunk_size))
     ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
     labels = np.asarray(corpus.labels, dtype=np.int8)
@@ -205,7 +217,9 @@ def featurize(
             n_classes=corpus.n_classes,
         )
 
-    cached_tokens = token_path.exists()
+    for leftovers in (folder.parent, token_path.parent):  # of killed featurisations
+        clean_stale_temps(leftovers)
+    cached_tokens = _token_cache_ok(token_path, corpus, tokenizer)
     if not cached_tokens:
         get_tokenizer(tokenizer)
 
@@ -214,12 +228,12 @@ def featurize(
         counter = _Counter(tmp)
         with ExitStack() as stack:
             if cached_tokens:
-                source = _token_chunks(token_path, chunk_size, n)
+                source = _token_chunks(token_path, chunk_size)
                 pieces = _pieces(source, tokenizer, ngram_range, jobs, tokenize=False)
                 for piece in pieces:
                     counter.add(piece)
             else:
-                writer = stack.enter_context(_TokenWriter(token_path))
+                writer = stack.enter_context(_TokenWriter(token_path, corpus, tokenizer))
                 source = _chunks(corpus.texts, chunk_size)
                 for piece in _pieces(source, tokenizer, ngram_range, jobs, tokenize=True):
                     assert piece.docs is not None
@@ -227,7 +241,7 @@ def featurize(
                     counter.add(piece)
                 writer.commit()
         terms, indptr, parts = counter.finish()
-        np.save(tmp / "indptr.npy", indptr)
+        records = {"indptr.npy": _save_npy(tmp / "indptr.npy", indptr)}
         nnz = int(indptr[-1])
         with ExitStack() as stack:
             files = {
@@ -237,11 +251,13 @@ def featurize(
             for indices, data in parts:
                 files["indices"].write(indices)
                 files["data"].write(data)
+        records.update({f"{name}.npy": file.record() for name, file in files.items()})
         counter.cleanup()
-        np.save(tmp / "labels.npy", labels)
+        records["labels.npy"] = _save_npy(tmp / "labels.npy", labels)
         if mask is not None:
-            np.save(tmp / "test_mask.npy", mask)
-        (tmp / "vocabulary.txt").write_text("\n".join(terms) + "\n", encoding="utf-8")
+            records["test_mask.npy"] = _save_npy(tmp / "test_mask.npy", mask)
+        vocabulary = ("\n".join(terms) + "\n").encode("utf-8")
+        records["vocabulary.txt"] = write_hashed(tmp / "vocabulary.txt", vocabulary)
         meta = {
             "key": key,
             "shape": [n, len(terms)],
@@ -250,6 +266,7 @@ def featurize(
             "corpus_fingerprint": corpus.fingerprint,
             "version": FEATURES_VERSION,
             "n_classes": corpus.n_classes,
+            "files": records,  # checked on every load: see features.cache
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
 
@@ -263,10 +280,12 @@ def _documents_only(corpus: Corpus, tokenizer: str, use_cache: bool, chunk_size:
     mask = None if corpus.test_mask is None else np.asarray(corpus.test_mask, dtype=bool)
     key = features_key(corpus, tokenizer, None)
     token_path = token_cache_path(corpus, tokenizer)
-    if use_cache and token_path.exists():
+    if use_cache and _token_cache_ok(token_path, corpus, tokenizer):
         return Features(None, labels, key, test_mask=mask, tokens_path=token_path,
                         tokenizer=tokenizer, n_classes=corpus.n_classes)  # fmt: skip
     fn = get_tokenizer(tokenizer)  # an unknown name or a missing WordNet fails here, once
+    if use_cache:
+        clean_stale_temps(token_path.parent)  # of killed featurisations
     chunks = (
         [" ".join(fn(text)) for text in chunk]
         for chunk in _chunks(corpus.texts, max(1, int(chunk_size)))
@@ -275,12 +294,12 @@ def _documents_only(corpus: Corpus, tokenizer: str, use_cache: bool, chunk_size:
         docs = [doc for chunk in chunks for doc in chunk]
         return Features(None, labels, key, test_mask=mask, in_memory_documents=docs,
                         tokenizer=tokenizer, n_classes=corpus.n_classes)  # fmt: skip
-    with _TokenWriter(token_path) as writer:
+    with _TokenWriter(token_path, corpus, tokenizer) as writer:
         for chunk in chunks:
             writer.write(chunk)
         writer.commit()
     return Features(None, labels, key, test_mask=mask, tokens_path=token_path,
-                    tokenizer=tokenizer)  # fmt: skip
+                    tokenizer=tokenizer, n_classes=corpus.n_classes)  # fmt: skip
 
 
 def count_documents(
@@ -513,10 +532,10 @@ class _NpyWriter:
         self.dtype = np.dtype(dtype)
         self.length = length
         self.written = 0
-        self.fh: IO[bytes] | None = None
+        self.fh: HashingFile | None = None
 
     def __enter__(self) -> _NpyWriter:
-        self.fh = open(self.path, "wb")
+        self.fh = HashingFile(self.path)
         header = {
             "descr": np.lib.format.dtype_to_descr(self.dtype),
             "fortran_order": False,
@@ -527,7 +546,7 @@ class _NpyWriter:
 
     def write(self, values: np.ndarray) -> None:
         assert self.fh is not None
-        np.ascontiguousarray(values, dtype=self.dtype).tofile(self.fh)
+        self.fh.write(np.ascontiguousarray(values, dtype=self.dtype).data)
         self.written += len(values)
 
     def __exit__(self, *exc: object) -> None:
@@ -535,6 +554,33 @@ class _NpyWriter:
         self.fh.close()
         if exc[0] is None and self.written != self.length:
             raise RuntimeError(f"{self.path}: wrote {self.written} of {self.length} values")
+
+    def record(self) -> dict[str, Any]:
+        assert self.fh is not None
+        return self.fh.record()
+
+
+def _save_npy(path: Path, array: np.ndarray) -> dict[str, Any]:
+    """``np.save`` hashing as it writes; the file's record."""
+    with HashingFile(path) as fh:
+        np.save(fh, array)  # type: ignore[arg-type]
+    return fh.record()
+
+
+def _features_problem(folder: Path, key: str, fingerprint: str) -> str | None:
+    """Why the cached feature folder cannot be trusted for ``key``; None if it can."""
+    if not folder.is_dir():
+        return "it is not a folder"
+    meta, problem = read_meta(folder / "meta.json")
+    if meta is None:
+        return problem
+    if meta.get("key") != key or meta.get("corpus_fingerprint") != fingerprint:
+        return "it was made for other data or settings"
+    files = meta.get("files")
+    required = {"indptr.npy", "indices.npy", "data.npy", "labels.npy", "vocabulary.txt"}
+    if isinstance(files, dict) and not required <= files.keys():
+        return "its metadata lists too few files"
+    return check_files(folder, files)
 
 
 # --------------------------------------------------------------------------- token cache
@@ -546,28 +592,78 @@ def _read_tokens(path: Path) -> list[str]:
     return pq.read_table(path, columns=["tokens"]).column(0).to_pylist()
 
 
-def _token_chunks(path: Path, size: int, expected: int) -> Iterator[list[str]]:
-    """The cached documents in chunks of ``size``, read a batch at a time."""
+def _token_chunks(path: Path, size: int) -> Iterator[list[str]]:
+    """The cached documents (checked by :func:`_token_cache_ok`) in chunks of ``size``, read
+    a batch at a time."""
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as pf:
-        if pf.metadata.num_rows != expected:
-            raise UserError(
-                f"the token cache has {pf.metadata.num_rows} rows, the corpus {expected}; "
-                "delete it to rebuild",
-                str(path),
-            )
         for batch in pf.iter_batches(batch_size=size, columns=["tokens"]):
             yield batch.column(0).to_pylist()
 
 
-class _TokenWriter:
-    """Writes documents to a Parquet token cache chunk by chunk; appears only on commit."""
+def _token_meta_path(path: Path) -> Path:
+    """The token file's metadata (what it was made from, its checksum), written after it."""
+    return path.with_suffix(".json")
 
-    def __init__(self, path: Path) -> None:
+
+def _token_problem(path: Path, corpus: Corpus, tokenizer: str) -> str | None:
+    """Why the token file at ``path`` cannot be trusted for ``corpus``; None if it can."""
+    if not path.is_file():
+        return "it is not a file"
+    meta, problem = read_meta(_token_meta_path(path))
+    if meta is None:
+        return problem
+    if (
+        meta.get("corpus_fingerprint") != corpus.fingerprint
+        or meta.get("tokenizer") != tokenizer
+        or meta.get("rows") != len(corpus)
+    ):
+        return "it was made for other data or settings"
+    return check_files(path.parent, {path.name: meta.get("file")})
+
+
+def _token_cache_ok(path: Path, corpus: Corpus, tokenizer: str) -> bool:
+    """Whether the token cache is there and passes its check; a failing one is set aside."""
+    if not (path.exists() or path.is_symlink()):
+        meta = _token_meta_path(path)
+        if meta.exists():  # metadata without its file: a leftover
+            meta.unlink()
+        return False
+    problem = _token_problem(path, corpus, tokenizer)
+    if problem is None:
+        return True
+    set_aside(path, problem, _token_meta_path(path))
+    return False
+
+
+def _check_token_cache(corpus: Corpus, tokenizer: str, chunk_size: int) -> None:
+    """With the counts from the cache: a token file that is there must pass its check too
+    (studies that write text read it); a failing one is set aside and made again."""
+    path = token_cache_path(corpus, tokenizer)
+    if not (path.exists() or path.is_symlink()) or _token_cache_ok(path, corpus, tokenizer):
+        return
+    fn = get_tokenizer(tokenizer)
+    with _TokenWriter(path, corpus, tokenizer) as writer:
+        for chunk in _chunks(corpus.texts, max(1, int(chunk_size))):
+            writer.write([" ".join(fn(text)) for text in chunk])
+        writer.commit()
+
+
+class _TokenWriter:
+    """Writes documents to a Parquet token cache chunk by chunk, hashing them; the file
+    appears only on commit, followed by its metadata."""
+
+    def __init__(self, path: Path, corpus: Corpus, tokenizer: str) -> None:
         self.path = path
         self.writer: Any = None
         self._target = ExitStack()
+        self.meta = {
+            "corpus_fingerprint": corpus.fingerprint,
+            "tokenizer": tokenizer,
+            "rows": len(corpus),
+            "version": FEATURES_VERSION,
+        }
 
     def __enter__(self) -> _TokenWriter:
         import pyarrow as pa
@@ -575,7 +671,8 @@ class _TokenWriter:
 
         tmp = self._target.enter_context(atomic_path(self.path, existing="keep"))
         self.schema = pa.schema([("tokens", pa.string())])
-        self.writer = pq.ParquetWriter(tmp, self.schema)
+        self.file = HashingFile(tmp)
+        self.writer = pq.ParquetWriter(self.file, self.schema)
         return self
 
     def write(self, docs: list[str]) -> None:
@@ -586,12 +683,16 @@ class _TokenWriter:
     def commit(self) -> None:
         self.writer.close()
         self.writer = None
-        self._target.close()  # publishes the file
+        self.file.close()
+        meta = {**self.meta, "file": self.file.record()}
+        self._target.close()  # publishes the file, then its metadata
+        atomic_write(_token_meta_path(self.path), json.dumps(meta, indent=2).encode())
 
     def __exit__(self, *exc: object) -> None:
         if self.writer is not None:  # not committed: the partial file goes
             self.writer.close()
             self.writer = None
+            self.file.close()
             self._target.__exit__(RuntimeError, RuntimeError("not committed"), None)
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 import matplotlib
 import numpy as np
 
-from modelcollapse.atomic import atomic_path
+from modelcollapse.atomic import atomic_path, clean_stale_temps
 from modelcollapse.compare import seed_groups_from_config
 from modelcollapse.errors import UserError
 from modelcollapse.report.answers import answers_html, report_answers, worth_plot
@@ -45,6 +45,7 @@ def build_report(run_dir: Path, fmt: Format = "png") -> Path:
             f"unknown figure format {fmt!r} (expected png, svg or pdf)", where="--format"
         )
     run_dir = Path(run_dir)
+    clean_stale_temps(run_dir)  # what killed report builds left
     run = load_run(run_dir)
     # The old report/ is replaced only once the new one is complete.
     with atomic_path(run_dir / "report") as staging:

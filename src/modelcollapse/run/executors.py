@@ -14,6 +14,9 @@ docs/extending.md.
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
 import threading
 import time
 import traceback
@@ -201,15 +204,8 @@ class LocalExecutor(BaseExecutor):
             for item in items:
                 yield attempt(fn, item, shared)
             return
-        from joblib import Parallel, delayed
-
-        # No more workers than items left: each one costs a start and a copy of the data.
-        jobs = min(self.jobs, len(items))
-        with worker_processes():
-            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                delayed(attempt)(fn, item, shared) for item in items
-            )
-        yield from results
+        with tempfile.TemporaryDirectory(prefix="modelcollapse-running-") as running:
+            yield from _in_workers(self.jobs, fn, items, shared, Path(running))
 
     @contextmanager
     def warm_up(self) -> Iterator[None]:
@@ -239,12 +235,89 @@ class LocalExecutor(BaseExecutor):
             thread.join()
 
 
+def _in_workers(
+    jobs: int, fn: Callable[..., R], items: Sequence[T], shared: dict[str, Any], running: Path
+) -> Iterator[tuple[T, R | Failure]]:
+    """:meth:`LocalExecutor.map_unordered` on ``jobs`` joblib workers, surviving the death of
+    a worker (a segmentation fault in a model, ``os._exit``, the out-of-memory killer).
+
+    Each task marks itself in ``running`` while it runs. When a worker dies, loky kills the
+    other workers too, so every marked item was running: one is the item that killed its
+    worker; several run again one at a time, each alone in a worker, to find which. The item
+    that kills its worker gets a :class:`Failure`; the others go on.
+    """
+    from joblib import Parallel, delayed
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    left = dict(enumerate(items))
+    suspects: list[int] = []
+    while left:
+        batch = [suspects.pop(0)] if suspects else list(left)
+        # No more workers than items left: each one costs a start and a copy of the data. A
+        # lone suspect still goes to a worker: joblib runs n_jobs=1 in this process.
+        n_jobs = max(2, min(jobs, len(batch)))
+        try:
+            with worker_processes():
+                results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                    delayed(_marked)(fn, index, left[index], shared, running) for index in batch
+                )
+            try:
+                for index, (_, outcome) in results:
+                    yield left.pop(index), outcome
+            finally:  # closing this iterator early cancels the work not finished
+                getattr(results, "close", lambda: None)()
+        except TerminatedWorkerError as exc:
+            dead = sorted(i for i in _marks(running) if i in left)
+            if not dead:
+                raise UserError(
+                    f"a worker process died before it started a trajectory ({_exit_codes(exc)});"
+                    " if memory is short, try fewer --jobs"
+                ) from None
+            if len(dead) > 1:
+                suspects = dead
+                continue
+            yield left.pop(dead[0]), _died(exc)
+
+
+def _marked(
+    fn: Callable[..., R], index: int, item: T, shared: dict[str, Any], running: Path
+) -> tuple[int, tuple[T, R | Failure]]:
+    """:func:`attempt`, marked in ``running`` while it runs (a killed worker leaves it)."""
+    mark = running / str(index)
+    mark.write_text(str(os.getpid()))
+    try:
+        return index, attempt(fn, item, shared)
+    finally:
+        mark.unlink(missing_ok=True)
+
+
+def _marks(running: Path) -> list[int]:
+    """The items whose workers died while running them; their marks are cleared."""
+    found = []
+    for mark in running.iterdir():
+        found.append(int(mark.name))
+        mark.unlink(missing_ok=True)
+    return found
+
+
+def _exit_codes(exc: BaseException) -> str:
+    codes = re.search(r"exit codes of the workers are (\{[^}]*\})", str(exc))
+    return f"exit code {codes.group(1).strip('{}')}" if codes else "no exit code"
+
+
+def _died(exc: BaseException) -> Failure:
+    return Failure(
+        "WorkerDied",
+        f"the worker process running it died ({_exit_codes(exc)}): a crash in native code such "
+        "as a segmentation fault, os._exit, or the out-of-memory killer",
+        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    )
+
+
 def worker_processes() -> Any:
     """joblib's configuration for this package's worker processes: loky workers that exit
     when this process dies (see :func:`_die_with_parent`). Every ``Parallel`` of the package
     runs inside it, so that loky reuses one set of workers."""
-    import os
-
     from joblib import parallel_config
 
     return parallel_config(backend="loky", initializer=_die_with_parent, initargs=(os.getpid(),))
@@ -258,7 +331,6 @@ def _die_with_parent(parent: int) -> None:
     second (prctl's PR_SET_PDEATHSIG would follow the thread that spawned the worker, which
     may be a short-lived one, not the process).
     """
-    import os
 
     def watch() -> None:
         while os.getppid() == parent:
