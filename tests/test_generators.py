@@ -316,10 +316,9 @@ def test_the_options_reach_the_model_and_max_length_truncates_training():
     # Fitting with max_length 2 is fitting on each text's first two tokens.
     cut = {c: [" ".join(t.split()[:2]) for t in texts] for c, texts in TEXTS.items()}
     plain = NeuralGenerator(NeuralSettings(**{**options, "max_length": None})).fit(cut, seed=3)
-    assert cc.generator.vocabulary_ == plain.vocabulary_
+    # (The first two tokens hold fewer than 12 words: a vocabulary of whole texts differs.)
+    assert cc.generator.vocabulary_ == plain.vocabulary_ and len(plain.vocabulary_) < 12
     assert np.array_equal(cc.generator.batch_losses_, plain.batch_losses_)
-    whole = NeuralGenerator(NeuralSettings(**{**options, "max_length": None})).fit(TEXTS, seed=3)
-    assert not np.array_equal(whole.batch_losses_, plain.batch_losses_)
 
 
 def test_oov_split_of_the_neural_model_against_a_hand_computation(tiny):

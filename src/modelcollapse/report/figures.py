@@ -561,8 +561,9 @@ def regime_curves_plot(study: Study) -> Plot:
     caption = (
         "Test accuracy on real held-out reviews of a classifier trained on each generation's "
         "reviews. Generation 0 is trained on real reviews; every later generation's reviews are "
-        "written by trigram models fitted on the previous generation (replace) or on every "
-        "generation so far (accumulate). The regimes share each repeat's real reviews and test "
+        "written by the study's generator (trigram models unless it names another) fitted on "
+        "the previous generation (replace) or on every generation so far (accumulate). The "
+        "regimes share each repeat's real reviews and test "
         f"set. Lines: mean of {_repeats_phrase(study)}; bands: 95 % t-intervals of the mean."
     )
     return Plot(f"accuracy-{study.slug}", title, caption, study.name, fig)
