@@ -1,7 +1,10 @@
 """Train the neural text generator on real reviews; time, memory and held-out perplexity; JSON.
 
 Usage: python benchmarks/bench_neural_generator.py [--data SAMPLE] [--train 3000] [--test 1000]
-           [--epochs 6] [--hidden 256] [--vocabulary 5000] [--write 200] [--seed 0]
+           [--OPTION VALUE ...] [--write 200] [--seed 0]
+
+``--OPTION``: any of the neural generator's options (docs/options.md, "Generator options"),
+e.g. ``--epochs 2 --hidden 64 --max-length 64``; unset ones keep their defaults.
 
 Reads the reviews (fastText format; default ``$MODELCOLLAPSE_REAL_DATA``), tokenizes them
 as the studies do (``fast``), draws ``--train`` training and ``--test`` held-out reviews
@@ -17,6 +20,7 @@ both are scored on in-vocabulary tokens apart from the out-of-vocabulary rate.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -27,7 +31,12 @@ import numpy as np
 
 from modelcollapse.data.readers import read_corpus
 from modelcollapse.features.tokenize import tokenize
-from modelcollapse.generators import NeuralGenerator, NeuralSettings, TrigramGenerator
+from modelcollapse.generators import (
+    NeuralGenerator,
+    NeuralSettings,
+    TrigramGenerator,
+    check_generator_options,
+)
 
 
 def _by_class(docs, labels):
@@ -62,9 +71,8 @@ def main() -> None:
     parser.add_argument("--data", default=os.environ.get("MODELCOLLAPSE_REAL_DATA"))
     parser.add_argument("--train", type=int, default=3000)
     parser.add_argument("--test", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=NeuralSettings.epochs)
-    parser.add_argument("--hidden", type=int, default=NeuralSettings.hidden)
-    parser.add_argument("--vocabulary", type=int, default=NeuralSettings.max_vocabulary)
+    for option in NeuralGenerator.options:
+        parser.add_argument(option.flag, dest=option.name, default=None, help=option.help)
     parser.add_argument("--write", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -83,13 +91,14 @@ def main() -> None:
         "test_reviews": len(te), "seed": args.seed,
     }  # fmt: skip
 
+    given = {o.name: getattr(args, o.name) for o in NeuralGenerator.options}
     settings = NeuralSettings(
-        epochs=args.epochs, hidden=args.hidden, max_vocabulary=args.vocabulary
+        **check_generator_options("neural", {k: v for k, v in given.items() if v is not None})
     )
     start = time.perf_counter()
     neural = NeuralGenerator(settings).fit(train, seed=args.seed)
     out["neural"] = {
-        "settings": vars(settings) if hasattr(settings, "__dict__") else str(settings),
+        "settings": dataclasses.asdict(settings),
         "fit_seconds": time.perf_counter() - start,
         "epoch_losses": neural.losses_,
         **_scores(neural, test, neural.vocabulary_),

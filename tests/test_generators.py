@@ -262,3 +262,93 @@ def test_the_generative_study_validates_its_generator_options():
         study(top_k=5)
     with pytest.raises(UserError, match="top_p"):
         study(generator="neural", top_p=1.5)
+
+
+def test_neural_sizes_are_generator_options_from_config_and_command_line():
+    from modelcollapse.engines import ENGINES
+    from modelcollapse.experiments.config import apply_overrides, validate_config
+    from modelcollapse.generators import check_generator_options, generator_options
+
+    declared = {o.name: o for o in generator_options("neural")}
+    assert set(declared) == {f for f in vars(NeuralSettings())}
+    assert declared["hidden"].default == NeuralSettings.hidden and declared["max_length"].nullable
+    assert generator_options("trigram") == ()
+
+    def config(**options):
+        return validate_config({"study": [{
+            "name": "s", "kind": "generative", "sample_size": 10, "repeats": 1,
+            "generator": "neural", "generator_options": options,
+        }]}, "t")  # fmt: skip
+
+    base = config(hidden=32, max_length=40)
+    # The command line's strings become the options' types; its value wins over the file's.
+    study = apply_overrides(base, generator_options={"hidden": "48", "epochs": "2"}).study[0]
+    assert study.generator_options == {"hidden": 48, "max_length": 40, "epochs": 2}
+    settings = dict(ENGINES["generative"].variants(study)[0][2])
+    assert dict(settings["generator_options"]) == study.generator_options
+    # Unset: the trigram studies' settings (their trajectory keys and seeds) are unchanged.
+    plain = config().study[0]
+    assert "generator_options" not in dict(ENGINES["generative"].variants(plain)[0][2])
+    assert check_generator_options("neural", {"max_length": "none"}) == {"max_length": None}
+    with pytest.raises(UserError, match=r"generator option 'hidden': input should be greater"):
+        config(hidden=0)
+    with pytest.raises(UserError, match=r"'depth' does not apply to generator 'neural'"):
+        config(depth=3)
+    trigram = validate_config({"study": [{"name": "s", "kind": "generative", "sample_size": 10,
+                                          "repeats": 1}]}, "t")  # fmt: skip
+    with pytest.raises(UserError, match=r"'hidden' does not apply to generator 'trigram'"):
+        apply_overrides(trigram, generator_options={"hidden": "8"})
+    labelled = validate_config({"study": [{"name": "s", "kind": "learning-curve", "repeats": 1,
+                                           "max_size": 10, "initial_size": 5, "increment": 5}]},
+                               "t")  # fmt: skip
+    with pytest.raises(UserError, match=r"^--generator-option: applies to generative studies"):
+        apply_overrides(labelled, generator_options={"hidden": "8"})
+
+
+def test_the_options_reach_the_model_and_max_length_truncates_training():
+    from modelcollapse.generators import ClassConditional
+
+    docs = [t for c in TEXTS for t in TEXTS[c]]
+    labels = np.array([c for c in TEXTS for _ in TEXTS[c]])
+    options = {**vars(TINY), "epochs": 1, "max_length": 2}
+    cc = ClassConditional("neural", seed=3, options=options).fit(docs, labels)
+    assert cc.generator.settings == NeuralSettings(**options)
+    # Fitting with max_length 2 is fitting on each text's first two tokens.
+    cut = {c: [" ".join(t.split()[:2]) for t in texts] for c, texts in TEXTS.items()}
+    plain = NeuralGenerator(NeuralSettings(**{**options, "max_length": None})).fit(cut, seed=3)
+    # (The first two tokens hold fewer than 12 words: a vocabulary of whole texts differs.)
+    assert cc.generator.vocabulary_ == plain.vocabulary_ and len(plain.vocabulary_) < 12
+    assert np.array_equal(cc.generator.batch_losses_, plain.batch_losses_)
+
+
+def test_oov_split_of_the_neural_model_against_a_hand_computation(tiny):
+    """The 12 words the tiny model knows are the 12 most frequent training words (ties
+    alphabetical); every other token of a test text is out of vocabulary."""
+    from modelcollapse.generators import ClassConditional
+    from modelcollapse.textmetrics import oov_split
+
+    counts: dict[str, int] = {}
+    for texts in TEXTS.values():
+        for t in texts:
+            for w in t.split():
+                counts[w] = counts.get(w, 0) + 1
+    known = sorted(counts, key=lambda w: (-counts[w], w))[:12]
+    assert tiny.vocabulary_ == known
+    docs = ["the food was great", "i hate this unseen place", "warm and cold zebra"]
+    labels = np.array([1, 0, 1])
+    cc = ClassConditional("neural")
+    cc.generator = tiny
+    inside = cc.in_vocabulary(docs, labels)
+    # Class by class: class 0's text, then class 1's two.
+    by_hand = [w in known for d in (docs[1], docs[0], docs[2]) for w in d.split()]
+    assert inside.tolist() == by_hand
+    logp = []
+    for d, c in ((docs[1], 0), (docs[0], 1), (docs[2], 1)):
+        ids = _ids(tiny, d)
+        lp = log_softmax(_numpy_logits(tiny.params_, [_class_token(tiny, c), *ids[:-1]]), 1)
+        logp.extend(lp[np.arange(len(ids)), ids])
+    logp = np.array(logp)
+    ppl, oov = oov_split(cc.token_log_probs(docs, labels), inside)
+    n_out = sum(not k for k in by_hand)
+    assert oov == pytest.approx(n_out / len(by_hand)) and n_out >= 2
+    assert ppl == pytest.approx(np.exp(-logp[np.array(by_hand)].mean()), rel=1e-5)

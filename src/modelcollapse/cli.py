@@ -267,6 +267,19 @@ def _check_baseline(baseline: str) -> None:
         )
 
 
+def _parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str] | None:
+    """NAME=VALUE flags as a dict (values as typed: the option they name converts them)."""
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        if not eq or not name.strip():
+            raise UserError(f"expected NAME=VALUE, got {pair!r}", option)
+        out[name.strip().replace("-", "_")] = value.strip()
+    return out
+
+
 def _positive(value: float | int | None, option: str) -> None:
     if value is not None and value <= 0:
         raise UserError(f"must be positive, got {value:g}", option)
@@ -330,6 +343,13 @@ def run(
     text_column: TextColumnOpt = None,
     label_column: LabelColumnOpt = None,
     labels: LabelsOpt = None,
+    generator_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME=VALUE: an option of the generative studies' generator (repeatable; "
+            "docs/options.md lists each generator's), e.g. --generator-option hidden=128."
+        ),
+    ] = None,
     **loop_flags: object,
 ) -> None:
     """Run (or resume) a study and store its results in a run directory."""
@@ -352,7 +372,7 @@ def run(
         data=data, model=model, tokenizer=tokenizer, seed=seed, scale=scale,
         rates=_parse_rates(rates), repeats=repeats, initial_size=initial_size,
         increment=increment, max_size=max_size, test_size=_parse_test_size(test_size),
-        loop=loop or None,
+        loop=loop or None, generator_options=_parse_pairs(generator_option, "--generator-option"),
     )  # fmt: skip
     from modelcollapse.features.tokenize import TOKENIZERS
     from modelcollapse.models import get_model

@@ -37,9 +37,16 @@ def _corpora() -> str:
     return corpora_table()
 
 
+def _generator_options() -> str:
+    from modelcollapse.generators import generator_options_table
+
+    return generator_options_table()
+
+
 # table name -> (file under the repository root, generator)
 TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "models": ("README.md", _models),
+    "generator-options": ("docs/options.md", _generator_options),
     "data-formats": ("docs/data.md", _data_formats),
     "corpora": ("docs/data.md", _corpora),
 }

@@ -454,6 +454,7 @@ class GenerativeLoop:
         lengths: str = "generation-0",
         generator: str = "trigram",
         sampling: dict[str, object] | None = None,
+        generator_options: dict[str, object] | None = None,
     ) -> None:
         self.model = model
         self.generations = generations
@@ -463,9 +464,11 @@ class GenerativeLoop:
         self.keep_real_share = keep_real_share
         self.mixture_lambda = mixture_lambda
         self.lengths = lengths
-        # A name in modelcollapse.generators.GENERATORS, and its sampling options.
+        # A name in modelcollapse.generators.GENERATORS, its sampling options and its own
+        # options (sizes, training: the factory's keyword arguments).
         self.generator = generator
         self.sampling = sampling
+        self.generator_options = generator_options
 
     def fit(
         self,
@@ -514,16 +517,19 @@ class GenerativeLoop:
 
                 seed = model_seed(self.random_state, g, 3)
                 generator = ClassConditional(
-                    self.generator, vocabulary, seed, **(self.sampling or {})
-                ).fit(docs, labels)
+                    self.generator, vocabulary, seed, **(self.sampling or {}),
+                    options=self.generator_options,
+                ).fit(docs, labels)  # fmt: skip
             if g == 0:
                 generator0, classifier0 = generator, classifier
-            if hasattr(generator, "token_log_probs"):
+            try:
+                # OOV: outside the generator's own vocabulary (the trigram's: the real
+                # reviews'; the neural model's: its max_vocabulary words of this corpus).
                 in_vocab_ppl, oov = textmetrics.oov_split(
                     generator.token_log_probs(test_docs, y_test),
                     generator.in_vocabulary(test_docs, y_test),
                 )
-            else:  # a registered generator scores whole texts only: no per-token split
+            except NotImplementedError:  # a generator that scores whole texts only
                 in_vocab_ppl, oov = float("nan"), float("nan")
             text = text_measurements(written, written_labels, real_counts, generator0,
                                      np.random.default_rng([self.random_state, g, 3]))  # fmt: skip

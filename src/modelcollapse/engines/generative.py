@@ -1,11 +1,12 @@
-"""``generative``: models that write the reviews (class-conditional trigram models), for
+"""``generative``: models that write the reviews (class-conditional trigram models, or a
+registered generator such as ``neural``), for
 ``generations`` generations of ``sample_size`` reviews, under each of ``regimes``."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from modelcollapse.engines.base import (
     ENGINES,
@@ -52,6 +53,11 @@ class GenerativeSettings(BaseModel):
     temperature: float = Field(default=1.0, ge=0)
     top_k: int | None = Field(default=None, ge=1)
     top_p: float | None = Field(default=None, gt=0, le=1)
+    generator_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The generator's own options (sizes, training: docs/options.md), "
+        "e.g. [study.generator_options] hidden = 128.",
+    )
 
     @field_validator("generator")
     @classmethod
@@ -62,6 +68,13 @@ class GenerativeSettings(BaseModel):
             raise ValueError(f"unknown generator {name!r} (expected one of: "
                              f"{', '.join(GENERATORS.names())})")  # fmt: skip
         return name
+
+    @model_validator(mode="after")
+    def _options_of_generator(self) -> GenerativeSettings:
+        from modelcollapse.generators import check_generator_options
+
+        self.generator_options = check_generator_options(self.generator, self.generator_options)
+        return self
 
     @field_validator("regimes")
     @classmethod
@@ -106,8 +119,8 @@ class GenerativeEngine(GenerationalEngine):
     )
     generational_summary = GenerationalSummary(
         intro="Generation 0 is trained on the real reviews; every later one on reviews written "
-        "by trigram models. Δ: the change from generation 0 to the last, within each repeat "
-        "(percentage points).",
+        "by the study's generator (trigram models unless it names another). Δ: the change "
+        "from generation 0 to the last, within each repeat (percentage points).",
         headings=("Repeats", "Generations", "Training size", "Accuracy, generation 0",
                   "Accuracy, last generation", "Δ last − first"),
     )  # fmt: skip
@@ -126,7 +139,10 @@ class GenerativeEngine(GenerationalEngine):
              (("regime", regime), ("generations", study.generations),
               *_design(study, regime), ("lengths", study.lengths),
               *((name, getattr(study, name))
-                for name in ("generator", "temperature", "top_k", "top_p"))))
+                for name in ("generator", "temperature", "top_k", "top_p")),
+              # Only when set: the trigram designs' settings stay as they were.
+              *((("generator_options", tuple(sorted(study.generator_options.items()))),)
+                if study.generator_options else ())))
             for regime in study.regimes
         ]  # fmt: skip
 
@@ -160,8 +176,8 @@ class GenerativeEngine(GenerationalEngine):
             mixture_lambda=design.get("mixture_lambda", 1.0),
             lengths=design.get("lengths", "generation-0"),
             generator=design.get("generator", "trigram"),
-            sampling=None
-            if sampling in ({}, {"temperature": 1.0, "top_k": None, "top_p": None})
+            generator_options=dict(design.get("generator_options", ())),
+            sampling=None if sampling in ({}, {"temperature": 1.0, "top_k": None, "top_p": None})
             else sampling,
         )
         loop.fit(

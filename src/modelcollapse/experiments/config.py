@@ -316,10 +316,12 @@ def apply_overrides(
     max_size: int | None = None,
     test_size: str | float | int | None = None,
     loop: dict[str, Any] | None = None,
+    generator_options: dict[str, Any] | None = None,
 ) -> RunConfig:
     """Command-line flags over the file's values; the result is validated again.
 
-    ``loop`` sets loop-design options (rows of the loop options table) in every study.
+    ``loop`` sets loop-design options (rows of the loop options table) in every study;
+    ``generator_options`` the generator's options in every generative study.
     """
     raw = config.model_dump()
     top = {"data": data, "model": model, "tokenizer": tokenizer, "seed": seed, "scale": scale}
@@ -337,12 +339,16 @@ def apply_overrides(
             study["rates"] = rates
         if loop and engine.uses_loop:
             study["loop"] = {**study.get("loop", {}), **loop}
+        if generator_options and "generator_options" in study:
+            study["generator_options"] = {**study["generator_options"], **generator_options}
         # Linear-only settings apply to the linear studies of a mixed run (seed-study).
         if study["spacing"] == "linear" and engine.has_size_grid:
             if initial_size is not None:
                 study["initial_size"] = initial_size
             if increment is not None:
                 study["increment"] = increment
+    if generator_options and not any("generator_options" in s for s in raw["study"]):
+        raise UserError("applies to generative studies only", "--generator-option")
     if rates is not None and not any(e.has_rates for e in engines.values()):
         raise UserError("a learning curve or a generative study has no collapse rates", "--rates")
     if max_size is not None and not any(e.has_size_grid for e in engines.values()):

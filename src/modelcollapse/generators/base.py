@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from modelcollapse.core.parameters import Option
 from modelcollapse.errors import UserError
 
 
@@ -21,10 +22,14 @@ class TextGenerator(ABC):
 
     ``supports_filters``: whether :meth:`sample` honours ``temperature``, ``top_k`` and
     ``top_p``; a generator that does not rejects anything but the plain distribution.
+    ``options``: the settings its factory takes as keyword arguments (sizes, training), each
+    declared once as an :class:`~modelcollapse.core.parameters.Option`; a study sets them
+    under ``[study.generator_options]`` or with ``--generator-option NAME=VALUE``.
     """
 
     name: str = ""
     supports_filters: bool = False
+    options: tuple[Option, ...] = ()
 
     @abstractmethod
     def fit(self, texts: Mapping[int, Sequence[str]], seed: int = 0) -> TextGenerator:
@@ -46,6 +51,16 @@ class TextGenerator(ABC):
     @abstractmethod
     def log_probs(self, texts: Sequence[str], label: int) -> np.ndarray:
         """Natural log-probability of each text under the model of class ``label``."""
+
+    def token_log_probs(self, texts: Sequence[str], label: int) -> list[np.ndarray]:
+        """Per text: the natural log-probability of each token. Optional: a generator that
+        scores whole texts only leaves the in-vocabulary perplexity and OOV rate empty."""
+        raise NotImplementedError
+
+    def in_vocabulary(self, texts: Sequence[str], label: int) -> list[np.ndarray]:
+        """Per text: whether each token is a word of the model (not scored as ``<unk>``),
+        aligned with :meth:`token_log_probs`. Optional, as it is."""
+        raise NotImplementedError
 
     def perplexity(self, texts: Sequence[str], label: int) -> float:
         """Per-token perplexity of ``texts`` under class ``label``: exp(−Σ log p / Σ tokens)."""
@@ -96,9 +111,13 @@ def filtered_probabilities(
     z = logits / temperature
     z = z - np.max(z, axis=1, keepdims=True)
     p = np.exp(z)
+    cut_k = top_k is not None and top_k < p.shape[1]
+    if not cut_k and (top_p is None or top_p >= 1):
+        # Nothing to cut: no sort (a writer calls this at every token of every text).
+        return p / p.sum(axis=1, keepdims=True)
     # Stable descending order: ties keep token-id order, so a cut is reproducible.
     order = np.argsort(-p, axis=1, kind="stable")
-    if top_k is not None and top_k < p.shape[1]:
+    if cut_k:
         p[rows, order[:, top_k:]] = 0.0
     p /= p.sum(axis=1, keepdims=True)
     if top_p is not None and top_p < 1:

@@ -12,12 +12,14 @@ before it; the softmax runs over ``<unk>`` and the words.
 
 from __future__ import annotations
 
+import typing
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from modelcollapse.core.parameters import Option
 from modelcollapse.errors import UserError
 from modelcollapse.generators.base import TextGenerator, draw, filtered_probabilities
 
@@ -37,18 +39,49 @@ def _jax():
     return jax, optax
 
 
+def _setting(default, help: str, **bounds):
+    """A field of :class:`NeuralSettings` that is also a generator option (its help, bounds)."""
+    return field(default=default, metadata={"help": help, **bounds})
+
+
 @dataclass(frozen=True)
 class NeuralSettings:
-    """The model's sizes and its training (see docs/methods.md, "The neural generator")."""
+    """The model's sizes and its training (see docs/methods.md, "The neural generator").
 
-    max_vocabulary: int = 5000
-    embedding: int = 64
-    hidden: int = 256
-    layers: int = 1
-    epochs: int = 6
-    batch_size: int = 32
-    learning_rate: float = 3e-3
-    clip_norm: float = 1.0
+    Each field is a generator option (``NeuralGenerator.options``: ``[study.generator_options]``
+    in a config, ``--generator-option NAME=VALUE`` on the command line, the docs table).
+    """
+
+    max_vocabulary: int = _setting(
+        5000, "Words the model knows: the most frequent training words; the rest is `<unk>`.", ge=1
+    )
+    embedding: int = _setting(64, "Size of the word embeddings.", ge=1)
+    hidden: int = _setting(256, "Units of each LSTM layer.", ge=1)
+    layers: int = _setting(1, "Stacked LSTM layers.", ge=1)
+    epochs: int = _setting(6, "Passes over the training texts (0: the untrained model).", ge=0)
+    batch_size: int = _setting(32, "Texts per gradient step.", ge=1)
+    learning_rate: float = _setting(3e-3, "Adam's step size.", gt=0)
+    clip_norm: float = _setting(1.0, "Gradients are clipped to this global norm.", gt=0)
+    max_length: int | None = _setting(
+        None, "Training reads each text's first max_length tokens (none: all of it); written "
+        "texts still take their drawn lengths.", ge=1,
+    )  # fmt: skip
+
+
+def settings_options(settings: type) -> tuple[Option, ...]:
+    """The generator options a settings dataclass declares: one per field, with its type,
+    default, help and bounds (the one definition the config, the CLI and the docs read)."""
+    hints = typing.get_type_hints(settings)
+    options = []
+    for f in fields(settings):
+        kind = hints[f.name]
+        nullable = type(None) in typing.get_args(kind)
+        if nullable:
+            kind = next(t for t in typing.get_args(kind) if t is not type(None))
+        meta = dict(f.metadata)
+        options.append(Option(f.name, kind, f.default, meta.pop("help"), nullable=nullable,
+                              default_text="none" if nullable else "", **meta))  # fmt: skip
+    return tuple(options)
 
 
 def _lstm_layer(jnp, lax, W, b, xs, h0, c0):
@@ -157,14 +190,16 @@ class NeuralGenerator(TextGenerator):
 
     name = "neural"
     supports_filters = True
+    options = settings_options(NeuralSettings)
 
     def __init__(self, settings: NeuralSettings | None = None, **options) -> None:
         self.settings = settings or NeuralSettings(**options)
 
     # -- encoding ------------------------------------------------------------------------
-    def _encode(self, texts: Sequence[str]) -> list[np.ndarray]:
+    def _encode(self, texts: Sequence[str], limit: int | None = None) -> list[np.ndarray]:
         index = self._index
-        return [np.array([index.get(w, 0) for w in t.split()], dtype=np.int32) for t in texts]
+        return [np.array([index.get(w, 0) for w in t.split()[:limit]], dtype=np.int32)
+                for t in texts]  # fmt: skip
 
     def _class_token(self, label: int) -> int:
         if int(label) not in self._class_ids:
@@ -193,7 +228,10 @@ class NeuralGenerator(TextGenerator):
         import jax.numpy as jnp
 
         s = self.settings
-        counts = Counter(w for group in texts.values() for t in group for w in t.split())
+        # The vocabulary is of the tokens trained on (the first max_length of each text).
+        counts = Counter(
+            w for group in texts.values() for t in group for w in t.split()[: s.max_length]
+        )
         if not counts:
             raise ValueError("no tokens to fit")
         # Most frequent first, ties alphabetical: the vocabulary depends on the texts only.
@@ -203,7 +241,7 @@ class NeuralGenerator(TextGenerator):
         self._class_ids = {int(c): k for k, c in enumerate(sorted(int(c) for c in texts))}
         seqs, cls = [], []
         for c, group in texts.items():
-            for seq in self._encode(list(group)):
+            for seq in self._encode(list(group), s.max_length):
                 if len(seq):
                     seqs.append(seq)
                     cls.append(self._class_token(c))
@@ -273,6 +311,12 @@ class NeuralGenerator(TextGenerator):
 
     def log_probs(self, texts: Sequence[str], label: int) -> np.ndarray:
         return np.array([lp.sum() for lp in self.token_log_probs(texts, label)])
+
+    def in_vocabulary(self, texts: Sequence[str], label: int) -> list[np.ndarray]:
+        """Per text: whether each token is one of the model's ``max_vocabulary`` words (the
+        rest is scored as ``<unk>``), aligned with :meth:`token_log_probs`; one vocabulary
+        for every class."""
+        return [seq > 0 for seq in self._encode(list(texts))]
 
     # -- writing -------------------------------------------------------------------------
     def sample(

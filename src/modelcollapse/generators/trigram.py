@@ -56,6 +56,12 @@ class TrigramGenerator(TextGenerator):
             )
         return self._model(label).generate(lengths, rng)
 
+    def token_log_probs(self, texts: Sequence[str], label: int) -> list[np.ndarray]:
+        return _per_text(self._model(label).token_log_probs(list(texts)), texts)
+
+    def in_vocabulary(self, texts: Sequence[str], label: int) -> list[np.ndarray]:
+        return _per_text(self._model(label).in_vocabulary(list(texts)), texts)
+
     def log_probs(self, texts: Sequence[str], label: int) -> np.ndarray:
         texts = list(texts)
         lengths = np.fromiter((len(t.split()) for t in texts), dtype=np.int64, count=len(texts))
@@ -63,3 +69,9 @@ class TrigramGenerator(TextGenerator):
         ends = np.cumsum(lengths)
         cum = np.r_[0.0, np.cumsum(token)]
         return cum[ends] - cum[ends - lengths]
+
+
+def _per_text(values: np.ndarray, texts: Sequence[str]) -> list[np.ndarray]:
+    """Per-token values of concatenated texts, split back into one array per text."""
+    ends = np.cumsum([len(t.split()) for t in texts], dtype=np.int64)
+    return np.split(values, ends[:-1]) if len(texts) else []

@@ -562,9 +562,10 @@ def regime_curves_plot(study: Study) -> Plot:
     caption = (
         "Test accuracy on real held-out reviews of a classifier trained on each generation's "
         "reviews. Generation 0 is trained on real reviews; every later generation's reviews are "
-        f"written by trigram models fitted {fitted}. The regimes share each repeat's real "
-        "reviews and test set, so they pair generation by generation. Lines: mean of "
-        f"{_repeats_phrase(study)}; bands: 95 % t-intervals of the mean."
+        "written by the study's generator (trigram models unless it names another) fitted "
+        f"{fitted}. The regimes share each repeat's real reviews and test set, so they pair "
+        f"generation by generation. Lines: mean of {_repeats_phrase(study)}; bands: 95 % "
+        "t-intervals of the mean."
     )
     return Plot(f"accuracy-{study.slug}", title, caption, study.name, fig)
 

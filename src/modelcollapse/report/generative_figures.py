@@ -99,7 +99,7 @@ def perplexity_histograms_plot(study: Study) -> Plot | None:
         f"texts per bin ({edges}; texts beyond are in the end bins). Generation 0 is the real "
         "held-out test reviews. Collapse shows as mass moving to low perplexity (texts the "
         "first model finds likely) and a longer high tail (errors it would never make). Lines: "
-        f"mean share over {_repeats_phrase(study)}. A trigram model's perplexity mixes fluency "
+        f"mean share over {_repeats_phrase(study)}. A language model's perplexity mixes fluency "
         "with word choice: it cannot say what a reader would find wrong."
     )
     return Plot(f"perplexity-histograms-{study.slug}", title, caption, study.name, fig)
