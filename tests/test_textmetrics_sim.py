@@ -243,18 +243,18 @@ def _loop_label_consistency(docs, y, seed):
     return loop.history_records()[1]["label_consistency"]
 
 
-def test_label_consistency_is_one_for_separable_classes_and_above_chance_without_signal():
+def test_label_consistency_is_one_for_separable_classes_and_chance_without_signal():
     rng = np.random.default_rng(8)
     y = np.tile([0, 1], 150)
-    # Separable: each class writes its own words, so the real-trained classifier reads every
-    # written review as its class.
+    # Separable: each class writes its own words, so a classifier trained on real reviews
+    # reads every written review as its class.
     own = [" ".join(f"{'ab'[label]}{i}" for i in rng.integers(0, 20, 8)) for label in y]
     assert _loop_label_consistency(own, y, 0) == 1.0
-    # No signal: both classes draw from one law. A judge independent of the generator would
-    # agree with the intended class half the time (balanced classes), but the judge and the
-    # generation-0 generator are fitted on the same 200 real reviews, and the generator writes
-    # back the chance word frequencies of each class that the judge has learned: measured
-    # 0.63 here (0.53 with 1,000 reviews). The floor is above ½ and falls with the sample.
+    # No signal: both classes draw from one law, so a judge independent of the generator
+    # agrees with the intended class half the time (balanced classes). The judge is fitted
+    # on the real test reviews, which the generator never saw; a judge fitted on the
+    # generator's own 200 reviews shares their chance features and scored 0.63 here.
     shared = [" ".join(f"w{i}" for i in rng.integers(0, 20, 8)) for _ in y]
-    values = [_loop_label_consistency(shared, y, seed) for seed in range(2)]
-    assert 0.5 + 2 * math.sqrt(0.25 / 200) < np.mean(values) < 0.75
+    values = [_loop_label_consistency(shared, y, seed) for seed in range(4)]
+    # 4 x 200 written reviews: a binomial standard error of 0.018 about 1/2.
+    assert abs(np.mean(values) - 0.5) < 3 * math.sqrt(0.25 / 800) + 0.01

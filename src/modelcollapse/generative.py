@@ -504,9 +504,14 @@ class GenerativeLoop:
         n_real_in = n  # real reviews in the current corpus
         written, written_labels = test_docs, y_test  # gen 0's text measurements: real, held out
         X_new = X_test
+        # The judge of label consistency is fitted on the real test reviews, which no
+        # generator sees: fitted on the training reviews it would share their chance features
+        # with generation 0's generator and agree with it above chance (docs/methods.md).
+        judge = fresh_model(spec, y_test, model_seed(self.random_state, 0, 4))
+        judge.fit(restrict_to_vocabulary(X_test)[1][0] if sp.issparse(X_test) else X_test, y_test)
         history = []
         for g in range(self.generations + 1):
-            metrics, fit_seconds, classifier = _classify(
+            metrics, fit_seconds, _ = _classify(
                 spec, X, labels, X_test, y_test, model_seed(self.random_state, g, 1), k
             )
             shares = {c: metrics.pop(c) for c in share_columns(k)}
@@ -521,7 +526,7 @@ class GenerativeLoop:
                     options=self.generator_options,
                 ).fit(docs, labels)  # fmt: skip
             if g == 0:
-                generator0, classifier0 = generator, classifier
+                generator0 = generator
             try:
                 # OOV: outside the generator's own vocabulary (the trigram's: the real
                 # reviews'; the neural model's: its max_vocabulary words of this corpus).
@@ -537,9 +542,9 @@ class GenerativeLoop:
                         label_consistency=float("nan"))  # fmt: skip
             if g > 0:
                 X_written = X_new
-                if sp.issparse(X_new):  # generation 0's classifier reads its own vocabulary
-                    _, (_, X_written) = restrict_to_vocabulary(X_real, X_new)
-                predicted = classifier0.predict(X_written)
+                if sp.issparse(X_new):  # the judge reads its own vocabulary
+                    _, (_, X_written) = restrict_to_vocabulary(X_test, X_new)
+                predicted = judge.predict(X_written)
                 text["label_consistency"] = float(np.mean(predicted == written_labels))
             record = dict(
                 step=g,

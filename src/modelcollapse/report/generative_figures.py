@@ -156,9 +156,9 @@ def text_measures_plot(study: Study) -> Plot | None:
         "distributions to the real training reviews (a plug-in estimate: two samples of one "
         "source are above 0, and generation 0's test set is smaller); self-BLEU-4 on a fixed "
         "sample of 200 texts; the Zipf slope and tail mass; label consistency: the share of "
-        "written texts that a classifier trained on the real reviews assigns to the class they "
-        f"were written for. Lines: mean of {_repeats_phrase(study)}; bands: 95 % t-intervals of "
-        "the mean."
+        "written texts that a classifier trained on the real test reviews (which no generator "
+        "sees) assigns to the class they were written for. Lines: mean of "
+        f"{_repeats_phrase(study)}; bands: 95 % t-intervals of the mean."
     )
     return Plot(f"text-measures-{study.slug}", title, caption, study.name, fig)
 
