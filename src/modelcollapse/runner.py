@@ -29,7 +29,12 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from modelcollapse.core.labellers import check_labeller
+from modelcollapse.core.labellers import (
+    check_labeller,
+    check_labeller_rows,
+    text_measures_for,
+    with_text_measures,
+)
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.resolve import check_classes, load_data
 from modelcollapse.experiments.config import RunConfig, dump_config
@@ -234,6 +239,7 @@ def prepare_run(
             check_labeller(corpus, study.loop)
     n_fixed_test = 0 if corpus.test_mask is None else int(np.sum(corpus.test_mask))
     plan = build_plan(config, len(corpus), data_name, n_fixed_test, model=spec)
+    check_labeller_rows(plan, len(corpus), corpus.test_mask)
     store = RunStore(out)
     resolved = dump_config(config)
     estimator = describe_model(spec)
@@ -244,6 +250,7 @@ def prepare_run(
         counts=spec.input == "counts",  # a model that reads documents needs no count matrix
     )  # fmt: skip
     check_features(store, features.key)
+    features = with_text_measures(features, corpus, text_measures_for(corpus, config.study))
     manifest = build_manifest(
         seed=config.seed, n_trajectories=len(plan), corpus=corpus, features=features,
         model=spec, estimator=estimator, command=command,

@@ -10,6 +10,13 @@ A labeller is a registered part (:data:`LABELLERS`, the loop option ``labeller``
   has no ``scores``: the caller hands the loop the probabilities, or a fitted classifier
   (``SelfLabellingLoop.fit(..., labeller_scores=...)``).
 
+A labeller that reads the raw text (capitals and punctuation kept, as the corpus was read; a
+run's features keep only lower-cased tokens) names a :class:`TextMeasure`: a per-row quantity
+computed once per run from ``corpus.texts`` before any trajectory starts, cached beside the
+corpus's features and handed to the labeller as ``source.measures[name]`` (VADER's scores).
+The negation flag of each review (:func:`negated_reviews`) is one too: where a labeller's
+errors fall is recorded per batch (:func:`label_errors`).
+
 The label policies then turn the probabilities into labels as for a model (argmax, a sample,
 a threshold on the top probability, class-balanced), and the loop records the accuracy of the
 labels made against the human ones (``model_label_accuracy``). ``docs/extending.md`` ("A
@@ -19,8 +26,8 @@ labeller") registers one from outside the package.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +48,8 @@ class LabellerSource:
     ``X`` the model input of every row (counts, or documents), ``labels`` the human labels of
     every row; ``pool`` the rows the loop draws from, in draw order, ``test`` its test rows.
     ``seed`` is the repeat's seed: every random choice a labeller makes flows from it.
+    ``measures`` hold the :class:`TextMeasure` values of every corpus row the run computed
+    from the raw texts (the labeller's ``reads_text``).
     """
 
     documents: Callable[[], Sequence[str]]
@@ -51,6 +60,8 @@ class LabellerSource:
     n_classes: int
     options: Any
     seed: int
+    #: Text measures of every corpus row, by name (:data:`TEXT_MEASURES`), from the raw texts.
+    measures: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,11 @@ class Labeller:
     pick: Callable[[Sequence[Any]], Any] | None = None
     scores: Callable[[LabellerSource], np.ndarray] | None = None
     check: Callable[[Any, Any], None] | None = None
+    #: The :data:`TEXT_MEASURES` entry it reads (``source.measures[reads_text]``), if any.
+    reads_text: str | None = None
+    #: Refuses, before a run writes anything, a plan that leaves a trajectory too few rows
+    #: outside its pool and test set: ``check_rows(options, spare rows, study name)``.
+    check_rows: Callable[[Any, int, str], None] | None = None
 
     @property
     def outside(self) -> bool:
@@ -80,12 +96,16 @@ def labeller(
     help: str,
     parameters: Sequence[Option] = (),
     check: Callable[[Any, Any], None] | None = None,
+    reads_text: str | None = None,
+    check_rows: Callable[[Any, int, str], None] | None = None,
 ) -> Callable[[Callable[[LabellerSource], np.ndarray]], Labeller]:
     """Register the decorated ``scores`` function as the labeller ``name`` (from outside the
     loop: it returns the (len(source.pool), k) class probabilities of the pool's rows)."""
 
     def add(scores: Callable[[LabellerSource], np.ndarray]) -> Labeller:
-        return LABELLERS.register(name, Labeller(help, tuple(parameters), None, scores, check))
+        return LABELLERS.register(
+            name, Labeller(help, tuple(parameters), None, scores, check, reads_text, check_rows)
+        )
 
     return add
 
@@ -122,6 +142,17 @@ def _teacher_check(corpus: Any, options: Any) -> None:
         raise UserError(exc.message, "--teacher-model") from None
 
 
+def _teacher_rows_check(options: Any, spare: int, study: str = "") -> None:
+    if spare < options.teacher_size:
+        whose = f"study {study!r}" if study else "the trajectory"
+        raise UserError(
+            f"teacher_size = {options.teacher_size} needs that many rows outside the loop's "
+            f"pool and test set; {whose} leaves {spare} (lower teacher_size, the study's "
+            "sizes or its test_size)",
+            "--teacher-size",
+        )
+
+
 @labeller(
     "teacher",
     help="A model (--teacher-model) trained once per repeat on --teacher-size human-labelled "
@@ -131,6 +162,7 @@ def _teacher_check(corpus: Any, options: Any) -> None:
         Option("teacher_size", int, 2000, "Human-labelled rows the teacher is trained on.", ge=2),
     ],
     check=_teacher_check,
+    check_rows=_teacher_rows_check,
 )
 def teacher(source: LabellerSource) -> np.ndarray:
     import numpy as np
@@ -142,12 +174,7 @@ def teacher(source: LabellerSource) -> np.ndarray:
 
     opts = source.options
     spare = np.setdiff1d(np.arange(len(source.labels)), np.concatenate([source.pool, source.test]))
-    if len(spare) < opts.teacher_size:
-        raise UserError(
-            f"teacher_size = {opts.teacher_size} needs that many rows outside the loop's pool "
-            f"and test set; the corpus has {len(spare)} (lower teacher_size or the sizes)",
-            "--teacher-size",
-        )
+    _teacher_rows_check(opts, len(spare))
     rng = np.random.default_rng([source.seed, 16])
     rows = np.sort(rng.choice(spare, opts.teacher_size, replace=False))
     spec = get_model(opts.teacher_model)
@@ -155,6 +182,132 @@ def teacher(source: LabellerSource) -> np.ndarray:
     est = fresh_model(spec, y, model_seed(source.seed, opts.teacher_size))
     est.fit(source.X[rows], y)
     return class_probabilities(est, source.X[source.pool], source.n_classes)
+
+
+# --- measures of the raw text, computed once per run ----------------------------------------
+
+
+@dataclass(frozen=True)
+class TextMeasure:
+    """A per-row quantity of the raw texts (as the corpus was read: capitals, punctuation),
+    computed once per run before any trajectory starts. ``key`` names what computes it and its
+    version: the cache of a corpus's features keeps the values under it."""
+
+    key: str
+    compute: Callable[[Sequence[str]], np.ndarray]
+    help: str
+
+
+#: The text measures, by name: what a labeller's ``reads_text`` may name.
+TEXT_MEASURES: dict[str, TextMeasure] = {}
+
+
+@lru_cache(maxsize=1)
+def _vader():  # type: ignore[no-untyped-def]
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def _vader_version() -> str:
+    from importlib.metadata import version
+
+    return version("vaderSentiment")
+
+
+def vader_positive(texts: Sequence[str]) -> np.ndarray:
+    """P(positive) of each text: (compound + 1) / 2, VADER's compound score (in [-1, 1])
+    mapped linearly onto [0, 1], so compound 0 (no sentiment found) is 0.5. Give it the raw
+    text: VADER's rules read capitals ("GREAT") and exclamation marks."""
+    import numpy as np
+
+    analyzer = _vader()
+    compound = np.array([analyzer.polarity_scores(t)["compound"] for t in texts], dtype=float)
+    return (compound + 1.0) / 2.0
+
+
+#: Words before a sentiment word that VADER's negation rule looks at (Hutto & Gilbert 2014;
+#: vaderSentiment's ``_negation_check`` reads the three words before it).
+NEGATION_WINDOW = 3
+
+
+def negated_reviews(texts: Sequence[str]) -> np.ndarray:
+    """True for each text in which a negation precedes a sentiment word: a word of VADER's
+    own negation list (``vaderSentiment.NEGATE``: not, no, never, cannot, don't, ...) or any
+    word containing "n't" (VADER's ``negated``), within the :data:`NEGATION_WINDOW` words
+    before a word of VADER's lexicon, on VADER's own split into words. The reviews whose
+    sentiment a negation turns: where a lexicon is known to err."""
+    import numpy as np
+    from vaderSentiment.vaderSentiment import NEGATE, SentiText
+
+    lexicon = _vader().lexicon
+    negations = frozenset(NEGATE)
+    flags = np.zeros(len(texts), dtype=bool)
+    for row, text in enumerate(texts):
+        words = [w.lower() for w in SentiText(text).words_and_emoticons]
+        negation = [w in negations or "n't" in w for w in words]
+        for i, word in enumerate(words):
+            if word in lexicon and any(negation[max(0, i - NEGATION_WINDOW) : i]):
+                flags[row] = True
+                break
+    return flags
+
+
+TEXT_MEASURES["vader"] = TextMeasure(
+    f"vader-{_vader_version()}", vader_positive, "VADER's P(positive) of each review"
+)
+TEXT_MEASURES["negated"] = TextMeasure(
+    f"negated-{_vader_version()}-w{NEGATION_WINDOW}", negated_reviews,
+    "whether a negation precedes a sentiment word in the review",
+)  # fmt: skip
+
+
+def text_measures_for(corpus: Any, studies: Sequence[Any]) -> list[str]:
+    """The text measures a run of ``studies`` on ``corpus`` needs: those its labellers read
+    and, where a study brings a labeller from outside the loop on two classes, the negation
+    flags (where every loop study's label errors fall, its own models' included)."""
+    names: list[str] = []
+    options = [s.loop for s in studies if getattr(s, "loop", None) is not None]
+    for opts in options:
+        need = LABELLERS[opts.labeller].reads_text
+        if need and need not in names:
+            names.append(need)
+    if corpus.n_classes == 2 and any(LABELLERS[o.labeller].outside for o in options):
+        names.append("negated")
+    return names
+
+
+def with_text_measures(features: Any, corpus: Any, names: Sequence[str]) -> Any:
+    """``features`` with the text measures ``names`` of every corpus row (computed from
+    ``corpus.texts`` unless its cache folder has them, where they are then written)."""
+    import io
+
+    import numpy as np
+
+    from modelcollapse.atomic import atomic_write
+
+    have = dict(features.text_measures)
+    for name in names:
+        measure = TEXT_MEASURES[name]
+        if measure.key in have:
+            continue
+        values = np.asarray(measure.compute(corpus.texts))
+        have[measure.key] = values
+        if features.path is not None:
+            target = Path(features.path) / "measures" / f"{measure.key}.npy"
+            target.parent.mkdir(exist_ok=True)
+            buffer = io.BytesIO()
+            np.save(buffer, values)
+            atomic_write(target, buffer.getvalue(), existing="keep")
+    return replace(features, text_measures=have)
+
+
+def source_measures(features: Any, labeller: Labeller) -> dict[str, np.ndarray]:
+    """The text measures (by name) of ``features`` a labeller reads."""
+    if labeller.reads_text is None:
+        return {}
+    key = TEXT_MEASURES[labeller.reads_text].key
+    return {labeller.reads_text: features.text_measures[key]}
 
 
 # --- a lexicon: VADER -------------------------------------------------------------------------
@@ -168,27 +321,12 @@ def _vader_check(corpus: Any, options: Any) -> None:
         )
 
 
-@lru_cache(maxsize=1)
-def _vader():  # type: ignore[no-untyped-def]
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
-
-
-def vader_positive(texts: Sequence[str]) -> np.ndarray:
-    """P(positive) of each text: (compound + 1) / 2, VADER's compound score (in [-1, 1])
-    mapped linearly onto [0, 1], so compound 0 (no sentiment found) is 0.5."""
-    import numpy as np
-
-    analyzer = _vader()
-    compound = np.array([analyzer.polarity_scores(t)["compound"] for t in texts], dtype=float)
-    return (compound + 1.0) / 2.0
-
-
 @labeller(
     "vader",
-    help="The VADER sentiment lexicon: P(positive) = (compound + 1) / 2 (binary data only).",
+    help="The VADER sentiment lexicon on the raw review text: P(positive) = (compound + 1) / 2 "
+    "(binary data only).",
     check=_vader_check,
+    reads_text="vader",
 )
 def vader(source: LabellerSource) -> np.ndarray:
     import numpy as np
@@ -198,8 +336,7 @@ def vader(source: LabellerSource) -> np.ndarray:
             f"labeller = 'vader' is binary only; the data have {source.n_classes} classes",
             "--labeller",
         )
-    documents = source.documents()
-    p = vader_positive([documents[i] for i in source.pool])
+    p = np.asarray(source.measures["vader"])[source.pool]
     return np.column_stack([1.0 - p, p])
 
 
@@ -334,6 +471,84 @@ def check_labeller(corpus: Any, options: Any) -> None:
                         "--labeller")  # fmt: skip
     if part.check is not None:
         part.check(corpus, options)
+
+
+# --- where a labeller's errors fall ------------------------------------------------------------
+
+
+def confusion_column(true: int, made: int) -> str:
+    """The column counting a step's labels made ``made`` on rows whose human label is ``true``."""
+    return f"label_confusion_{true}_{made}"
+
+
+#: Columns of the negation split: labels made on negated reviews and on the others, and the
+#: share of each that agrees with the human label.
+NEGATION_COLUMNS = (
+    "n_labels_negated", "n_labels_other", "label_accuracy_negated", "label_accuracy_other",
+)  # fmt: skip
+
+
+def label_errors(
+    batches: Sequence[Any],
+    y_true: np.ndarray,
+    n_classes: int,
+    n_steps: int,
+    negated: np.ndarray | None = None,
+) -> dict[str, list[float]]:
+    """Per step, where the labels a labeller made (``SelfLabellingLoop.label_batches_``) went
+    wrong: the confusion counts (:func:`confusion_column`: human class × label made; 0 at a
+    step that made none) and, given the ``negated`` flag of each pool row
+    (:func:`negated_reviews`), the labels made on negated and other reviews and their accuracy
+    (:data:`NEGATION_COLUMNS`; NaN without such labels). ``y_true``: the pool's human labels.
+    The counts' diagonal over their sum is the step's ``model_label_accuracy``."""
+    import numpy as np
+
+    k = n_classes
+    counts = np.zeros((n_steps, k, k), dtype=np.int64)
+    split = np.full((n_steps, 4), np.nan)
+    for batch in batches:
+        true = np.asarray(y_true)[batch.rows]
+        np.add.at(counts[batch.step], (true, np.asarray(batch.labels)), 1)
+        if negated is not None:
+            right = true == batch.labels
+            flag = np.asarray(negated)[batch.rows]
+            n_neg, n_other = int(flag.sum()), int((~flag).sum())
+            split[batch.step] = (
+                n_neg, n_other,
+                right[flag].mean() if n_neg else np.nan,
+                right[~flag].mean() if n_other else np.nan,
+            )  # fmt: skip
+    columns: dict[str, list[float]] = {
+        confusion_column(t, m): counts[:, t, m].tolist() for t in range(k) for m in range(k)
+    }
+    if negated is not None:
+        for step in range(n_steps):  # a step without labels made none on either group
+            if np.isnan(split[step, 0]):
+                split[step, :2] = 0
+        for j, name in enumerate(NEGATION_COLUMNS):
+            columns[name] = split[:, j].tolist()
+    return columns
+
+
+def check_labeller_rows(plan: Sequence[Any], n_rows: int, test_mask: Any = None) -> None:
+    """Refuse, before a run writes anything, a plan whose labellers need more rows outside a
+    trajectory's pool and test set than it leaves (a teacher's ``teacher_size``)."""
+    import numpy as np
+
+    from modelcollapse.engines.base import n_test_rows
+
+    n_fixed = None if test_mask is None else int(np.sum(test_mask))
+    for traj in plan:
+        part = LABELLERS[traj.options.labeller]
+        if part.check_rows is None:
+            continue
+        if n_fixed is None:
+            n_test = n_test_rows(traj.test_size, n_rows, traj.pool_size)
+        elif isinstance(traj.test_size, int):
+            n_test = min(traj.test_size, n_fixed)
+        else:
+            n_test = n_fixed
+        part.check_rows(traj.options, n_rows - traj.pool_size - n_test, traj.experiment)
 
 
 __all__ = [
