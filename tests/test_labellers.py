@@ -157,8 +157,8 @@ def test_vader_is_right_where_its_lexicon_agrees_with_the_label():
     texts = np.where(positive == 1, "great, wonderful, I love it", "awful, I hate it").tolist()
     right = planted(n, 0.6)
     y = np.where(right, positive, 1 - positive)  # the human disagrees with VADER on 40%
-    source = LabellerSource(lambda: texts, None, y, np.arange(n), np.arange(0), 2,
-                            LoopOptions(labeller="vader"), seed=0)  # fmt: skip
+    source = LabellerSource(lambda: [], None, y, np.arange(n), np.arange(0), 2,
+                            LoopOptions(labeller="vader"), seed=0, rows=vader_positive(texts))  # fmt: skip
     loop = run_loop(LABELLERS["vader"].scores(source), y)
     assert batch_accuracies(loop) == pytest.approx([0.6, 0.6, 0.6])
 

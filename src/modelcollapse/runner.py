@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +32,7 @@ from threadpoolctl import threadpool_limits
 from modelcollapse.core.labellers import (
     check_labeller,
     check_labeller_rows,
-    text_measures_for,
-    with_text_measures,
+    with_corpus_rows,
 )
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.resolve import check_classes, load_data
@@ -76,9 +75,14 @@ def check_backend(
     return make_executor(backend, jobs=jobs, scheduler=scheduler)
 
 
-def _trajectory(traj: Trajectory, features: Features | Path, model: ModelSpec, tokenizer: str):
+def _trajectory(
+    traj: Trajectory, features: Features | Path, model: ModelSpec, tokenizer: str,
+    row_data: Mapping[str, np.ndarray] | None = None,
+):  # fmt: skip
     if isinstance(features, Path):
         features = load_features(features)
+    if row_data:  # computed by the run from the corpus as read: not part of a cached matrix
+        features = replace(features, row_data=row_data)
     # One model thread per worker: the runner, not BLAS, uses the cores.
     with threadpool_limits(1):
         return run_trajectory(traj, features, model, tokenizer)
@@ -114,8 +118,11 @@ def _execute(
         return
     with executor:
         shared = executor.share(features, features.path)
+        extra = {}
+        if features.row_data:
+            extra["row_data"] = executor.share(dict(features.row_data), None)
         yield from executor.map_unordered(
-            _trajectory, plan, features=shared, model=model, tokenizer=tokenizer
+            _trajectory, plan, features=shared, model=model, tokenizer=tokenizer, **extra
         )
 
 
@@ -250,7 +257,7 @@ def prepare_run(
         counts=spec.input == "counts",  # a model that reads documents needs no count matrix
     )  # fmt: skip
     check_features(store, features.key)
-    features = with_text_measures(features, corpus, text_measures_for(corpus, config.study))
+    features = with_corpus_rows(features, corpus, config.study)
     manifest = build_manifest(
         seed=config.seed, n_trajectories=len(plan), corpus=corpus, features=features,
         model=spec, estimator=estimator, command=command,

@@ -10,12 +10,12 @@ A labeller is a registered part (:data:`LABELLERS`, the loop option ``labeller``
   has no ``scores``: the caller hands the loop the probabilities, or a fitted classifier
   (``SelfLabellingLoop.fit(..., labeller_scores=...)``).
 
-A labeller that reads the raw text (capitals and punctuation kept, as the corpus was read; a
-run's features keep only lower-cased tokens) names a :class:`TextMeasure`: a per-row quantity
-computed once per run from ``corpus.texts`` before any trajectory starts, cached beside the
-corpus's features and handed to the labeller as ``source.measures[name]`` (VADER's scores).
-The negation flag of each review (:func:`negated_reviews`) is one too: where a labeller's
-errors fall is recorded per batch (:func:`label_errors`).
+A labeller that reads the corpus as it was read (raw texts with capitals and punctuation, the
+class names; a run's features keep lower-cased tokens and class codes) declares
+:class:`CorpusRows`: values of every row computed once per run before any trajectory starts,
+handed to it as ``source.rows`` (VADER's scores, a labels file's probabilities). The negation
+flag of each review (:func:`negated_reviews`) is one too: where a labeller's errors fall is
+recorded per batch (:func:`label_errors`).
 
 The label policies then turn the probabilities into labels as for a model (argmax, a sample,
 a threshold on the top probability, class-balanced), and the loop records the accuracy of the
@@ -26,8 +26,8 @@ labeller") registers one from outside the package.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,8 +48,8 @@ class LabellerSource:
     ``X`` the model input of every row (counts, or documents), ``labels`` the human labels of
     every row; ``pool`` the rows the loop draws from, in draw order, ``test`` its test rows.
     ``seed`` is the repeat's seed: every random choice a labeller makes flows from it.
-    ``measures`` hold the :class:`TextMeasure` values of every corpus row the run computed
-    from the raw texts (the labeller's ``reads_text``).
+    ``rows`` holds what the labeller reads of the corpus as it was read (its ``corpus_rows``:
+    VADER's scores of the raw texts, a labels file's probabilities), for every corpus row.
     """
 
     documents: Callable[[], Sequence[str]]
@@ -60,8 +60,8 @@ class LabellerSource:
     n_classes: int
     options: Any
     seed: int
-    #: Text measures of every corpus row, by name (:data:`TEXT_MEASURES`), from the raw texts.
-    measures: Mapping[str, np.ndarray] = field(default_factory=dict)
+    #: The labeller's :class:`CorpusRows` values of every corpus row (None: it reads none).
+    rows: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,9 @@ class Labeller:
     pick: Callable[[Sequence[Any]], Any] | None = None
     scores: Callable[[LabellerSource], np.ndarray] | None = None
     check: Callable[[Any, Any], None] | None = None
-    #: The :data:`TEXT_MEASURES` entry it reads (``source.measures[reads_text]``), if any.
-    reads_text: str | None = None
+    #: What it reads of the corpus as read (raw texts, class names), once per run: its
+    #: values of every corpus row are ``source.rows``.
+    corpus_rows: CorpusRows | None = None
     #: Refuses, before a run writes anything, a plan that leaves a trajectory too few rows
     #: outside its pool and test set: ``check_rows(options, spare rows, study name)``.
     check_rows: Callable[[Any, int, str], None] | None = None
@@ -96,7 +97,7 @@ def labeller(
     help: str,
     parameters: Sequence[Option] = (),
     check: Callable[[Any, Any], None] | None = None,
-    reads_text: str | None = None,
+    corpus_rows: CorpusRows | None = None,
     check_rows: Callable[[Any, int, str], None] | None = None,
 ) -> Callable[[Callable[[LabellerSource], np.ndarray]], Labeller]:
     """Register the decorated ``scores`` function as the labeller ``name`` (from outside the
@@ -104,7 +105,7 @@ def labeller(
 
     def add(scores: Callable[[LabellerSource], np.ndarray]) -> Labeller:
         return LABELLERS.register(
-            name, Labeller(help, tuple(parameters), None, scores, check, reads_text, check_rows)
+            name, Labeller(help, tuple(parameters), None, scores, check, corpus_rows, check_rows)
         )
 
     return add
@@ -184,22 +185,22 @@ def teacher(source: LabellerSource) -> np.ndarray:
     return class_probabilities(est, source.X[source.pool], source.n_classes)
 
 
-# --- measures of the raw text, computed once per run ----------------------------------------
+# --- what a labeller reads of the corpus as it was read, once per run -------------------------
 
 
 @dataclass(frozen=True)
-class TextMeasure:
-    """A per-row quantity of the raw texts (as the corpus was read: capitals, punctuation),
-    computed once per run before any trajectory starts. ``key`` names what computes it and its
-    version: the cache of a corpus's features keeps the values under it."""
+class CorpusRows:
+    """Values of every corpus row that a run computes once, in the main process, from the
+    corpus as it was read (raw texts with their capitals and punctuation, the class names):
+    what the run's features (lower-cased tokens, class codes) no longer hold. ``key`` names
+    the values from the loop options alone (the trajectory finds them under it in
+    ``Features.row_data``); ``compute(corpus, options)`` gives them. ``cached``: they depend on
+    the texts alone (and ``key`` names their code and version), so the run keeps them in the
+    cache folder of the corpus's features."""
 
-    key: str
-    compute: Callable[[Sequence[str]], np.ndarray]
-    help: str
-
-
-#: The text measures, by name: what a labeller's ``reads_text`` may name.
-TEXT_MEASURES: dict[str, TextMeasure] = {}
+    key: Callable[[Any], str]
+    compute: Callable[[Any, Any], np.ndarray]
+    cached: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -209,6 +210,7 @@ def _vader():  # type: ignore[no-untyped-def]
     return SentimentIntensityAnalyzer()
 
 
+@lru_cache(maxsize=1)
 def _vader_version() -> str:
     from importlib.metadata import version
 
@@ -234,9 +236,10 @@ NEGATION_WINDOW = 3
 def negated_reviews(texts: Sequence[str]) -> np.ndarray:
     """True for each text in which a negation precedes a sentiment word: a word of VADER's
     own negation list (``vaderSentiment.NEGATE``: not, no, never, cannot, don't, ...) or any
-    word containing "n't" (VADER's ``negated``), within the :data:`NEGATION_WINDOW` words
-    before a word of VADER's lexicon, on VADER's own split into words. The reviews whose
-    sentiment a negation turns: where a lexicon is known to err."""
+    word containing "n't" (as VADER's ``negated`` counts them), within the
+    :data:`NEGATION_WINDOW` words before a word of VADER's lexicon, on VADER's own split into
+    words. These are the reviews whose sentiment a negation may turn, where a lexicon is
+    known to err."""
     import numpy as np
     from vaderSentiment.vaderSentiment import NEGATE, SentiText
 
@@ -253,61 +256,63 @@ def negated_reviews(texts: Sequence[str]) -> np.ndarray:
     return flags
 
 
-TEXT_MEASURES["vader"] = TextMeasure(
-    f"vader-{_vader_version()}", vader_positive, "VADER's P(positive) of each review"
+VADER_ROWS = CorpusRows(
+    key=lambda options: f"vader-{_vader_version()}",
+    compute=lambda corpus, options: vader_positive(corpus.texts),
+    cached=True,
 )
-TEXT_MEASURES["negated"] = TextMeasure(
-    f"negated-{_vader_version()}-w{NEGATION_WINDOW}", negated_reviews,
-    "whether a negation precedes a sentiment word in the review",
-)  # fmt: skip
+#: The negation flag of every review (:func:`negated_reviews`).
+NEGATED_ROWS = CorpusRows(
+    key=lambda options: f"negated-vader-{_vader_version()}-window{NEGATION_WINDOW}",
+    compute=lambda corpus, options: negated_reviews(corpus.texts),
+    cached=True,
+)
 
 
-def text_measures_for(corpus: Any, studies: Sequence[Any]) -> list[str]:
-    """The text measures a run of ``studies`` on ``corpus`` needs: those its labellers read
-    and, where a study brings a labeller from outside the loop on two classes, the negation
-    flags (where every loop study's label errors fall, its own models' included)."""
-    names: list[str] = []
+def corpus_rows_for(corpus: Any, studies: Sequence[Any]) -> list[tuple[CorpusRows, Any]]:
+    """What a run of ``studies`` on ``corpus`` reads of the corpus as read, with the options
+    of a study that reads it: what its labellers read and, where a study brings a labeller
+    from outside the loop on two classes, the negation flags (where every loop study's label
+    errors fall, its own models' included, so that they compare)."""
+    needed: dict[str, tuple[CorpusRows, Any]] = {}
     options = [s.loop for s in studies if getattr(s, "loop", None) is not None]
     for opts in options:
-        need = LABELLERS[opts.labeller].reads_text
-        if need and need not in names:
-            names.append(need)
+        rows = LABELLERS[opts.labeller].corpus_rows
+        if rows is not None:
+            needed.setdefault(rows.key(opts), (rows, opts))
     if corpus.n_classes == 2 and any(LABELLERS[o.labeller].outside for o in options):
-        names.append("negated")
-    return names
+        needed.setdefault(NEGATED_ROWS.key(None), (NEGATED_ROWS, None))
+    return list(needed.values())
 
 
-def with_text_measures(features: Any, corpus: Any, names: Sequence[str]) -> Any:
-    """``features`` with the text measures ``names`` of every corpus row (computed from
-    ``corpus.texts`` unless its cache folder has them, where they are then written)."""
+def with_corpus_rows(features: Any, corpus: Any, studies: Sequence[Any]) -> Any:
+    """``features`` with the :class:`CorpusRows` values a run of ``studies`` reads, computed
+    from ``corpus`` (those ``cached`` read from, or else written to, the ``measures/`` folder
+    of the features' cache)."""
     import io
 
     import numpy as np
 
     from modelcollapse.atomic import atomic_write
 
-    have = dict(features.text_measures)
-    for name in names:
-        measure = TEXT_MEASURES[name]
-        if measure.key in have:
+    have = dict(features.row_data)
+    for rows, opts in corpus_rows_for(corpus, studies):
+        key = rows.key(opts)
+        if key in have:
             continue
-        values = np.asarray(measure.compute(corpus.texts))
-        have[measure.key] = values
-        if features.path is not None:
-            target = Path(features.path) / "measures" / f"{measure.key}.npy"
-            target.parent.mkdir(exist_ok=True)
+        path = None
+        if rows.cached and features.path is not None:
+            path = Path(features.path) / "measures" / f"{key}.npy"
+        if path is not None and path.is_file():
+            have[key] = np.load(path)
+            continue
+        have[key] = values = np.asarray(rows.compute(corpus, opts))
+        if path is not None:
+            path.parent.mkdir(exist_ok=True)
             buffer = io.BytesIO()
             np.save(buffer, values)
-            atomic_write(target, buffer.getvalue(), existing="keep")
-    return replace(features, text_measures=have)
-
-
-def source_measures(features: Any, labeller: Labeller) -> dict[str, np.ndarray]:
-    """The text measures (by name) of ``features`` a labeller reads."""
-    if labeller.reads_text is None:
-        return {}
-    key = TEXT_MEASURES[labeller.reads_text].key
-    return {labeller.reads_text: features.text_measures[key]}
+            atomic_write(path, buffer.getvalue(), existing="keep")
+    return replace(features, row_data=have)
 
 
 # --- a lexicon: VADER -------------------------------------------------------------------------
@@ -326,7 +331,7 @@ def _vader_check(corpus: Any, options: Any) -> None:
     help="The VADER sentiment lexicon on the raw review text: P(positive) = (compound + 1) / 2 "
     "(binary data only).",
     check=_vader_check,
-    reads_text="vader",
+    corpus_rows=VADER_ROWS,
 )
 def vader(source: LabellerSource) -> np.ndarray:
     import numpy as np
@@ -336,7 +341,7 @@ def vader(source: LabellerSource) -> np.ndarray:
             f"labeller = 'vader' is binary only; the data have {source.n_classes} classes",
             "--labeller",
         )
-    p = np.asarray(source.measures["vader"])[source.pool]
+    p = np.asarray(source.rows)[source.pool]
     return np.column_stack([1.0 - p, p])
 
 

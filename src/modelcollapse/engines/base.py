@@ -338,9 +338,9 @@ class Engine:
 def labeller_errors(loop: Any, features: Features, pool: np.ndarray) -> dict[str, list]:
     """Where the labels made went wrong, per step (:func:`core.labellers.label_errors`): the
     confusion counts and, where the run computed the negation flags, the negation split."""
-    from modelcollapse.core.labellers import TEXT_MEASURES, label_errors
+    from modelcollapse.core.labellers import NEGATED_ROWS, label_errors
 
-    negated = features.text_measures.get(TEXT_MEASURES["negated"].key)
+    negated = features.row_data.get(NEGATED_ROWS.key(None))
     return label_errors(
         loop.label_batches_, features.labels[pool], features.n_classes, len(loop.history_),
         None if negated is None else negated[pool],
@@ -352,7 +352,7 @@ def outside_scores(
 ) -> np.ndarray | None:
     """The class probabilities of the pool's rows from a labeller outside the loop (None for
     one of the loop's own models): :mod:`modelcollapse.core.labellers`."""
-    from modelcollapse.core.labellers import LABELLERS, LabellerSource, source_measures
+    from modelcollapse.core.labellers import LABELLERS, LabellerSource
     from modelcollapse.inputs import model_input
     from modelcollapse.models import get_model
 
@@ -364,7 +364,8 @@ def outside_scores(
     source = LabellerSource(
         documents=lambda: features.documents, X=model_input(features, reads),
         labels=features.labels, pool=pool, test=test, n_classes=features.n_classes,
-        options=opts, seed=traj.seed, measures=source_measures(features, part),
+        options=opts, seed=traj.seed,
+        rows=None if part.corpus_rows is None else features.row_data[part.corpus_rows.key(opts)],
     )  # fmt: skip
     return part.scores(source)
 

@@ -73,9 +73,9 @@ class Features:
     #: k of the label codes 0 … k−1: the corpus's classes (``len(label_names)``), not the
     #: largest label seen.
     n_classes: int = 2
-    #: Per-row measures of the raw texts, by their key (``core.labellers.TEXT_MEASURES``),
-    #: kept in the cache folder's ``measures/``: what a labeller reads that tokens lost.
-    text_measures: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: Per-row values a run computed from the corpus as it was read (raw texts, class names),
+    #: by key (``core.labellers.CorpusRows``): what labellers read that the tokens lost.
+    row_data: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n_rows(self) -> int:
@@ -610,7 +610,6 @@ def load_features(folder: Path) -> Features:
     mask_path = folder / "test_mask.npy"
     mask = np.load(mask_path) if mask_path.exists() else None
     tokens = _token_path(meta["corpus_fingerprint"], meta["tokenizer"])
-    measures = {f.stem: np.load(f) for f in sorted(folder.glob("measures/*.npy"))}
     return Features(
         X=X,
         labels=labels,
@@ -621,7 +620,6 @@ def load_features(folder: Path) -> Features:
         tokenizer=meta["tokenizer"],
         # Caches from before the count was recorded: every class of a corpus has rows.
         n_classes=int(meta.get("n_classes", max(2, int(labels.max()) + 1) if len(labels) else 2)),
-        text_measures=measures,
     )
 
 
