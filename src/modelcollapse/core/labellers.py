@@ -25,6 +25,7 @@ labeller") registers one from outside the package.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -348,30 +349,88 @@ def vader(source: LabellerSource) -> np.ndarray:
 # --- labels from a file -----------------------------------------------------------------------
 
 
+def _numeric(names: Sequence[str]) -> bool:
+    return any(str(name).strip().lstrip("-").isdigit() for name in names)
+
+
+def _class_spellings(names: Sequence[str]) -> dict[str, int]:
+    """How a labels file may name each class: as the corpus spells it and, unless some class
+    is spelled as a number (star ratings "1".."5", whose codes 0..4 would read as other
+    classes), by its code 0..k−1."""
+    spell = {str(name): code for code, name in enumerate(names)}
+    if not _numeric(names):
+        spell.update({str(code): code for code in range(len(names))})
+    return spell
+
+
+def _spelled(names: Sequence[str]) -> str:
+    if _numeric(names):
+        return ", ".join(names) + " (spelled as numbers: names only, no codes)"
+    return ", ".join(names) + f", or their codes 0..{len(names) - 1}"
+
+
 def read_supplied_labels(
-    path: str | Path, n_rows: int, n_classes: int, missing: str = "refuse"
+    path: str | Path,
+    n_rows: int,
+    n_classes: int,
+    missing: str = "refuse",
+    class_names: Sequence[str] | None = None,
 ) -> np.ndarray:
     """The (n_rows, k) class probabilities of a labels file (docs/data.md, "Your own machine
-    labels"): a CSV with a ``label`` column (class codes 0..k−1; empty: no label), optionally
-    ``confidence`` (the probability of that label, in [1/k, 1]; the rest is shared equally by
-    the other classes; without it a label is certain) and ``id`` (the corpus row, 0-based;
-    without it the file's rows are the corpus's rows in order). Rows without a label are NaN;
-    ``missing="refuse"`` refuses a file that leaves any row without one. Any mismatch with
-    the corpus is a :class:`UserError` naming the file."""
+    labels"), a CSV with
+
+    * ``label``: the machine label, a class as the corpus spells it (``class_names``; e.g.
+      ``__label__2``) or, unless a class is spelled as a number, its code 0..k−1; empty: no
+      label;
+    * ``confidence`` (optional): the probability of that label, in [1/k, 1]; the rest is shared
+      equally by the other classes (without it a label is certain);
+    * ``p_<class>`` (optional, instead of ``confidence``): the probability of each class, one
+      column per class (named as ``label`` names it), summing to 1; with them ``label`` may be
+      left out, and where given it must be a most probable class;
+    * ``id`` (optional): the corpus row, 0-based; without it the file's rows are the corpus's
+      rows in order.
+
+    Rows without a label are NaN; ``missing="refuse"`` refuses a file that leaves any row
+    without one. Any mismatch with the corpus is a :class:`UserError` naming the file and the
+    line."""
     import numpy as np
 
     path = Path(path)
     where = f"labels_file {path}"
+    names = [str(n) for n in class_names] if class_names is not None else None
+    if names is None:
+        names = [str(c) for c in range(n_classes)]
+    spell = _class_spellings(names)
     if not path.is_file():
         raise UserError(f"{where}: no such file")
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         fields = reader.fieldnames or []
-        if "label" not in fields:
-            raise UserError(f"{where}: no 'label' column (found {', '.join(fields) or 'none'})",
-                            None)  # fmt: skip
         rows = list(reader)
-    has_id, has_conf = "id" in fields, "confidence" in fields
+    p_columns = [c for c in fields if c.startswith("p_")]
+    has_id, has_conf, has_label = "id" in fields, "confidence" in fields, "label" in fields
+    if not has_label and not p_columns:
+        raise UserError(
+            f"{where}: no 'label' column and no 'p_<class>' columns (found "
+            f"{', '.join(fields) or 'none'})",
+            None,
+        )
+    p_class: dict[str, int] = {}
+    if p_columns:
+        if has_conf:
+            raise UserError(f"{where}: give 'confidence' or 'p_<class>' columns, not both", None)
+        for column in p_columns:
+            if column[2:] not in spell:
+                raise UserError(
+                    f"{where}: column {column!r} names no class (the corpus's classes: "
+                    f"{_spelled(names)})",
+                    None,
+                )
+            p_class[column] = spell[column[2:]]
+        absent = sorted(set(range(n_classes)) - set(p_class.values()))
+        if absent or len(p_class) != n_classes:
+            which = ", ".join(names[c] for c in absent) if absent else "one class twice"
+            raise UserError(f"{where}: the p_<class> columns leave out {which}", None)
     if not has_id and len(rows) != n_rows:
         raise UserError(
             f"{where}: {len(rows)} rows, the corpus has {n_rows} (without an 'id' column the "
@@ -397,19 +456,43 @@ def read_supplied_labels(
         else:
             i = line - 2
         seen[i] = True
-        text = (row["label"] or "").strip()
-        if not text:
+        text = (row.get("label") or "").strip()
+        label = None
+        if text:
+            if text not in spell:
+                raise UserError(
+                    f"{where} line {line}: unknown class {text!r} (the corpus's classes: "
+                    f"{_spelled(names)})",
+                    None,
+                )
+            label = spell[text]
+        if p_class:
+            given = {c: (row[c] or "").strip() for c in p_class}
+            if not any(given.values()):
+                if label is not None:
+                    raise UserError(f"{where} line {line}: a label without its p_<class> "
+                                    "probabilities", None)  # fmt: skip
+                continue
+            p = np.full(n_classes, np.nan)
+            for column, value in given.items():
+                with contextlib.suppress(ValueError):  # not a number: NaN, refused below
+                    p[p_class[column]] = float(value)
+            if not (np.all(p >= 0) and np.all(p <= 1) and abs(p.sum() - 1.0) <= 1e-3):
+                raise UserError(
+                    f"{where} line {line}: the p_<class> values are not probabilities summing "
+                    f"to 1 ({', '.join(given.values())})",
+                    None,
+                )
+            if label is not None and p[label] < p.max():
+                raise UserError(
+                    f"{where} line {line}: label {text!r} is not a most probable class of its "
+                    "p_<class> values",
+                    None,
+                )
+            proba[i] = p / p.sum()
             continue
-        try:
-            label = int(text)
-        except ValueError:
-            label = -1
-        if not 0 <= label < n_classes or str(label) != text:
-            raise UserError(
-                f"{where} line {line}: unknown class {text!r} (expected a class code "
-                f"0..{n_classes - 1})",
-                None,
-            )
+        if label is None:
+            continue
         conf = 1.0
         if has_conf and (row["confidence"] or "").strip():
             try:
@@ -435,20 +518,29 @@ def read_supplied_labels(
     return proba
 
 
+def _read_file(corpus: Any, options: Any) -> np.ndarray:
+    return read_supplied_labels(
+        options.labels_file, len(corpus), corpus.n_classes, options.missing_labels,
+        corpus.label_names,
+    )  # fmt: skip
+
+
 def _file_check(corpus: Any, options: Any) -> None:
     if not options.labels_file:
         raise UserError("labeller = 'file' needs labels_file (a CSV of machine labels)",
                         "--labels-file")  # fmt: skip
-    read_supplied_labels(options.labels_file, len(corpus), corpus.n_classes, options.missing_labels)
+    _read_file(corpus, options)
 
 
 @labeller(
     "file",
-    help="Machine labels (and, where given, their confidence) read from --labels-file, matched "
-    "by row id or row order (docs/data.md).",
+    help="Machine labels (and, where given, their confidence or class probabilities) read from "
+    "--labels-file, matched by row id or row order (docs/data.md).",
     parameters=[
         Option(
-            "labels_file", str, "", "CSV of machine labels: label, optional id and confidence.",
+            "labels_file", str, "",
+            "CSV of machine labels: label (a class name or code), optional id, and confidence "
+            "or p_<class> columns.",
             default_text="none",
         ),
         Option(
@@ -459,13 +551,16 @@ def _file_check(corpus: Any, options: Any) -> None:
         ),
     ],
     check=_file_check,
+    # Read once per run, where the corpus's class names are at hand.
+    corpus_rows=CorpusRows(
+        key=lambda options: f"labels-file:{options.labels_file}:{options.missing_labels}",
+        compute=_read_file,
+    ),
 )  # fmt: skip
 def supplied(source: LabellerSource) -> np.ndarray:
-    opts = source.options
-    proba = read_supplied_labels(
-        opts.labels_file, len(source.labels), source.n_classes, opts.missing_labels
-    )
-    return proba[source.pool]
+    import numpy as np
+
+    return np.asarray(source.rows)[source.pool]
 
 
 def check_labeller(corpus: Any, options: Any) -> None:
