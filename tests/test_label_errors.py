@@ -109,3 +109,19 @@ def test_the_summary_table_says_what_it_found():
     assert "not why" in text
     one = label_error_summary(simulated_results(0.3, 1, seed=1))
     assert np.isnan(one["gap_low"].iloc[0])  # one repeat: no interval
+
+
+def test_the_report_figure_shows_the_gap_and_the_confusion():
+    from modelcollapse.report.figures import FIGURES, Study
+    from modelcollapse.results import Classes
+
+    data = simulated_results(0.3, 3, seed=1)
+    study = Study("vader", "vader", "rates", data, Classes(("negative", "positive")))
+    plot = FIGURES["label-errors"](study)
+    row = label_error_summary(data).iloc[0]
+    assert plot is not None and plot.stem == "label-errors-vader"
+    assert f"{100 * row['error_negated']:.1f} % wrong on negated reviews" in plot.caption
+    confusion = plot.figure.axes[1].images[0].get_array()
+    assert confusion[1, 0] == 0.0 and confusion[0, 1] == pytest.approx(row["wrong_0"])
+    no_split = data.drop(columns=list(NEGATION_COLUMNS))
+    assert FIGURES["label-errors"](Study("self", "self", "rates", no_split)) is None

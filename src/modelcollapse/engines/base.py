@@ -207,7 +207,7 @@ class Engine:
     #: paired difference to rate 0, class-balance drift, then the metric figures.
     figures: ClassVar[tuple[str, ...]] = (
         "rate-curves", "difference", "positive-rate", "calibration", "balance", "model-labels",
-        "arms",
+        "label-errors", "arms",
     )  # fmt: skip
     #: Its panel of the overview dashboard, by name in ``report.figures.PANELS``; "" for none.
     overview_panel: ClassVar[str] = "rate-curves"
