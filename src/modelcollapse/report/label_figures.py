@@ -50,6 +50,7 @@ def label_errors_plot(study: Study) -> Plot | None:
     )
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     right.imshow(shares, cmap="Greys", vmin=0, vmax=1)
+    right.grid(False)
     for t in range(k):
         for m in range(k):
             colour = "white" if shares[t, m] > 0.5 else "black"
