@@ -75,14 +75,22 @@ def check_backend(
     return make_executor(backend, jobs=jobs, scheduler=scheduler)
 
 
+@dataclass(frozen=True)
+class _RowData:
+    """``Features.row_data`` as one object: an executor sends it whole (Dask would scatter a
+    bare dict value by value)."""
+
+    values: Mapping[str, np.ndarray]
+
+
 def _trajectory(
     traj: Trajectory, features: Features | Path, model: ModelSpec, tokenizer: str,
-    row_data: Mapping[str, np.ndarray] | None = None,
+    row_data: _RowData | None = None,
 ):  # fmt: skip
     if isinstance(features, Path):
         features = load_features(features)
-    if row_data:  # computed by the run from the corpus as read: not part of a cached matrix
-        features = replace(features, row_data=row_data)
+    if row_data is not None:  # computed from the corpus as read: not in the cached matrix
+        features = replace(features, row_data=row_data.values)
     # One model thread per worker: the runner, not BLAS, uses the cores.
     with threadpool_limits(1):
         return run_trajectory(traj, features, model, tokenizer)
@@ -120,7 +128,7 @@ def _execute(
         shared = executor.share(features, features.path)
         extra = {}
         if features.row_data:
-            extra["row_data"] = executor.share(dict(features.row_data), None)
+            extra["row_data"] = executor.share(_RowData(dict(features.row_data)), None)
         yield from executor.map_unordered(
             _trajectory, plan, features=shared, model=model, tokenizer=tokenizer, **extra
         )

@@ -653,10 +653,18 @@ def check_labeller_rows(plan: Sequence[Any], n_rows: int, test_mask: Any = None)
 
 __all__ = [
     "LABELLERS",
+    "NEGATED_ROWS",
+    "NEGATION_COLUMNS",
+    "CorpusRows",
     "Labeller",
     "LabellerSource",
     "check_labeller",
+    "check_labeller_rows",
+    "confusion_column",
+    "label_errors",
     "labeller",
+    "negated_reviews",
     "read_supplied_labels",
     "vader_positive",
+    "with_corpus_rows",
 ]
