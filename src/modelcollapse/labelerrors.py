@@ -149,7 +149,7 @@ def format_label_errors(summary: pd.DataFrame, names: tuple[str, ...] = ()) -> l
         return "–" if not np.isfinite(x) else f"{100 * x:.1f} %"
 
     def pp(x: float) -> str:
-        return "–" if not np.isfinite(x) else f"{100 * x:+.1f}"
+        return "–" if not np.isfinite(x) else f"{100 * x:+.1f}".replace("-", "−")
 
     split = "gap" in summary
     t = Table(title="Where the labeller's errors fall (labels made, all steps)",
