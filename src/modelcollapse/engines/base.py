@@ -361,11 +361,20 @@ def outside_scores(
     if not part.outside:
         return None
     reads = get_model(opts.teacher_model) if opts.labeller == "teacher" else model
+    rows = None
+    if part.corpus_rows is not None:
+        key = part.corpus_rows.key(opts)
+        if key not in features.row_data:  # a caller that skipped prepare_run
+            raise ValueError(
+                f"labeller = '{opts.labeller}' reads the corpus as read ({key}): add it to the "
+                "features with core.labellers.with_corpus_rows, as prepare_run does"
+            )
+        rows = features.row_data[key]
     source = LabellerSource(
         documents=lambda: features.documents, X=model_input(features, reads),
         labels=features.labels, pool=pool, test=test, n_classes=features.n_classes,
         options=opts, seed=traj.seed,
-        rows=None if part.corpus_rows is None else features.row_data[part.corpus_rows.key(opts)],
+        rows=rows,
     )  # fmt: skip
     return part.scores(source)
 
