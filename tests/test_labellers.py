@@ -4,6 +4,7 @@ labeller registered from outside the package by the code of docs/extending.md.""
 
 from __future__ import annotations
 
+import tomllib
 from itertools import pairwise
 
 import numpy as np
@@ -157,10 +158,32 @@ def test_vader_is_right_where_its_lexicon_agrees_with_the_label():
     texts = np.where(positive == 1, "great, wonderful, I love it", "awful, I hate it").tolist()
     right = planted(n, 0.6)
     y = np.where(right, positive, 1 - positive)  # the human disagrees with VADER on 40%
-    source = LabellerSource(lambda: texts, None, y, np.arange(n), np.arange(0), 2,
-                            LoopOptions(labeller="vader"), seed=0)  # fmt: skip
+    opts = LoopOptions(labeller="vader")
+    source = LabellerSource(lambda: [], None, y, np.arange(n), np.arange(0), 2, opts, 0,
+                            rows=vader_positive(texts))  # fmt: skip
     loop = run_loop(LABELLERS["vader"].scores(source), y)
     assert batch_accuracies(loop) == pytest.approx([0.6, 0.6, 0.6])
+
+
+def test_vader_reads_the_raw_text_capitals_and_exclamation_marks_included(tmp_path):
+    from modelcollapse.experiments.config import validate_config
+    from modelcollapse.runner import prepare_run
+
+    corpus = Corpus(["GREAT!!!", "great"] * 400, np.array([1, 0] * 400), "caps")
+    opts = LoopOptions(labeller="vader")
+    vader = LABELLERS["vader"]
+    rows = vader.corpus_rows.compute(corpus, opts)
+    source = LabellerSource(lambda: [], None, corpus.labels, np.arange(2), np.arange(0), 2,
+                            opts, seed=0, rows=rows)  # fmt: skip
+    p = vader.scores(source)[:, 1]
+    assert p[0] > p[1] > 0.5
+    # A run hands the labeller the scores of the raw texts, not of the lower-cased tokens
+    config = validate_config(tomllib.loads(SMALL.replace('"rest"', "0.2")), "small")
+    config.study[0].loop = opts
+    prepared = prepare_run(config, tmp_path / "run", data=corpus, use_cache=False)
+    assert prepared.features.documents[0] == "great"
+    scores = prepared.features.row_data[vader.corpus_rows.key(opts)]
+    assert scores[0] == p[0] and scores[1] == p[1]
 
 
 def test_vader_refuses_more_than_two_classes():
@@ -233,6 +256,8 @@ def test_a_labels_file_runs_from_the_cli(tmp_path, config, small_reviews, capsys
         ({"id": [0, 1], "label": [0, 1]}, "1498 corpus rows have no label"),
         ({"id": [0, 0], "label": [0, 1]}, "line 3: id 0 appears twice"),
         ({"labels": [0, 1]}, "no 'label' column"),
+        ({"id": [0, 1], "label": ["__label__1", "good"]}, "line 3: unknown class 'good'"),
+        ({"label": ["__label__1"] * 1500, "p___label__1": 1.0}, "leave out __label__2"),
     ],
 )
 def test_a_labels_file_that_does_not_match_stops_before_writing(
@@ -246,6 +271,76 @@ def test_a_labels_file_that_does_not_match_stops_before_writing(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err and str(path) in err
     assert not out.exists()
+
+
+def test_a_teacher_that_needs_more_rows_than_the_plan_leaves_stops_first(
+    tmp_path, config, small_reviews, capsys
+):
+    out = tmp_path / "run"  # test_size = "rest": no row is left outside the pool and test set
+    assert run_cli(config, small_reviews, out, "--labeller", "teacher", "--teacher-size",
+                   "500") == 2  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--teacher-size" in err
+    assert "teacher_size = 500 needs that many rows" in err and "study 'rates' leaves 0" in err
+    assert not out.exists()
+
+
+NAMES = ("__label__1", "__label__2")
+
+
+def write(tmp_path, frame) -> str:
+    path = tmp_path / "labels.csv"
+    pd.DataFrame(frame).to_csv(path, index=False)
+    return str(path)
+
+
+def test_a_labels_file_names_classes_as_the_corpus_spells_them(tmp_path):
+    path = write(tmp_path, {"label": ["__label__2", "__label__1", "1", "0"]})
+    proba = read_supplied_labels(path, 4, 2, class_names=NAMES)
+    assert proba.tolist() == [[0, 1], [1, 0], [0, 1], [1, 0]]  # names and codes
+    # Classes spelled as numbers (star ratings, Amazon's CSV "1"/"2"): names only
+    stars = write(tmp_path, {"label": ["2", "1"]})
+    assert read_supplied_labels(stars, 2, 2, class_names=("1", "2")).tolist() == [[0, 1], [1, 0]]
+    zero = write(tmp_path, {"label": ["2", "0"]})
+    with pytest.raises(UserError, match=r"line 3: unknown class '0' \(the corpus's classes: "
+                       r"1, 2 \(spelled as numbers: names only"):  # fmt: skip
+        read_supplied_labels(zero, 2, 2, class_names=("1", "2"))
+
+
+def test_class_probabilities_from_a_file_feed_the_sample_policy(tmp_path):
+    n = 800
+    y = np.random.default_rng(4).integers(0, 2, n)
+    p_true = 0.8  # the probability of the human label on every row
+    p_positive = np.where(y == 1, p_true, 1 - p_true)
+    path = write(tmp_path, {"p___label__1": 1 - p_positive, "p___label__2": p_positive})
+    proba = read_supplied_labels(path, n, 2, class_names=NAMES)
+    assert proba[:, 1] == pytest.approx(p_positive)
+    loop = run_loop(proba, y, label_policy="sample")
+    assert abs(np.mean(loop.training_labels_[200:] == y[200:]) - p_true) < 0.05  # sd 0.016
+    # The threshold policy reads the top probability as the confidence
+    unsure = np.where(planted(n, 0.7), 0.95, 0.6)  # of the human label's class
+    p_positive = np.where(y == 1, unsure, 1 - unsure)
+    path = write(tmp_path, {"p_0": 1 - p_positive, "p_1": p_positive})  # codes work too
+    loop = run_loop(read_supplied_labels(path, n, 2, class_names=NAMES), y,
+                    label_policy="threshold", threshold=0.9, below_threshold="human")  # fmt: skip
+    assert (loop.row_state_[200:] == np.where(unsure > 0.9, MODEL, HUMAN)[200:]).all()
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        ({"p___label__1": [0.5, 0.7], "p___label__2": [0.5, 0.4]}, "line 3: the p_<class> values"),
+        ({"p___label__1": [0.5], "p_positive": [0.5]}, "column 'p_positive' names no class"),
+        ({"label": ["__label__1"], "p___label__1": [0.2], "p___label__2": [0.8]},
+         "line 2: label '__label__1' is not a most probable class"),
+        ({"label": ["0"], "confidence": [1.0], "p_0": [1.0], "p_1": [0.0]}, "not both"),
+    ],
+)  # fmt: skip
+def test_class_probabilities_that_do_not_fit_are_refused(tmp_path, frame, message):
+    path = write(tmp_path, frame)
+    with pytest.raises(UserError, match=message) as err:
+        read_supplied_labels(path, len(next(iter(frame.values()))), 2, class_names=NAMES)
+    assert path in str(err.value)
 
 
 def test_the_file_labeller_needs_a_file(tmp_path, config, small_reviews, capsys):
@@ -300,3 +395,9 @@ def test_vader_and_a_teacher_run_from_the_cli(tmp_path, small_reviews, capsys, f
     steps = table[(table["rate"] == 1.0) & (table["step"] > 0)]
     # Both are far better than chance on the synthetic reviews, and not perfect
     assert steps["model_label_accuracy"].between(0.6, 0.99).all()
+    # Where their errors fall is recorded, and compare shows it
+    made = steps["n_labels_negated"] + steps["n_labels_other"]
+    assert (made == 100).all() and (steps["label_confusion_0_1"] > 0).any()  # batches of 100
+    capsys.readouterr()
+    assert main(["compare", str(out)]) == 0
+    assert "Where the labeller's errors fall" in capsys.readouterr().out

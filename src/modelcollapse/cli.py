@@ -558,6 +558,8 @@ def compare_command(
     _print_coverage(results)
     _print_classes(results, metric)
     wide.print(format_compare_table(frame))
+    for part in _label_error_parts(results):
+        wide.print(part)
     attrs = frame.attrs
     if test == "wilcoxon" and attrs.get("wilcoxon_floor", 0.0) > attrs.get("alpha", 0.05):
         console.print(
@@ -719,8 +721,26 @@ def answer_command(
     wide = _wide()
     for part in format_answers(result, all_steps=all_steps):
         wide.print(part)
+    from modelcollapse.compare import read_run
+
+    for part in _label_error_parts(read_run(run_dir, study)[0]):
+        wide.print(part)
     if out is not None:
         _save_csv(result.long(), out)
+
+
+def _label_error_parts(results) -> list[object]:
+    """Where the labellers' errors fall, for a run that brought one from outside the loop."""
+    from modelcollapse.labelerrors import (
+        format_label_errors,
+        has_negation_split,
+        label_error_summary,
+    )
+    from modelcollapse.results import classes_of
+
+    if not has_negation_split(results):
+        return []
+    return format_label_errors(label_error_summary(results), classes_of(results).names)
 
 
 @data_app.command("info")

@@ -80,13 +80,25 @@ class StepRecord:
     class_shares: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LabelBatch:
+    """The labels a labeller made at one step (those the label policy kept, before any
+    verifier: the labels ``model_label_accuracy`` scores): pool ``rows`` and their ``labels``."""
+
+    step: int
+    rows: np.ndarray
+    labels: np.ndarray
+
+
 class SelfLabellingLoop:
     """Grow a training set through ``sizes``; a share ``rate`` of each addition is model-labelled.
 
     Parameters follow scikit-learn: ``__init__`` only stores them, :meth:`fit`
     runs the loop and sets ``history_`` (one :class:`StepRecord` per size),
     ``training_labels_`` (the label each drawn row was given), ``row_state_``
-    (0 human, 1 model, 2 dropped), ``model_labelled_`` (rows a model labelled)
+    (0 human, 1 model, 2 dropped), ``model_labelled_`` (rows a model labelled),
+    ``label_batches_`` (one :class:`LabelBatch` per step that made labels: where the
+    labeller's errors fall, :func:`modelcollapse.core.labellers.label_errors`)
     and ``estimator_`` (the last fitted model).
 
     ``X_pool`` rows are in draw order: the rows drawn by size ``s`` are the first
@@ -170,6 +182,7 @@ class SelfLabellingLoop:
             human_positive_share = float(class_shares[1])
 
         history: list[StepRecord] = []
+        batches: list[LabelBatch] = []
         # (model, its vocabulary) of the first fit and the last two: all a labeller can be.
         fitted: list[tuple[BaseEstimator, Vocabulary]] = []
         done = 0
@@ -192,10 +205,11 @@ class SelfLabellingLoop:
                         else:
                             est, vocabulary = outside.pick(fitted)
                             X_chosen = vocabulary.restrict(X_pool[chosen])
-                        label_accuracy, kept_accuracy = self._label(
+                        label_accuracy, kept_accuracy, batch = self._label(
                             est, X_chosen, chosen, labels, state, y_true, u_sample,
                             u_verify, human_positive_share, opts, k, class_shares,
                         )  # fmt: skip
+                        batches.append(LabelBatch(step, *batch))
                 train_rows = _training_rows(
                     opts, state[:size], size, window, self.random_state, prepared
                 )
@@ -224,6 +238,7 @@ class SelfLabellingLoop:
                 done = size
 
         self.history_ = history
+        self.label_batches_ = batches
         self.training_labels_ = labels
         self.row_state_ = state
         self.model_labelled_ = state == MODEL
@@ -290,9 +305,10 @@ class SelfLabellingLoop:
         opts: LoopOptions,
         n_classes: int = 2,
         class_shares: np.ndarray | None = None,
-    ) -> tuple[float, float]:
+    ) -> tuple[float, float, tuple[np.ndarray, np.ndarray]]:
         """Give ``chosen`` rows model labels in place; returns the accuracy of the labels made
-        (above the threshold) and of those kept (by the threshold and the verifier)."""
+        (above the threshold) and of those kept (by the threshold and the verifier), and those
+        made labels with their rows."""
         request = LabelRequest(
             est, X, u_sample[chosen], human_positive_share, opts,
             lambda: positive_proba(est, X), n_classes, class_shares,
@@ -319,7 +335,7 @@ class SelfLabellingLoop:
             state[unsure] = HUMAN  # the human label stays
             rejected = np.setdiff1d(rejected, unsure)
         state[rejected] = DROPPED
-        return accuracy, kept_accuracy
+        return accuracy, kept_accuracy, (chosen[keep], made[keep])
 
     def _fit(
         self,

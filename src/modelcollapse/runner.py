@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,11 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from modelcollapse.core.labellers import check_labeller
+from modelcollapse.core.labellers import (
+    check_labeller,
+    check_labeller_rows,
+    with_corpus_rows,
+)
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.resolve import check_classes, load_data
 from modelcollapse.experiments.config import RunConfig, dump_config
@@ -71,9 +75,22 @@ def check_backend(
     return make_executor(backend, jobs=jobs, scheduler=scheduler)
 
 
-def _trajectory(traj: Trajectory, features: Features | Path, model: ModelSpec, tokenizer: str):
+@dataclass(frozen=True)
+class _RowData:
+    """``Features.row_data`` as one object: an executor sends it whole (Dask would scatter a
+    bare dict value by value)."""
+
+    values: Mapping[str, np.ndarray]
+
+
+def _trajectory(
+    traj: Trajectory, features: Features | Path, model: ModelSpec, tokenizer: str,
+    row_data: _RowData | None = None,
+):  # fmt: skip
     if isinstance(features, Path):
         features = load_features(features)
+    if row_data is not None:  # computed from the corpus as read: not in the cached matrix
+        features = replace(features, row_data=row_data.values)
     # One model thread per worker: the runner, not BLAS, uses the cores.
     with threadpool_limits(1):
         return run_trajectory(traj, features, model, tokenizer)
@@ -109,8 +126,11 @@ def _execute(
         return
     with executor:
         shared = executor.share(features, features.path)
+        extra = {}
+        if features.row_data:
+            extra["row_data"] = executor.share(_RowData(dict(features.row_data)), None)
         yield from executor.map_unordered(
-            _trajectory, plan, features=shared, model=model, tokenizer=tokenizer
+            _trajectory, plan, features=shared, model=model, tokenizer=tokenizer, **extra
         )
 
 
@@ -234,6 +254,7 @@ def prepare_run(
             check_labeller(corpus, study.loop)
     n_fixed_test = 0 if corpus.test_mask is None else int(np.sum(corpus.test_mask))
     plan = build_plan(config, len(corpus), data_name, n_fixed_test, model=spec)
+    check_labeller_rows(plan, len(corpus), corpus.test_mask)
     store = RunStore(out)
     resolved = dump_config(config)
     estimator = describe_model(spec)
@@ -244,6 +265,7 @@ def prepare_run(
         counts=spec.input == "counts",  # a model that reads documents needs no count matrix
     )  # fmt: skip
     check_features(store, features.key)
+    features = with_corpus_rows(features, corpus, config.study)
     manifest = build_manifest(
         seed=config.seed, n_trajectories=len(plan), corpus=corpus, features=features,
         model=spec, estimator=estimator, command=command,

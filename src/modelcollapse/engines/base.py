@@ -211,7 +211,7 @@ class Engine:
     #: paired difference to rate 0, class-balance drift, then the metric figures.
     figures: ClassVar[tuple[str, ...]] = (
         "rate-curves", "difference", "positive-rate", "calibration", "balance", "model-labels",
-        "arms",
+        "label-errors", "arms",
     )  # fmt: skip
     #: Its panel of the overview dashboard, by name in ``report.figures.PANELS``; "" for none.
     overview_panel: ClassVar[str] = "rate-curves"
@@ -338,9 +338,23 @@ class Engine:
             labeller_scores=outside_scores(traj, features, model, pool, test),
         )  # fmt: skip
         frame = pd.DataFrame(loop.history_records())
+        for name, values in labeller_errors(loop, features, pool).items():
+            frame[name] = values
         for name, value in traj.options.record().items():
             frame[name] = value
         return frame
+
+
+def labeller_errors(loop: Any, features: Features, pool: np.ndarray) -> dict[str, list]:
+    """Where the labels made went wrong, per step (:func:`core.labellers.label_errors`): the
+    confusion counts and, where the run computed the negation flags, the negation split."""
+    from modelcollapse.core.labellers import NEGATED_ROWS, label_errors
+
+    negated = features.row_data.get(NEGATED_ROWS.key(None))
+    return label_errors(
+        loop.label_batches_, features.labels[pool], features.n_classes, len(loop.history_),
+        None if negated is None else negated[pool],
+    )  # fmt: skip
 
 
 def outside_scores(
@@ -357,10 +371,20 @@ def outside_scores(
     if not part.outside:
         return None
     reads = get_model(opts.teacher_model) if opts.labeller == "teacher" else model
+    rows = None
+    if part.corpus_rows is not None:
+        key = part.corpus_rows.key(opts)
+        if key not in features.row_data:  # a caller that skipped prepare_run
+            raise ValueError(
+                f"labeller = '{opts.labeller}' reads the corpus as read ({key}): add it to the "
+                "features with core.labellers.with_corpus_rows, as prepare_run does"
+            )
+        rows = features.row_data[key]
     source = LabellerSource(
         documents=lambda: features.documents, X=model_input(features, reads),
         labels=features.labels, pool=pool, test=test, n_classes=features.n_classes,
         options=opts, seed=traj.seed,
+        rows=rows,
     )  # fmt: skip
     return part.scores(source)
 

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
@@ -80,6 +80,9 @@ class Features:
     #: k of the label codes 0 … k−1: the corpus's classes (``len(label_names)``), not the
     #: largest label seen.
     n_classes: int = 2
+    #: Per-row values a run computed from the corpus as it was read (raw texts, class names),
+    #: by key (``core.labellers.CorpusRows``): what labellers read that the tokens lost.
+    row_data: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n_rows(self) -> int:

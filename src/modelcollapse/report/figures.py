@@ -1202,3 +1202,4 @@ for _name, _panel in (
 
 # The generative study's text figures register themselves on import (after FIGURES exists).
 import modelcollapse.report.generative_figures  # noqa: E402, F401
+from modelcollapse.report import label_figures  # noqa: E402, F401  (registers "label-errors")
