@@ -18,6 +18,7 @@ same command again retries exactly the trajectories that failed or are missing.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
@@ -30,6 +31,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from modelcollapse.core.labellers import check_labeller
+from modelcollapse.core.reuse import forget_process_memo, process_memo, reusing
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.resolve import check_classes, load_data
 from modelcollapse.experiments.config import RunConfig, dump_config
@@ -71,11 +73,15 @@ def check_backend(
     return make_executor(backend, jobs=jobs, scheduler=scheduler)
 
 
-def _trajectory(traj: Trajectory, features: Features | Path, model: ModelSpec, tokenizer: str):
+def _trajectory(
+    traj: Trajectory, features: Features | Path, model: ModelSpec, tokenizer: str,
+    reuse: str | None = None,
+):  # fmt: skip
     if isinstance(features, Path):
         features = load_features(features)
-    # One model thread per worker: the runner, not BLAS, uses the cores.
-    with threadpool_limits(1):
+    # One model thread per worker: the runner, not BLAS, uses the cores. Fits that trajectories
+    # share are kept in this process for the run ``reuse`` names (None: none kept).
+    with threadpool_limits(1), reusing(None if reuse is None else process_memo(reuse)):
         return run_trajectory(traj, features, model, tokenizer)
 
 
@@ -90,28 +96,34 @@ def execute(
     *,
     executor: Executor | None = None,
     cost: Cost = trajectory_cost,
+    reuse_fits: bool = True,
 ) -> Results:
     """Yield (trajectory, result frame or :class:`Failure`) as each finishes, in any order.
 
     ``executor`` (default: the one ``backend``, ``jobs`` and ``scheduler`` name) runs them,
-    costliest first by ``cost``.
+    costliest first by ``cost``. ``reuse_fits``: a fit that several trajectories share is made
+    once per worker process (:mod:`modelcollapse.core.reuse`; the same results).
     """
     if executor is None:
         executor = check_backend(backend, scheduler, jobs)
-    return _execute(executor, ordered(plan, cost), features, model, tokenizer)
+    return _execute(executor, ordered(plan, cost), features, model, tokenizer, reuse_fits)
 
 
 def _execute(
     executor: Executor, plan: list[Trajectory], features: Features, model: ModelSpec,
-    tokenizer: str,
+    tokenizer: str, reuse_fits: bool = True,
 ) -> Results:  # fmt: skip
     if not plan:
         return
-    with executor:
-        shared = executor.share(features, features.path)
-        yield from executor.map_unordered(
-            _trajectory, plan, features=shared, model=model, tokenizer=tokenizer
-        )
+    reuse = uuid.uuid4().hex if reuse_fits else None  # a new run: workers drop older fits
+    try:
+        with executor:
+            shared = executor.share(features, features.path)
+            yield from executor.map_unordered(
+                _trajectory, plan, features=shared, model=model, tokenizer=tokenizer, reuse=reuse
+            )
+    finally:
+        forget_process_memo()  # a job that ran here: its fits go with the run
 
 
 @dataclass
@@ -157,6 +169,7 @@ class PreparedRun:
         *,
         executor: Executor | None = None,
         cost: Cost = trajectory_cost,
+        reuse_fits: bool = True,
     ) -> RunResult:
         """Run the trajectories not yet stored, writing each (or its error) as it finishes.
 
@@ -171,11 +184,13 @@ class PreparedRun:
         with executor:  # connect before opening the store: a wrong address writes nothing
             store.open(self.resolved, self.manifest)
             try:
-                return self._run(executor, progress, cost)
+                return self._run(executor, progress, cost, reuse_fits)
             finally:
                 store.close()
 
-    def _run(self, executor: Executor, progress: Progress | None, cost: Cost) -> RunResult:
+    def _run(
+        self, executor: Executor, progress: Progress | None, cost: Cost, reuse_fits: bool = True
+    ) -> RunResult:
         store, total = self.store, len(self.plan)
         set_aside = store.set_aside_untrusted(
             self.plan, self.model.name, trust_unmarked=store.healed_manifest is None
@@ -188,8 +203,9 @@ class PreparedRun:
             progress(skipped, total)
         failures: dict[str, Failure] = {}
         results = execute(
-            todo, self.features, self.model, self.config.tokenizer, executor=executor, cost=cost
-        )
+            todo, self.features, self.model, self.config.tokenizer, executor=executor, cost=cost,
+            reuse_fits=reuse_fits,
+        )  # fmt: skip
         with closing(results):  # on an error or interrupt, stop the workers' remaining work
             for count, (traj, outcome) in enumerate(results, 1):
                 if isinstance(outcome, Failure):
@@ -266,6 +282,7 @@ def run_experiment(
     scheduler: str | Client | None = None,
     executor: Executor | None = None,
     data_options: Mapping[str, Any] | None = None,
+    reuse_fits: bool = True,
 ) -> RunResult:
     """Run (or resume) ``config`` into the run directory ``out``.
 
@@ -275,6 +292,8 @@ def run_experiment(
     ``labels``) say how to read a data file. ``backend="dask"`` runs the trajectories on
     the workers of the Dask ``scheduler`` (an address or a ``Client``) instead of
     ``jobs`` local processes; ``executor`` is a ready executor instead of those three.
+    ``reuse_fits=False`` fits again what another trajectory already fitted (every rate's
+    first model; the results are the same either way, :mod:`modelcollapse.core.reuse`).
 
     Trajectories that raise are recorded and the rest still run: check
     :attr:`RunResult.failures` (the CLI exits with status 1 when there are any). Calling
@@ -287,4 +306,4 @@ def run_experiment(
             config, out, data=data, model=model, command=command, use_cache=use_cache,
             data_options=data_options,
         )  # fmt: skip
-    return prepared.execute(progress=progress, executor=executor)
+    return prepared.execute(progress=progress, executor=executor, reuse_fits=reuse_fits)
