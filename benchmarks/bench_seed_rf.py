@@ -1,7 +1,8 @@
 """seed-rf at the original's scale: fit and predict seconds apart, per step, on 400k reviews; JSON.
 
 Usage: python benchmarks/bench_seed_rf.py [--size 400000] [--sizes 1000,1100,1200]
-           [--reference-steps 1] [--trees 1000] [--workdir /tmp/modelcollapse-fullcorpus]
+           [--reference-steps 1] [--reference-rows N] [--trees 1000]
+           [--workdir /tmp/modelcollapse-fullcorpus]
 
 The corpus is the real 15,980-review sample resampled with replacement to ``--size`` lines
 (``bench_fullcorpus.build``, numpy seed 4), featurised with the seed tokenizer (cached). As in
@@ -10,7 +11,9 @@ tests on all the other reviews; each step fits seed-rf (one thread, as a runner 
 first ``size`` pool rows and scores the test set twice: the loop's path
 (``FastMatrices.predictions``: each distinct test review once) and, for the first
 ``--reference-steps`` steps, scikit-learn's own ``predict_proba`` on every test row
-(``PlainMatrices``), checking that both give the same probabilities bit for bit.
+(``PlainMatrices``), checking that both give the same probabilities bit for bit;
+``--reference-rows N`` gives scikit-learn only the first N test rows and scales its seconds to
+the whole test set (prediction time is linear in the rows), for a loaded machine.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,1100,1200", help="training sizes, one per step")
     parser.add_argument("--reference-steps", type=int, default=1)
     parser.add_argument("--trees", type=int, default=1000)
+    parser.add_argument(
+        "--reference-rows", type=int, default=0,
+        help="scikit-learn predicts this many test rows only (0: all); its seconds are scaled up",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE)
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
@@ -58,7 +65,8 @@ def main() -> None:
     X, y = features.X, features.labels
     start = time.perf_counter()
     fast = FastMatrices(X[pool], X[test])
-    plain = PlainMatrices(X[pool], X[test]) if args.reference_steps else None
+    reference = test[: args.reference_rows] if args.reference_rows else test
+    plain = PlainMatrices(X[pool], X[reference]) if args.reference_steps else None
     setup_seconds = time.perf_counter() - start
     steps = []
     with threadpool_limits(1):
@@ -75,9 +83,13 @@ def main() -> None:
                 _, v_plain = plain.training_matrix(np.arange(size), size)
                 start = time.perf_counter()
                 p_plain, labels_plain = plain.predictions(est, v_plain)
-                step["sklearn_predict_seconds"] = round(time.perf_counter() - start, 2)
-                step["same_probabilities"] = bool(np.array_equal(p_fast, p_plain))
-                step["same_labels"] = bool(np.array_equal(labels_fast, labels_plain))
+                seconds = time.perf_counter() - start
+                step["sklearn_predict_seconds"] = round(seconds, 2)
+                step["sklearn_rows"] = len(reference)
+                step["sklearn_seconds_all_rows"] = round(seconds * len(test) / len(reference), 1)
+                n = len(reference)  # the first rows of the test set
+                step["same_probabilities"] = bool(np.array_equal(p_fast[:n], p_plain))
+                step["same_labels"] = bool(np.array_equal(labels_fast[:n], labels_plain))
             step["accuracy"] = round(float(np.mean(labels_fast == y[test])), 4)
             steps.append(step)
             print(json.dumps(step), file=sys.stderr, flush=True)
