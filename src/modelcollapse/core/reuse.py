@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -80,6 +81,7 @@ class FitMemo:
         self._bytes = 0
         self.hits = 0
         self.misses = 0
+        self._lock = threading.Lock()  # a Dask worker may run trajectories in threads
 
     def __len__(self) -> int:
         return len(self._fits)
@@ -91,29 +93,32 @@ class FitMemo:
         return FitScope(self, digest(*data), frozenset(int(s) for s in shared_sizes))
 
     def get(self, key: str) -> KeptFit | None:
-        entry = self._fits.get(key)
-        if entry is None:
-            self.misses += 1
-            return None
-        self._fits.move_to_end(key)
-        self.hits += 1
-        return entry[0]
+        with self._lock:
+            entry = self._fits.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._fits.move_to_end(key)
+            self.hits += 1
+            return entry[0]
 
     def put(self, key: str, fit: KeptFit) -> None:
-        if key in self._fits:
-            return
         size = nbytes(fit)
         if size > self.max_bytes:
             return
-        self._fits[key] = (fit, size)
-        self._bytes += size
-        while self._bytes > self.max_bytes:
-            _, (_, dropped) = self._fits.popitem(last=False)
-            self._bytes -= dropped
+        with self._lock:
+            if key in self._fits:
+                return
+            self._fits[key] = (fit, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._fits.popitem(last=False)
+                self._bytes -= dropped
 
     def clear(self) -> None:
-        self._fits.clear()
-        self._bytes = 0
+        with self._lock:
+            self._fits.clear()
+            self._bytes = 0
 
 
 @dataclass(frozen=True)
