@@ -98,3 +98,9 @@ def test_a_start_reuses_only_identical_fits(prepared, regime, saved):
     fitted, again = fits_and_table(prepared, plan, reuse=False)
     pd.testing.assert_frame_equal(table, again)
     assert (fitted, fitted - reused) == (8, saved)
+
+
+def test_a_model_pickle_cannot_write_is_not_kept():
+    memo = FitMemo()
+    memo.put("a", KeptFit(lambda: None, None, (np.zeros(1), np.zeros(1)), 1.0, 0.5))
+    assert len(memo) == 0 and memo.get("a") is None

@@ -103,7 +103,12 @@ class FitMemo:
             return entry[0]
 
     def put(self, key: str, fit: KeptFit) -> None:
-        size = nbytes(fit)
+        try:
+            size = nbytes(fit)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            # A model pickle cannot write cannot be measured (say, a class Dask sent by value
+            # to a worker that cannot import its module): it is fitted again where needed.
+            return
         if size > self.max_bytes:
             return
         with self._lock:
