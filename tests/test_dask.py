@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import platform
 import signal
 import socket
 import subprocess
 import sys
-import warnings
 from collections.abc import Iterator
 
 import pandas as pd
 import pytest
 
 from modelcollapse.cli import main
-from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.errors import UserError
 from modelcollapse.experiments.config import apply_overrides, load_config
 from modelcollapse.features.vectorize import load_features
-from modelcollapse.run.dask import DaskExecutor, _check_workers
+from modelcollapse.run.dask import DaskExecutor, _check_workers, restore_malloc_thresholds
 from modelcollapse.runner import execute, prepare_run, run_experiment
 
 if os.environ.get("CI", "").strip().lower() in ("", "0", "false", "no"):
@@ -69,7 +69,7 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     worker = ["worker", address, "--host", "127.0.0.1", "--nthreads", "1"]
     worker += ["--local-directory", str(folder)]  # scratch files stay in the test's folder
     commands = [["scheduler", "--host", "127.0.0.1", "--port", port], worker, worker]
-    # One worker as docs/dask.md advises, one with the nanny's plain MALLOC_TRIM_THRESHOLD_.
+    # One worker with the nanny's plain MALLOC_TRIM_THRESHOLD_, one with thresholds of its own.
     tuned = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "268435456"}
     envs = [env, {**env, **tuned}, env]
     procs: list[subprocess.Popen] = []
@@ -98,14 +98,14 @@ def test_dask_run_matches_the_local_run(tmp_path, scheduler, small_config, small
 
     config = config_for(small_config, small_reviews)
     local = run_experiment(config, tmp_path / "local").results
-    # The workers' environments reach the client: the nanny's default is flagged, not the other.
-    with pytest.warns(ModelCollapseWarning, match="^1 of 2 Dask workers run with MALLOC_TRIM"):
-        remote = run_experiment(config, tmp_path / "dask", backend="dask", scheduler=scheduler)
+    remote = run_experiment(config, tmp_path / "dask", backend="dask", scheduler=scheduler)
     assert remote.n_trajectories == 12 and remote.n_skipped == 0
     assert len(list((tmp_path / "dask" / "results").glob("*.parquet"))) == 12
     pd.testing.assert_frame_equal(comparable(local), comparable(remote.results))
     with Client(scheduler, set_as_default=False) as client:  # workers mapped the cached matrix
         assert sum(client.run(lambda: load_features.cache_info().currsize).values()) >= 1
+        # The trajectories reset the nanny's malloc thresholds, and left the user's alone.
+        assert sorted(client.run(restore_malloc_thresholds).values()) == [False, True]
 
 
 def test_workers_that_cannot_see_the_cache_get_a_copy(tmp_path, scheduler, small_config,
@@ -212,46 +212,65 @@ def test_resuming_on_dask_skips_what_is_stored(tmp_path, scheduler, small_config
 class FakeClient:
     """Answers the executor's probes as the given workers would."""
 
-    def __init__(self, answers: dict[str, tuple[bool, bool, dict[str, str]]]) -> None:
+    def __init__(self, answers: dict[str, tuple[bool, bool]]) -> None:
         self.answers = answers
 
     def run(self, function, *args):
-        if function.__name__ == "probe":  # can import modelcollapse, MALLOC_* environment
-            return {w: (found, env) for w, (found, _, env) in self.answers.items()}
+        if function.__name__ == "probe":  # can import modelcollapse
+            return {w: found for w, (found, _) in self.answers.items()}
         assert function.__name__ == "_sees"
-        return {w: seen for w, (_, seen, _) in self.answers.items()}
+        return {w: seen for w, (_, seen) in self.answers.items()}
 
     def scatter(self, data, broadcast):
         assert broadcast
         return "scattered"
 
 
+MAPPED_ARRAYS = """
+import ctypes, numpy as np
+from modelcollapse.run.dask import restore_malloc_thresholds
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split())]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+
+def mapped():  # a 4 MiB array held: did malloc map it afresh from the kernel?
+    before = libc.mallinfo2().hblks
+    array = np.ones(2**19)
+    return libc.mallinfo2().hblks - before
+
+first = mapped()  # glibc's dynamic threshold would keep later ones: not under the nanny's
+print(mapped(), restore_malloc_thresholds(), mapped())
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator")
 @pytest.mark.parametrize(
-    ("env", "slow"),
+    ("env", "expected"),
     [
-        ({}, False),
-        ({"MALLOC_TRIM_THRESHOLD_": "65536"}, True),  # a nanny's default
-        ({"MALLOC_TRIM_THRESHOLD_": "65536", "MALLOC_MMAP_THRESHOLD_": "33554432"}, False),
+        ({"MALLOC_TRIM_THRESHOLD_": "65536"}, "1 True 0"),  # a nanny's default: reset
+        ({"MALLOC_TRIM_THRESHOLD_": "65536", "MALLOC_MMAP_THRESHOLD_": "131072"}, "1 False 1"),
     ],
-    ids=["plain", "nanny", "tuned"],
+    ids=["nanny", "user-set"],
 )
-def test_workers_with_a_fixed_malloc_threshold_get_a_warning(env, slow):
-    answers = {"w1": (True, True, env), "w2": (True, True, {})}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        _check_workers(FakeClient(answers))
-    messages = [str(w.message) for w in caught if w.category is ModelCollapseWarning]
-    assert bool(messages) == slow
-    if slow:
-        assert messages[0].startswith("1 of 2 Dask workers run with MALLOC_TRIM_THRESHOLD_")
+def test_the_nannys_fixed_mmap_threshold_is_undone_in_the_worker(env, expected):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    answer = subprocess.run(
+        [sys.executable, "-c", MAPPED_ARRAYS], env={**environ, **env}, capture_output=True,
+        text=True, check=True,
+    )  # fmt: skip
+    assert answer.stdout.split() == expected.split()
 
 
 @pytest.mark.parametrize(
     ("answers", "expected"),
     [
-        ({"w1": (True, True, {}), "w2": (True, True, {})}, "path"),
-        ({"w1": (True, True, {}), "w2": (True, False, {})}, "scattered"),
-        ({"w1": (True, True, {}), "w2": (False, True, {})}, "cannot import modelcollapse (w2)"),
+        ({"w1": (True, True), "w2": (True, True)}, "path"),
+        ({"w1": (True, True), "w2": (True, False)}, "scattered"),
+        ({"w1": (True, True), "w2": (False, True)}, "cannot import modelcollapse (w2)"),
     ],
     ids=["shared-filesystem", "one-worker-elsewhere", "not-installed"],
 )
@@ -274,16 +293,14 @@ def test_a_failing_trajectory_on_dask_is_recorded(tmp_path, scheduler, small_con
     config = config_for(small_config, small_reviews)
     fixed = tmp_path / "fixed"
     model = failing_model(rows=500, unless=fixed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ModelCollapseWarning)  # the nanny worker's allocator
-        result = run_experiment(config, tmp_path / "run", model=model, backend="dask",
-                                scheduler=scheduler)  # fmt: skip
-        assert result.n_failed == 6 and all(k.startswith("rates/") for k in result.failures)
-        assert {f.error_type for f in result.failures.values()} == {"ValueError"}
-        assert result.results["trajectory"].nunique() == 6
-        fixed.touch()
-        resumed = run_experiment(config, tmp_path / "run", model=model, backend="dask",
-                                 scheduler=scheduler)  # fmt: skip
+    result = run_experiment(config, tmp_path / "run", model=model, backend="dask",
+                            scheduler=scheduler)  # fmt: skip
+    assert result.n_failed == 6 and all(k.startswith("rates/") for k in result.failures)
+    assert {f.error_type for f in result.failures.values()} == {"ValueError"}
+    assert result.results["trajectory"].nunique() == 6
+    fixed.touch()
+    resumed = run_experiment(config, tmp_path / "run", model=model, backend="dask",
+                             scheduler=scheduler)  # fmt: skip
     assert resumed.complete and resumed.n_skipped == 6 and resumed.n_retried == 6
 
 

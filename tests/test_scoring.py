@@ -195,3 +195,34 @@ def test_fast_false_gives_the_same_loop(model, design):
         assert fast.history_[-1].n_model_labelled > 0
     else:  # fewer rows fitted than drawn: drops, a window
         assert any(r.n_train < r.train_size for r in fast.history_)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_a_forest_scores_each_distinct_test_row_once_with_sklearns_numbers(k):
+    X, y = counts(500, 300, seed=3)
+    y = y if k == 2 else np.random.default_rng(3).integers(0, 3, 500)
+    # A test set that repeats reviews, as the resampled benchmark corpora do, and a row stored
+    # with its terms out of order (the same review).
+    picks = np.random.default_rng(4).integers(300, 500, 600)
+    X_test = X[picks]
+    X_test.has_sorted_indices = False
+    row = slice(X_test.indptr[5], X_test.indptr[6])
+    X_test.indices[row], X_test.data[row] = X_test.indices[row][::-1], X_test.data[row][::-1]
+    fast, plain = FastMatrices(X[:300], X_test, k), PlainMatrices(X[:300], X_test, k)
+    X_fit, v_fast = fast.training_matrix(np.arange(300), 300)
+    _, v_plain = plain.training_matrix(np.arange(300), 300)
+    est = _forest(0).fit(X_fit, y[:300])
+    tree_calls = []
+    original = RandomForestClassifier.predict_proba
+
+    def counted(self, X):
+        tree_calls.append(X.shape[0])
+        return original(self, X)
+
+    with mock.patch.object(RandomForestClassifier, "predict_proba", counted):
+        p_fast, fast_labels = fast.predictions(est, v_fast)
+    p_plain, plain_labels = plain.predictions(est, v_plain)
+    assert tree_calls == [len(np.unique(picks))] and tree_calls[0] < len(picks)
+    np.testing.assert_array_equal(fast_labels, plain_labels)
+    np.testing.assert_array_equal(p_fast, p_plain)  # not one bit apart
+    assert p_fast.shape == ((600,) if k == 2 else (600, 3))

@@ -323,6 +323,13 @@ def run(
         int | None, typer.Option(help="Run seed; every random choice derives from it.")
     ] = None,
     jobs: Annotated[int, typer.Option(help="Worker processes (--backend local).")] = 1,
+    reuse_fits: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-fits/--no-reuse-fits",
+            help="Fit once what trajectories share (every rate's first model); same results.",
+        ),
+    ] = True,
     backend: Annotated[
         str, typer.Option(help=f"Where trajectories run: {describe_backends()}")
     ] = "local",
@@ -411,7 +418,7 @@ def run(
         bar.update(task, completed=done, total=total)
 
     try:
-        result = prepared.execute(progress=show, executor=executor)
+        result = prepared.execute(progress=show, executor=executor, reuse_fits=reuse_fits)
     finally:
         bar.stop()
 

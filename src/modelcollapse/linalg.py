@@ -65,6 +65,26 @@ def first_rows(X: sp.csr_matrix, size: int) -> sp.csr_matrix:
     )
 
 
+def unique_rows(X: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """``(first, inverse)``: the first of each set of identical rows, and for every row the
+    position of its copy in ``first`` (``X[first][inverse]`` equals ``X``)."""
+    if not X.has_canonical_format:  # the same row stored two ways must read the same
+        X = X.copy()
+        X.sum_duplicates()
+    indices, data, indptr = X.indices, X.data, X.indptr
+    seen: dict[bytes, int] = {}
+    first: list[int] = []
+    inverse = np.empty(X.shape[0], dtype=np.intp)
+    for i in range(X.shape[0]):
+        a, b = indptr[i], indptr[i + 1]
+        # Its length fixes the row's nnz, so indices and values cannot be read across.
+        j = seen.setdefault(indices[a:b].tobytes() + data[a:b].tobytes(), len(first))
+        if j == len(first):
+            first.append(i)
+        inverse[i] = j
+    return np.asarray(first, dtype=np.intp), inverse
+
+
 def _index_dtype(n: int) -> type:
     return np.int32 if n <= np.iinfo(np.int32).max else np.int64
 

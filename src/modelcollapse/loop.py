@@ -35,6 +35,7 @@ from modelcollapse.core.metrics import score, share_columns
 from modelcollapse.core.options import LoopOptions, check_rate
 from modelcollapse.core.policies import LabelRequest, make_labels
 from modelcollapse.core.regimes import REGIMES, RegimeStep, refreshed_rows
+from modelcollapse.core.reuse import FitScope, KeptFit
 from modelcollapse.core.seeds import model_seed
 from modelcollapse.core.training import fresh_model, model_labelled_count
 from modelcollapse.inputs import loop_inputs
@@ -140,6 +141,7 @@ class SelfLabellingLoop:
         priority: np.ndarray | None = None,
         n_classes: int | None = None,
         labeller_scores: np.ndarray | BaseEstimator | None = None,
+        fits: FitScope | None = None,
     ) -> SelfLabellingLoop:
         """Draw the per-row uniforms; at each size: choose the rows a model labels, check and
         label them, pick the training rows, fit, score on the test set, record.
@@ -147,7 +149,11 @@ class SelfLabellingLoop:
         ``labeller_scores`` are the class probabilities of the pool's rows (an (n, k) array, a
         row of NaN: no label, the row keeps its human one) from a labeller outside the loop
         (:mod:`modelcollapse.core.labellers`), or a fitted classifier that reads ``X_pool``;
-        the options' labeller must be one from outside (``given``, ``teacher``, …)."""
+        the options' labeller must be one from outside (``given``, ``teacher``, …).
+
+        ``fits`` lends fits that other trajectories of the repeat made on the same rows with the
+        same labels and seed (:mod:`modelcollapse.core.reuse`); the history is the same with or
+        without it, but for the kept fits' ``fit_seconds`` and ``predict_seconds``."""
         spec = get_model(self.model)
         opts = self.options or LoopOptions()
         sizes = self._checked_sizes(X_pool.shape[0])
@@ -213,15 +219,15 @@ class SelfLabellingLoop:
                 train_rows = _training_rows(
                     opts, state[:size], size, window, self.random_state, prepared
                 )
-                est, vocabulary, fit_seconds = self._fit(
-                    spec, matrices, train_rows, labels, state, size, opts
+                est, vocabulary, predicted, fit_seconds, predict_seconds = self._fit_and_predict(
+                    spec, matrices, train_rows, labels, state, size, opts, k, fits
                 )
                 fitted.append((est, vocabulary))
                 del fitted[1:-2]
                 start = time.perf_counter()
-                metrics = score(*matrices.predictions(est, vocabulary), y_test, k)
+                metrics = score(*predicted, y_test, k)
                 shares = {c: metrics.pop(c) for c in share_columns(k)}
-                predict_seconds = time.perf_counter() - start
+                predict_seconds += time.perf_counter() - start
                 gold = real_only = float("nan")
                 if opts.arms:  # the same step fitted on true labels, and on human labels alone
                     gold, real_only = self._arms(
@@ -336,6 +342,39 @@ class SelfLabellingLoop:
             rejected = np.setdiff1d(rejected, unsure)
         state[rejected] = DROPPED
         return accuracy, kept_accuracy, (chosen[keep], made[keep])
+
+    def _fit_and_predict(
+        self,
+        spec: ModelSpec,
+        matrices: LoopMatrices,
+        rows: np.ndarray,
+        labels: np.ndarray,
+        state: np.ndarray,
+        size: int,
+        opts: LoopOptions,
+        n_classes: int,
+        fits: FitScope | None,
+    ) -> tuple[BaseEstimator, Vocabulary, tuple[np.ndarray, np.ndarray], float, float]:
+        """The step's model, its vocabulary, its test predictions and the seconds of each:
+        fitted here, or lent by ``fits`` when another trajectory made the same fit."""
+        key = None
+        if fits is not None:
+            seed = model_seed(self.random_state, size)
+            key = fits.key(
+                size, rows, labels[rows], state[rows], opts.model_weight, seed, n_classes,
+                self.fast,
+            )  # fmt: skip
+            kept = fits.get(key)
+            if kept is not None:
+                return (kept.estimator, kept.vocabulary, kept.predictions, kept.fit_seconds,
+                        kept.predict_seconds)  # fmt: skip
+        est, vocabulary, fit_seconds = self._fit(spec, matrices, rows, labels, state, size, opts)
+        start = time.perf_counter()
+        predicted = matrices.predictions(est, vocabulary)
+        predict_seconds = time.perf_counter() - start
+        if fits is not None:
+            fits.put(key, KeptFit(est, vocabulary, predicted, fit_seconds, predict_seconds))
+        return est, vocabulary, predicted, fit_seconds, predict_seconds
 
     def _fit(
         self,

@@ -18,6 +18,7 @@ same command again retries exactly the trajectories that failed or are missing.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
@@ -34,6 +35,7 @@ from modelcollapse.core.labellers import (
     check_labeller_rows,
     with_corpus_rows,
 )
+from modelcollapse.core.reuse import forget_process_memo, process_memo, reusing
 from modelcollapse.data.corpus import Corpus
 from modelcollapse.data.resolve import check_classes, load_data
 from modelcollapse.experiments.config import RunConfig, dump_config
@@ -85,14 +87,15 @@ class _RowData:
 
 def _trajectory(
     traj: Trajectory, features: Features | Path, model: ModelSpec, tokenizer: str,
-    row_data: _RowData | None = None,
+    row_data: _RowData | None = None, reuse: str | None = None,
 ):  # fmt: skip
     if isinstance(features, Path):
         features = load_features(features)
     if row_data is not None:  # computed from the corpus as read: not in the cached matrix
         features = replace(features, row_data=row_data.values)
-    # One model thread per worker: the runner, not BLAS, uses the cores.
-    with threadpool_limits(1):
+    # One model thread per worker: the runner, not BLAS, uses the cores. Fits that trajectories
+    # share are kept in this process for the run ``reuse`` names (None: none kept).
+    with threadpool_limits(1), reusing(None if reuse is None else process_memo(reuse)):
         return run_trajectory(traj, features, model, tokenizer)
 
 
@@ -107,31 +110,38 @@ def execute(
     *,
     executor: Executor | None = None,
     cost: Cost = trajectory_cost,
+    reuse_fits: bool = True,
 ) -> Results:
     """Yield (trajectory, result frame or :class:`Failure`) as each finishes, in any order.
 
     ``executor`` (default: the one ``backend``, ``jobs`` and ``scheduler`` name) runs them,
-    costliest first by ``cost``.
+    costliest first by ``cost``. ``reuse_fits``: a fit that several trajectories share is made
+    once per worker process (:mod:`modelcollapse.core.reuse`; the same results).
     """
     if executor is None:
         executor = check_backend(backend, scheduler, jobs)
-    return _execute(executor, ordered(plan, cost), features, model, tokenizer)
+    return _execute(executor, ordered(plan, cost), features, model, tokenizer, reuse_fits)
 
 
 def _execute(
     executor: Executor, plan: list[Trajectory], features: Features, model: ModelSpec,
-    tokenizer: str,
+    tokenizer: str, reuse_fits: bool = True,
 ) -> Results:  # fmt: skip
     if not plan:
         return
-    with executor:
-        shared = executor.share(features, features.path)
-        extra = {}
-        if features.row_data:
-            extra["row_data"] = executor.share(_RowData(dict(features.row_data)), None)
-        yield from executor.map_unordered(
-            _trajectory, plan, features=shared, model=model, tokenizer=tokenizer, **extra
-        )
+    reuse = uuid.uuid4().hex if reuse_fits else None  # a new run: workers drop older fits
+    try:
+        with executor:
+            shared = executor.share(features, features.path)
+            extra = {}
+            if features.row_data:
+                extra["row_data"] = executor.share(_RowData(dict(features.row_data)), None)
+            yield from executor.map_unordered(
+                _trajectory, plan, features=shared, model=model, tokenizer=tokenizer,
+                reuse=reuse, **extra,
+            )  # fmt: skip
+    finally:
+        forget_process_memo()  # a job that ran here: its fits go with the run
 
 
 @dataclass
@@ -177,6 +187,7 @@ class PreparedRun:
         *,
         executor: Executor | None = None,
         cost: Cost = trajectory_cost,
+        reuse_fits: bool = True,
     ) -> RunResult:
         """Run the trajectories not yet stored, writing each (or its error) as it finishes.
 
@@ -191,11 +202,13 @@ class PreparedRun:
         with executor:  # connect before opening the store: a wrong address writes nothing
             store.open(self.resolved, self.manifest)
             try:
-                return self._run(executor, progress, cost)
+                return self._run(executor, progress, cost, reuse_fits)
             finally:
                 store.close()
 
-    def _run(self, executor: Executor, progress: Progress | None, cost: Cost) -> RunResult:
+    def _run(
+        self, executor: Executor, progress: Progress | None, cost: Cost, reuse_fits: bool = True
+    ) -> RunResult:
         store, total = self.store, len(self.plan)
         set_aside = store.set_aside_untrusted(
             self.plan, self.model.name, trust_unmarked=store.healed_manifest is None
@@ -208,8 +221,9 @@ class PreparedRun:
             progress(skipped, total)
         failures: dict[str, Failure] = {}
         results = execute(
-            todo, self.features, self.model, self.config.tokenizer, executor=executor, cost=cost
-        )
+            todo, self.features, self.model, self.config.tokenizer, executor=executor, cost=cost,
+            reuse_fits=reuse_fits,
+        )  # fmt: skip
         with closing(results):  # on an error or interrupt, stop the workers' remaining work
             for count, (traj, outcome) in enumerate(results, 1):
                 if isinstance(outcome, Failure):
@@ -288,6 +302,7 @@ def run_experiment(
     scheduler: str | Client | None = None,
     executor: Executor | None = None,
     data_options: Mapping[str, Any] | None = None,
+    reuse_fits: bool = True,
 ) -> RunResult:
     """Run (or resume) ``config`` into the run directory ``out``.
 
@@ -297,6 +312,8 @@ def run_experiment(
     ``labels``) say how to read a data file. ``backend="dask"`` runs the trajectories on
     the workers of the Dask ``scheduler`` (an address or a ``Client``) instead of
     ``jobs`` local processes; ``executor`` is a ready executor instead of those three.
+    ``reuse_fits=False`` fits again what another trajectory already fitted (every rate's
+    first model; the results are the same either way, :mod:`modelcollapse.core.reuse`).
 
     Trajectories that raise are recorded and the rest still run: check
     :attr:`RunResult.failures` (the CLI exits with status 1 when there are any). Calling
@@ -309,4 +326,4 @@ def run_experiment(
             config, out, data=data, model=model, command=command, use_cache=use_cache,
             data_options=data_options,
         )  # fmt: skip
-    return prepared.execute(progress=progress, executor=executor)
+    return prepared.execute(progress=progress, executor=executor, reuse_fits=reuse_fits)

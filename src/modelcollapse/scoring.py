@@ -10,7 +10,8 @@
   columns no drawn row uses are dropped once, the vocabulary of the first rows grows
   incrementally, columns are restricted in O(nnz) (:mod:`modelcollapse.linalg`), a
   pipeline's transformers run once per test set, a random forest's labels are the argmax
-  of the probabilities it already computed, a TF-IDF + logistic-regression pipeline is
+  of the probabilities it already computed (and it scores each distinct test review once,
+  bit for bit as scikit-learn), a TF-IDF + logistic-regression pipeline is
   scored in closed form without a restricted copy of the test set, and scikit-learn's
   finiteness checks are skipped (count matrices are finite).
 
@@ -30,13 +31,19 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
+from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
 from modelcollapse.core.metrics import class_proba, positive_column, predictions
-from modelcollapse.linalg import column_rank, first_rows, take_columns, used_columns
+from modelcollapse.linalg import column_rank, first_rows, take_columns, unique_rows, used_columns
+
+# Models that score a row from that row alone, whatever else is in the batch (the trees of a
+# forest, summed in a fixed order): their scores of a repeated row are the same numbers.
+_TREES = (RandomForestClassifier, ExtraTreesClassifier, DecisionTreeClassifier, ExtraTreeClassifier)
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,6 +143,7 @@ class FastMatrices:
         self._seen = 0  # rows whose columns are in _in_vocabulary
         self._last: tuple[Vocabulary | None, np.ndarray | None] = (None, None)
         self._tf: dict[bool, tuple[sp.csr_matrix, sp.csr_matrix]] = {}
+        self._distinct: tuple[sp.csr_matrix, np.ndarray] | None = None
 
     def training_matrix(self, rows: np.ndarray, size: int) -> tuple[sp.csr_matrix, Vocabulary]:
         pool = self.pool
@@ -172,9 +180,23 @@ class FastMatrices:
         last, rank = self._last
         if last is not vocabulary:
             rank = column_rank(vocabulary.columns, self.pool.shape[1])
+        if type(est) in _TREES:
+            # A tree reads each row alone: score each distinct review once (a resampled corpus
+            # repeats them), the same numbers for its copies.
+            distinct, inverse = self._distinct_test()
+            X = take_columns(distinct, vocabulary.columns, rank)
+            scores, labels = predictions(est, X, self.n_classes)
+            return scores[inverse], labels[inverse]
         X = take_columns(self.test, vocabulary.columns, rank)
         # A pipeline's transformers run once; a forest's labels come from its probabilities.
         return predictions(est, X, self.n_classes)
+
+    def _distinct_test(self) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The test set's distinct rows, and which of them each test row is."""
+        if self._distinct is None:
+            first, inverse = unique_rows(self.test)
+            self._distinct = (self.test[first], inverse)
+        return self._distinct
 
     # TF-IDF + logistic regression in closed form. Restricting the test set to a fit's
     # vocabulary and re-weighting it costs more than the fit once the test set is large (the

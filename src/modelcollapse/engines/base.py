@@ -28,6 +28,7 @@ from modelcollapse.registry import Registry
 if TYPE_CHECKING:
     import pandas as pd
 
+    from modelcollapse.core.reuse import FitScope
     from modelcollapse.experiments.config import StudyConfig
     from modelcollapse.features.vectorize import Features
     from modelcollapse.loop import LoopOptions
@@ -316,6 +317,11 @@ class Engine:
                 )
         return plan
 
+    def shared_sizes(self, traj: Trajectory) -> tuple[int, ...]:
+        """Sizes at which other trajectories of the repeat may make the trajectory's very fit
+        (:mod:`modelcollapse.core.reuse`): by default its first, made with true labels only."""
+        return traj.sizes[:1]
+
     def cost(self, traj: Trajectory) -> int:
         """Training rows the trajectory fits in all (fits × rows), to schedule longest first."""
         return sum(traj.sizes)
@@ -336,6 +342,7 @@ class Engine:
         loop.fit(
             X[pool], y[pool], X[test], y[test], priority=priority, n_classes=features.n_classes,
             labeller_scores=outside_scores(traj, features, model, pool, test),
+            fits=self.fit_scope(traj, features, model, pool, test),
         )  # fmt: skip
         frame = pd.DataFrame(loop.history_records())
         for name, values in labeller_errors(loop, features, pool).items():
@@ -343,6 +350,23 @@ class Engine:
         for name, value in traj.options.record().items():
             frame[name] = value
         return frame
+
+    def fit_scope(
+        self, traj: Trajectory, features: Features, model: ModelSpec, pool: np.ndarray,
+        test: np.ndarray,
+    ) -> FitScope | None:  # fmt: skip
+        """The trajectory's view of the memo of the enclosing ``reusing`` block (None outside
+        one): keyed by the data its matrices hold and the model."""
+        from modelcollapse.core.reuse import current_memo
+        from modelcollapse.models import describe_model
+
+        memo = current_memo()
+        if memo is None:
+            return None
+        return memo.scope(
+            self.shared_sizes(traj), features.key, features.n_classes, pool, test, model.name,
+            model.input, describe_model(model),
+        )  # fmt: skip
 
 
 def labeller_errors(loop: Any, features: Features, pool: np.ndarray) -> dict[str, list]:

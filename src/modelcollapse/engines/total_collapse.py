@@ -18,6 +18,10 @@ class TotalCollapseEngine(Engine):
     splits_by_start = False
     start_in_series = True
 
+    def shared_sizes(self, traj):
+        # Each start's first fit (true labels only) is the no-collapse curve's at that size.
+        return traj.sizes[:-1] if traj.rate == 0 else traj.sizes[:1]
+
     def shapes(self, study, sizes):
         shapes = [(0.0, sizes)]
         shapes += [(r, sizes[i:]) for i in range(len(sizes) - 1) for r in study.rates if r > 0]

@@ -6,13 +6,15 @@ install, so the rest of the package never needs it.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import platform
 import uuid
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.errors import UserError
 from modelcollapse.run.executors import EXECUTORS, BaseExecutor, Failure, R, T, attempt
 
 if TYPE_CHECKING:
@@ -91,7 +93,7 @@ class DaskExecutor(BaseExecutor):
             pending = {}
             for i, item in enumerate(items):
                 label = getattr(item, "key", i)
-                future = client.submit(attempt, fn, item, shared, key=f"{run_id}-{label}")
+                future = client.submit(_on_worker, fn, item, shared, key=f"{run_id}-{label}")
                 pending[future.key] = future
             try:
                 done = distributed.as_completed(
@@ -162,35 +164,64 @@ def _check_answers(address: str, timeout: float) -> None:
 
 
 def _check_workers(client: Client) -> None:
-    """Refuse workers that cannot import modelcollapse; warn about a slow allocator."""
+    """Refuse workers that cannot import modelcollapse."""
 
     # Nested, so cloudpickle sends it by value: it runs even where modelcollapse is missing.
-    def probe() -> tuple[bool, dict[str, str]]:
+    def probe() -> bool:
         import importlib.util
-        import os
 
-        found = importlib.util.find_spec("modelcollapse") is not None
-        malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
-        return found, malloc
+        return importlib.util.find_spec("modelcollapse") is not None
 
     answers = client.run(probe)
-    missing = sorted(worker for worker, (found, _) in answers.items() if not found)
+    missing = sorted(worker for worker, found in answers.items() if not found)
     if missing:
         raise UserError(
             f"Dask workers cannot import modelcollapse ({', '.join(missing)}); "
             "install it in the workers' environment",
             "--scheduler",
         )
-    slow = sorted(worker for worker, (_, env) in answers.items() if _slow_malloc(env))
-    if slow:
-        warnings.warn(
-            f"{len(slow)} of {len(answers)} Dask workers run with MALLOC_TRIM_THRESHOLD_ set "
-            "(a nanny sets it by default), which made runs take 83 % longer here; start them "
-            "as docs/dask.md shows (e.g. with MALLOC_MMAP_THRESHOLD_=33554432 "
-            "MALLOC_TRIM_THRESHOLD_=268435456 in their environment)",
-            ModelCollapseWarning,
-            stacklevel=2,
-        )
+
+
+def _on_worker(fn: Callable[..., R], item: T, shared: dict[str, Any]) -> tuple[T, R | Failure]:
+    """:func:`attempt`, on an allocator that keeps large arrays (see
+    :func:`restore_malloc_thresholds`)."""
+    restore_malloc_thresholds()
+    return attempt(fn, item, shared)
+
+
+# What glibc's dynamic thresholds grow to on 64-bit Linux (DEFAULT_MMAP_THRESHOLD_MAX; trim
+# follows at twice the mmap threshold): the allocator of a worker started without a nanny.
+MMAP_THRESHOLD = 32 * 2**20
+TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
+_restored: list[bool] = []  # once per process: [whether the thresholds were set]
+
+
+def restore_malloc_thresholds() -> bool:
+    """Undo, in this process, the fixed mmap threshold a Dask nanny gives its worker; True if
+    this call or an earlier one set the thresholds.
+
+    The nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` before the worker starts, and setting any
+    of glibc's thresholds switches off its dynamic mmap threshold: every array over 128 KiB is
+    then mapped afresh and each of its pages faults in again (runs took 83 % longer,
+    docs/benchmarks.md). glibc cannot switch the dynamic threshold back on, but ``mallopt``
+    can set both thresholds to the values it would have reached. Only then: a threshold the
+    user set (``MALLOC_MMAP_THRESHOLD_``) and other C libraries are left alone.
+    """
+    if not _restored:
+        _restored.append(_fixed_mmap_threshold(os.environ) and _mallopt())
+    return _restored[0]
+
+
+def _mallopt() -> bool:
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        set_trim = libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+        return bool(set_trim and libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    except (OSError, AttributeError):  # no mallopt in this process's C library
+        return False
 
 
 def _sees(path: str) -> bool:
@@ -199,12 +230,7 @@ def _sees(path: str) -> bool:
     return os.path.exists(path)
 
 
-def _slow_malloc(environ: Mapping[str, str]) -> bool:
-    """Whether glibc malloc runs with a fixed, small mmap threshold in this environment.
-
-    Setting MALLOC_TRIM_THRESHOLD_ (as Dask's nanny does, to 64 KiB) switches off glibc's
-    dynamic mmap threshold: every array over 128 KiB is then mapped and unmapped afresh,
-    and each of its pages faults in again, so numpy's temporaries cost 3-4× more
-    (benchmarks/bench_dask.py). A threshold set explicitly by the user is respected.
-    """
+def _fixed_mmap_threshold(environ: Mapping[str, str]) -> bool:
+    """Whether glibc malloc runs with the nanny's fixed, small mmap threshold: the trim
+    threshold set, the mmap threshold not (a user who set it chose it)."""
     return "MALLOC_TRIM_THRESHOLD_" in environ and "MALLOC_MMAP_THRESHOLD_" not in environ
