@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 import tomli_w
 
 from modelcollapse.atomic import TEMP_PREFIX, atomic_write, check_folder
-from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.errors import ModelCollapseWarning, UserError, one_line
 from modelcollapse.results import read_results, result_files
 
 if TYPE_CHECKING:
@@ -381,7 +381,11 @@ class RunStore:
         for path in sorted(self.errors.glob("[!.]*.json")):
             key = _key(path)
             if key not in done:
-                records[key] = json.loads(path.read_text(encoding="utf-8"))
+                try:
+                    records[key] = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    # A damaged record still says the trajectory failed; it is run again.
+                    records[key] = {"key": key, "error": f"unreadable record: {one_line(exc)}"}
         return records
 
     def read_results(self) -> pd.DataFrame:
