@@ -384,3 +384,24 @@ def test_an_option_value_with_a_line_break_is_shown_on_one_line(parse, text, opt
     assert (
         "\n" not in str(err.value) and "\r" not in str(err.value) and repr(text) in str(err.value)
     )
+
+
+@pytest.mark.parametrize("names", [["a"], ["a", "b", "c"]])
+def test_a_manifest_whose_classes_do_not_match_its_counts_is_damaged(
+    imported_home: Path, monkeypatch: pytest.MonkeyPatch, names: list[str]
+) -> None:
+    monkeypatch.setenv("MODELCOLLAPSE_DATA", str(imported_home))
+    path = imported_home / "c" / "manifest.json"
+    genuine = path.read_bytes()
+    manifest = json.loads(genuine)
+    manifest["label_names"] = names
+    for part in manifest["splits"].values():
+        part.pop("class_counts", None)  # as written before k classes: binary counts only
+    path.write_text(json.dumps(manifest))
+    try:
+        assert [c.name for c in list_corpora()] == []
+        assert "differ in length" in damaged_corpora()["c"]
+        with pytest.raises(UserError, match="is damaged"):
+            load_imported("c")
+    finally:
+        path.write_bytes(genuine)

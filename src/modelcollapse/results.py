@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from modelcollapse.data.corpus import POLARITY_NAMES
 from modelcollapse.engines import ENGINES, engine_of, kinds_recording
-from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.errors import ModelCollapseWarning, UserError, one_line
 
 SORT_KEYS = ("experiment", "trajectory", "step")
 REQUIRED_COLUMNS = (
@@ -90,7 +90,7 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
         try:
             tables.append(_with_loop_defaults(pq.read_table(path)))
         except (OSError, pa.ArrowException) as err:
-            raise UserError(f"cannot read {path.name}: {err}", where) from None
+            raise UserError(f"cannot read {path.name}: {one_line(err)}", where) from None
     copies = _copies(files, tables)
     files = [f for i, f in enumerate(files) if i not in copies]
     tables = [t for i, t in enumerate(tables) if i not in copies]
@@ -98,7 +98,7 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
     try:
         table = pa.concat_tables(_unify_null_columns(tables), promote_options="permissive")
     except pa.ArrowException as err:
-        raise UserError(f"results files do not share one schema: {err}", where) from None
+        raise UserError(f"results files do not share one schema: {one_line(err)}", where) from None
     frame = table.to_pandas()
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:

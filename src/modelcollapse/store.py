@@ -145,7 +145,7 @@ class RunStore:
         try:
             stored = self.read_config()
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise UserError(f"unreadable config.toml ({exc})", str(self.root)) from None
+            raise UserError(f"unreadable config.toml ({one_line(exc)})", str(self.root)) from None
         if stored != config:
             changed = _changed_meaning(stored)
             if changed:
@@ -306,7 +306,9 @@ class RunStore:
         try:
             schema = pq.read_schema(path)
             columns = [c for c in ("trajectory", "step", "seed", "model") if c in schema.names]
-            table = pq.read_table(path, columns=columns)
+            # Every column, not only these: a damaged page elsewhere would stop the resume
+            # when the table is read, instead of the file being set aside.
+            table = pq.read_table(path).select(columns)
         except (OSError, pa.ArrowException) as exc:
             return f"unreadable: {' '.join(str(exc).split())[:200]}"
         names = table.column("trajectory").to_pylist() if "trajectory" in columns else []
