@@ -89,7 +89,7 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
     for path in files:
         try:
             tables.append(_with_loop_defaults(pq.read_table(path)))
-        except (OSError, pa.ArrowException) as err:
+        except (OSError, ValueError, pa.ArrowException) as err:
             raise UserError(f"cannot read {path.name}: {one_line(err)}", where) from None
     copies = _copies(files, tables)
     files = [f for i, f in enumerate(files) if i not in copies]
@@ -99,7 +99,10 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
         table = pa.concat_tables(_unify_null_columns(tables), promote_options="permissive")
     except pa.ArrowException as err:
         raise UserError(f"results files do not share one schema: {one_line(err)}", where) from None
-    frame = table.to_pandas()
+    try:
+        frame = table.to_pandas()
+    except ValueError as err:  # metadata of a damaged footer: not UTF-8, not JSON
+        raise UserError(f"cannot read the results: {one_line(err)}", where) from None
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise UserError(f"results lack columns: {', '.join(missing)}", where)

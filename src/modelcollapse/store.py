@@ -306,10 +306,15 @@ class RunStore:
         try:
             schema = pq.read_schema(path)
             columns = [c for c in ("trajectory", "step", "seed", "model") if c in schema.names]
-            # Every column, not only these: a damaged page elsewhere would stop the resume
-            # when the table is read, instead of the file being set aside.
-            table = pq.read_table(path).select(columns)
-        except (OSError, pa.ArrowException) as exc:
+            # Every column, not only these, and its values (a flipped byte can make a text
+            # invalid UTF-8): damage elsewhere would stop the resume when the table is read,
+            # instead of the file being set aside.
+            whole = pq.read_table(path)
+            whole.validate(full=True)
+            whole.schema.pandas_metadata  # noqa: B018 - JSON that a damaged footer breaks
+            table = whole.select(columns)
+        except (OSError, ValueError, pa.ArrowException) as exc:  # ValueError: a damaged
+            # footer's names or metadata are not UTF-8 or not JSON
             return f"unreadable: {' '.join(str(exc).split())[:200]}"
         names = table.column("trajectory").to_pylist() if "trajectory" in columns else []
         if not names or set(names) != {traj.key}:
