@@ -102,7 +102,7 @@ def _parse_rates(text: str | None) -> list[float] | None:
         rates = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise UserError(
-            f"expected comma-separated numbers in [0, 1], got '{text}'", "--rates"
+            f"expected comma-separated numbers in [0, 1], got {text!r}", "--rates"
         ) from None
     if not rates:
         raise UserError("expected at least one rate", "--rates")
@@ -121,14 +121,14 @@ def _parse_test_size(text: str | None) -> str | float | int | None:
         value = float(text)
     except ValueError:
         raise UserError(
-            f"expected 'rest', a fraction in (0, 1) or a count, got '{text}'", "--test-size"
+            f"expected 'rest', a fraction in (0, 1) or a count, got {text!r}", "--test-size"
         ) from None
     if 0 < value < 1:
         return value
     if value >= 1 and value.is_integer():
         return int(value)
     raise UserError(
-        f"expected 'rest', a fraction in (0, 1) or a count, got '{text}'", "--test-size"
+        f"expected 'rest', a fraction in (0, 1) or a count, got {text!r}", "--test-size"
     )
 
 

@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from modelcollapse.data.corpus import POLARITY_NAMES
 from modelcollapse.engines import ENGINES, engine_of, kinds_recording
-from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.errors import ModelCollapseWarning, UserError, one_line
 
 SORT_KEYS = ("experiment", "trajectory", "step")
 REQUIRED_COLUMNS = (
@@ -89,8 +89,8 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
     for path in files:
         try:
             tables.append(_with_loop_defaults(pq.read_table(path)))
-        except (OSError, pa.ArrowException) as err:
-            raise UserError(f"cannot read {path.name}: {err}", where) from None
+        except (OSError, ValueError, pa.ArrowException) as err:
+            raise UserError(f"cannot read {path.name}: {one_line(err)}", where) from None
     copies = _copies(files, tables)
     files = [f for i, f in enumerate(files) if i not in copies]
     tables = [t for i, t in enumerate(tables) if i not in copies]
@@ -98,8 +98,11 @@ def read_results(run_dir: str | Path) -> pd.DataFrame:
     try:
         table = pa.concat_tables(_unify_null_columns(tables), promote_options="permissive")
     except pa.ArrowException as err:
-        raise UserError(f"results files do not share one schema: {err}", where) from None
-    frame = table.to_pandas()
+        raise UserError(f"results files do not share one schema: {one_line(err)}", where) from None
+    try:
+        frame = table.to_pandas()
+    except ValueError as err:  # metadata of a damaged footer: not UTF-8, not JSON
+        raise UserError(f"cannot read the results: {one_line(err)}", where) from None
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise UserError(f"results lack columns: {', '.join(missing)}", where)

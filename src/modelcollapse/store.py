@@ -49,7 +49,7 @@ import pyarrow.parquet as pq
 import tomli_w
 
 from modelcollapse.atomic import TEMP_PREFIX, atomic_write, check_folder, clean_stale_temps
-from modelcollapse.errors import ModelCollapseWarning, UserError
+from modelcollapse.errors import ModelCollapseWarning, UserError, one_line
 from modelcollapse.results import read_results, result_files
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ class RunStore:
         try:
             stored = self.read_config()
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise UserError(f"unreadable config.toml ({exc})", str(self.root)) from None
+            raise UserError(f"unreadable config.toml ({one_line(exc)})", str(self.root)) from None
         if stored != config:
             changed = _changed_meaning(stored)
             if changed:
@@ -307,8 +307,15 @@ class RunStore:
         try:
             schema = pq.read_schema(path)
             columns = [c for c in ("trajectory", "step", "seed", "model") if c in schema.names]
-            table = pq.read_table(path, columns=columns)
-        except (OSError, pa.ArrowException) as exc:
+            # Every column, not only these, and its values (a flipped byte can make a text
+            # invalid UTF-8): damage elsewhere would stop the resume when the table is read,
+            # instead of the file being set aside.
+            whole = pq.read_table(path)
+            whole.validate(full=True)
+            whole.schema.pandas_metadata  # noqa: B018 - JSON that a damaged footer breaks
+            table = whole.select(columns)
+        except (OSError, ValueError, pa.ArrowException) as exc:  # ValueError: a damaged
+            # footer's names or metadata are not UTF-8 or not JSON
             return f"unreadable: {' '.join(str(exc).split())[:200]}"
         names = table.column("trajectory").to_pylist() if "trajectory" in columns else []
         if not names or set(names) != {traj.key}:
@@ -382,7 +389,11 @@ class RunStore:
         for path in sorted(self.errors.glob("[!.]*.json")):
             key = _key(path)
             if key not in done:
-                records[key] = json.loads(path.read_text(encoding="utf-8"))
+                try:
+                    records[key] = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    # A damaged record still says the trajectory failed; it is run again.
+                    records[key] = {"key": key, "error": f"unreadable record: {one_line(exc)}"}
         return records
 
     def read_results(self) -> pd.DataFrame:

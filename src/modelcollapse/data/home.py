@@ -207,7 +207,8 @@ def _manifest_problem(manifest: Any) -> str | None:
     if not isinstance(names, list):
         return f"label_names {names!r} is not a list"
     for part in manifest["splits"].values():
-        if "class_counts" in part and len(part["class_counts"]) != len(names):
+        # A split without class_counts (written before k classes) is binary.
+        if len(part.get("class_counts", [0, 0])) != len(names):
             return "class_counts and label_names differ in length"
     return None
 
