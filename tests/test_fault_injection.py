@@ -363,8 +363,13 @@ def _problems(summary: dict, work: Path, scenario: str, mode: str, monkeypatch) 
     return problems
 
 
+# Every point reruns a whole command twice: a run's and a report's points (about 70 s of CPU
+# each mode) are .ci/run's exhaustive step; an import's stay in the quick suite.
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize(
+    "scenario",
+    [s if s == "import" else pytest.param(s, marks=pytest.mark.exhaustive) for s in SCENARIOS],
+)
 def test_stopped_at_every_write_site(tmp_path, monkeypatch, scenario, mode):
     summary = _inject(scenario, mode, tmp_path)
     assert summary["reference_code"] == 0

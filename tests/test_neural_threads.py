@@ -60,6 +60,8 @@ def in_subprocess(xla_flags: str, *sizes: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+# A second JAX start-up and compilation in a subprocess: .ci/run's exhaustive step.
+@pytest.mark.exhaustive
 def test_one_thread_and_the_default_threads_give_bit_identical_results():
     """One subprocess with one XLA thread against this process (the default: every core,
     unless the environment's XLA_FLAGS say otherwise)."""

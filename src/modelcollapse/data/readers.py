@@ -930,8 +930,9 @@ def _read_delimited(
             raise UserError(f"malformed header ({one_line(exc)})", where=f"{rows.name}:1") from None
         if header is None:
             raise UserError("no reviews found", where=rows.name)
-        if lines.first_bad(1, reader.line_num):
-            raise UserError(f"header is {lines.bad[1]}", where=f"{rows.name}:1")
+        bad = lines.first_bad(1, reader.line_num)  # a quoted header may span lines
+        if bad:
+            raise UserError(f"header is {bad}", where=f"{rows.name}:1")
         header = [h.strip() for h in header]
         columns = _found(rows, header, columns)
         text_i, label_i = header.index(columns.text), header.index(columns.label)
