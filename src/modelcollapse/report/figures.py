@@ -591,8 +591,8 @@ def diversity_plot(study: Study) -> Plot | None:
     caption = (
         "How varied each generation's reviews are. Distinct-1 and distinct-2: distinct words "
         "and word pairs as a share of all written; vocabulary: distinct words written; "
-        "perplexity: how improbable the real test reviews are under that generation's trigram "
-        "model (higher: the generator has forgotten real text). Generation 0 is the real "
+        "perplexity: how improbable the real test reviews are under that generation's "
+        "generator (higher: the generator has forgotten real text). Generation 0 is the real "
         "reviews. Collapse shows as falling diversity and rising perplexity. Lines: mean of "
         f"{_repeats_phrase(study)}; bands: 95 % t-intervals of the mean."
     )
