@@ -30,7 +30,9 @@ from modelcollapse.core.metrics import evaluate, share_columns
 from modelcollapse.core.seeds import model_seed
 from modelcollapse.core.training import fresh_model
 from modelcollapse.features.vectorize import count_vectorizer, restrict_to_vocabulary
+from modelcollapse.linalg import used_columns
 from modelcollapse.models import ModelSpec, get_model
+from modelcollapse.scoring import Vocabulary
 
 GenerativeRegime = Literal["replace", "accumulate", "keep-real", "mixture"]
 UNK = "<unk>"
@@ -508,7 +510,8 @@ class GenerativeLoop:
         # generator sees: fitted on the training reviews it would share their chance features
         # with generation 0's generator and agree with it above chance (docs/methods.md).
         judge = fresh_model(spec, y_test, model_seed(self.random_state, 0, 4))
-        judge.fit(restrict_to_vocabulary(X_test)[1][0] if sp.issparse(X_test) else X_test, y_test)
+        judge_vocabulary = Vocabulary(used_columns(X_test)) if sp.issparse(X_test) else None
+        judge.fit(X_test if judge_vocabulary is None else judge_vocabulary.restrict(X_test), y_test)
         history = []
         for g in range(self.generations + 1):
             metrics, fit_seconds, _ = _classify(
@@ -541,10 +544,9 @@ class GenerativeLoop:
             text.update(perplexity_in_vocab=in_vocab_ppl, test_oov_rate=oov,
                         label_consistency=float("nan"))  # fmt: skip
             if g > 0:
-                X_written = X_new
-                if sp.issparse(X_new):  # the judge reads its own vocabulary
-                    _, (_, X_written) = restrict_to_vocabulary(X_test, X_new)
-                predicted = judge.predict(X_written)
+                predicted = judge.predict(
+                    X_new if judge_vocabulary is None else judge_vocabulary.restrict(X_new)
+                )
                 text["label_consistency"] = float(np.mean(predicted == written_labels))
             record = dict(
                 step=g,
