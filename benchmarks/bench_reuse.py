@@ -7,7 +7,8 @@ For each preset (after the overrides), prepares the run once (data, plan, cached
 then runs every trajectory in this process on one thread, as a runner job does, alternately
 with one memo for the whole run (``modelcollapse.core.reuse``, as ``reuse_fits=True``) and
 without (``reuse_fits=False``), ``--rounds`` times each. Prints the steps (one fit each in the
-loop's kinds), the fits saved (the memo's hits), the wall seconds of each round and whether
+loop's kinds), the fits saved (the memo's hits), the wall and CPU seconds (``time.process_time``,
+less sensitive to other jobs on the machine) of each round and whether
 both gave the same table (timings aside).
 
 ``--plan-only`` fits nothing: from each preset's plan at ``--scale`` it counts the loop's fits
@@ -115,14 +116,16 @@ def main() -> None:
             )  # fmt: skip
             prepared = prepare_run(config, Path(tmp) / preset)
             seconds: dict[str, list[float]] = {"reuse": [], "refit": []}
+            cpu: dict[str, list[float]] = {"reuse": [], "refit": []}
             tables, saved = {}, 0
             load_before = os.getloadavg()
             for i in range(args.rounds):
                 for mode in ("reuse", "refit") if i % 2 == 0 else ("refit", "reuse"):
                     memo = FitMemo() if mode == "reuse" else None
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     tables[mode] = run_plan(prepared, memo)
                     seconds[mode].append(round(time.perf_counter() - start, 2))
+                    cpu[mode].append(round(time.process_time() - start_cpu, 2))
                     if memo is not None:
                         saved = memo.hits
             out.append(
@@ -136,6 +139,8 @@ def main() -> None:
                     "fits_saved": saved,
                     "reuse_seconds": seconds["reuse"],
                     "refit_seconds": seconds["refit"],
+                    "reuse_cpu_seconds": cpu["reuse"],
+                    "refit_cpu_seconds": cpu["refit"],
                     "same_table": tables["reuse"].equals(tables["refit"]),
                     "load_average_before": [round(x, 2) for x in load_before],
                     "load_average_after": [round(x, 2) for x in os.getloadavg()],

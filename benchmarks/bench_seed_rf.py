@@ -1,6 +1,6 @@
 """seed-rf at the original's scale: fit and predict seconds apart, per step, on 400k reviews; JSON.
 
-Usage: python benchmarks/bench_seed_rf.py [--size 400000] [--sizes 1000,1100,1200]
+Usage: python benchmarks/bench_seed_rf.py [--size 400000] [--sizes 1000,1100,1200] [--corpus FILE]
            [--reference-steps 1] [--reference-rows N] [--trees 1000]
            [--workdir /tmp/modelcollapse-fullcorpus]
 
@@ -14,6 +14,9 @@ first ``size`` pool rows and scores the test set twice: the loop's path
 (``PlainMatrices``), checking that both give the same probabilities bit for bit;
 ``--reference-rows N`` gives scikit-learn only the first N test rows and scales its seconds to
 the whole test set (prediction time is linear in the rows), for a loaded machine.
+``--corpus FILE`` uses a fastText file instead of the resampled sample, e.g. the
+Heaps-faithful ``heaps-400000.ft.txt`` of ``benchmarks/heaps_corpus.py build``, whose reviews
+are (nearly) all distinct, as the real corpus's are.
 """
 
 from __future__ import annotations
@@ -51,12 +54,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--sample", type=Path, default=DEFAULT_SAMPLE)
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument(
+        "--corpus", type=Path,
+        help="a fastText file to use instead of the resampled sample (e.g. heaps-400000.ft.txt)",
+    )  # fmt: skip
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     load_before = os.getloadavg()
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    path = build(args.sample, args.size, args.workdir / f"resampled-{args.size}.ft.txt", args.seed)
+    if args.corpus is None:
+        target = args.workdir / f"resampled-{args.size}.ft.txt"
+        path = build(args.sample, args.size, target, args.seed)
+        corpus_name = f"{args.sample.name} resampled to {args.size:,} (seed {args.seed})"
+    else:
+        path, corpus_name = args.corpus, str(args.corpus)
     start = time.perf_counter()
     features = featurize(load_data(str(path)), "seed", (1, 1))
     featurise_seconds = time.perf_counter() - start
@@ -96,7 +108,7 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "corpus": f"{args.sample.name} resampled to {args.size:,} (seed {args.seed})",
+                "corpus": corpus_name,
                 "trees": args.trees,
                 "n_test": len(test),
                 "distinct_test_reviews": int(fast._distinct_test()[0].shape[0]),
