@@ -397,6 +397,10 @@ def _count_chunk(
         terms = analyze(doc)
         lengths.append(len(terms))
         ids.extend(map(lookup, terms))
+    # The default factory is the dict's own method: a reference cycle that only the garbage
+    # collector's rare full passes would free, keeping every chunk's terms alive until then
+    # (issue #15: gigabytes at 3.6M reviews). Breaking it frees them on return.
+    vocab.default_factory = None
     n, n_terms = len(docs), len(vocab)
     if ids:
         rows = np.repeat(np.arange(n, dtype=np.int64), np.asarray(lengths, dtype=np.int64))
