@@ -480,21 +480,29 @@ class _Vocabulary:
         if n == 0:
             return out
         hashes = np.fromiter(map(self._hash, terms), dtype=np.int64, count=n)
+        arrow_terms = pa.array(terms, type=pa.large_string())
         if self._collided:
             for i, term in enumerate(terms):
                 found = self._collided.get(term)
                 if found is not None:
                     out[i] = found
+        # Looked up in sorted order: successive searches then walk nearby parts of the
+        # (large) sorted array, several times faster than in the terms' order.
+        order = np.argsort(hashes)
+        known = np.zeros(n, dtype=bool)  # the hash is in the index (perhaps another term's)
+        where = np.zeros(n, dtype=np.int64)
         if len(self._hashes):
-            where = np.searchsorted(self._hashes, hashes)
-            hit = where < len(self._hashes)
-            hit[hit] = self._hashes[where[hit]] == hashes[hit]
-            hit &= out < 0
-            rows = np.flatnonzero(hit)
+            ordered = hashes[order]
+            at = np.searchsorted(self._hashes, ordered)
+            inside = at < len(self._hashes)
+            found = np.zeros(n, dtype=bool)
+            found[inside] = self._hashes[at[inside]] == ordered[inside]
+            known[order], where[order] = found, at
+            rows = np.flatnonzero(known & (out < 0))
             if len(rows):
                 candidates = self._ids[where[rows]]
                 stored = self._all_terms().take(pa.array(candidates)).combine_chunks()
-                asked = pa.array([terms[i] for i in rows], type=pa.large_string())
+                asked = arrow_terms.take(pa.array(rows))
                 same = pc.equal(stored, asked).to_numpy(zero_copy_only=False)
                 out[rows[same]] = candidates[same]
         new = np.flatnonzero(out < 0)
@@ -506,17 +514,13 @@ class _Vocabulary:
         _, first = np.unique(new_hashes, return_index=True)
         indexed = np.zeros(len(new), dtype=bool)
         indexed[first] = True
-        if len(self._hashes):
-            where = np.searchsorted(self._hashes, new_hashes)
-            taken = where < len(self._hashes)
-            taken[taken] = self._hashes[where[taken]] == new_hashes[taken]
-            indexed &= ~taken
+        indexed &= ~known[new]
         new_ids = np.arange(self._n, self._n + len(new), dtype=np.int64)
         out[new] = new_ids
         for i in np.flatnonzero(~indexed):
             self._collided[terms[new[i]]] = int(new_ids[i])
         self._insert(new_hashes[indexed], new_ids[indexed])
-        self._stored.append(pa.array([terms[i] for i in new], type=pa.large_string()))
+        self._stored.append(arrow_terms.take(pa.array(new)))
         self._n += len(new)
         return out
 
