@@ -212,3 +212,46 @@ def test_seed_tokenizer_chunked_equals_one_shot(corpus, tmp_path, monkeypatch):
     cached = vec.featurize(corpus, "seed", chunk_size=4, jobs=1)
     assert_same(cached.X, expected)
     assert (cached.path / "vocabulary.txt").read_text(encoding="utf-8").splitlines() == terms
+
+
+# --------------------------------------------------------------------------- the vocabulary
+
+
+def _dict_ids(chunks: list[list[str]]) -> list[list[int]]:
+    """Ids in first-seen order from a plain dict: what _Vocabulary must give."""
+    seen: dict[str, int] = {}
+    return [[seen.setdefault(term, len(seen)) for term in chunk] for chunk in chunks]
+
+
+@pytest.mark.parametrize("hash_fn", [hash, len, lambda term: 7], ids=["python", "len", "constant"])
+def test_vocabulary_ids_are_exact_whatever_the_hash(hash_fn):
+    # Weak hashes make most terms collide, within a chunk and across chunks, and colliding
+    # terms come back in later chunks: every id must still be the dict's.
+    words = ["a", "b", "ab", "ba", "abc", "é", "ée", "zz", "a b", "b a", "c", "cc"]
+    chunks = [words[:4], words[2:8], [], words[::-1], ["new", "a", "wen", "é"], words]
+    vocab = vec._Vocabulary(hash_fn)
+    got = [vocab.ids(chunk).tolist() for chunk in chunks]
+    assert got == _dict_ids(chunks)
+    assert len(vocab) == len(set(words) | {"new", "wen"})
+    if hash_fn is not hash:
+        assert vocab._collided  # the weak hash did make terms share a hash
+
+
+def test_vocabulary_sorts_as_python_sorts():
+    # Arrow compares UTF-8 bytes; that is code-point order, as sorted() compares strings.
+    terms = ["z", "é", "ÿ", "Ā", "中", "😀", "\uffff", "a", "A", "ab", "a\u0301", "Z9", "_"]
+    vocab = vec._Vocabulary()
+    ids = vocab.ids(terms)
+    ordered, position = vocab.sorted_terms()
+    assert ordered.to_pylist() == sorted(terms)
+    assert [ordered[int(position[i])].as_py() for i in ids] == terms
+    assert b"".join(vec._term_lines(ordered, batch=4)) == ("\n".join(sorted(terms)) + "\n").encode()
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2)])
+def test_counting_with_colliding_hashes_equals_one_shot(monkeypatch, ngram_range):
+    monkeypatch.setattr(vec, "_term_hash", len)  # nearly every term shares a hash
+    X, terms = vec.count_documents(DOCS, ngram_range, "fast", chunk_size=3)
+    X_ref, terms_ref = one_shot(DOCS, ngram_range, "fast")
+    assert terms == terms_ref
+    assert_same(X, X_ref)

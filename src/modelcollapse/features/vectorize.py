@@ -43,7 +43,6 @@ from modelcollapse.features.cache import (
     check_files,
     read_meta,
     set_aside,
-    write_hashed,
 )
 from modelcollapse.features.tokenize import TOKENIZERS, get_tokenizer
 from modelcollapse.linalg import column_rank, take_columns, used_columns
@@ -209,7 +208,7 @@ def featurize(
             docs.extend(piece.docs)
             counter.add(piece)
         terms, indptr, parts = counter.finish()
-        X = _assemble(terms, indptr, parts)
+        X = _assemble(len(terms), indptr, parts)
         return Features(
             X=X,
             labels=labels,
@@ -259,8 +258,10 @@ def featurize(
         records["labels.npy"] = _save_npy(tmp / "labels.npy", labels)
         if mask is not None:
             records["test_mask.npy"] = _save_npy(tmp / "test_mask.npy", mask)
-        vocabulary = ("\n".join(terms) + "\n").encode("utf-8")
-        records["vocabulary.txt"] = write_hashed(tmp / "vocabulary.txt", vocabulary)
+        with HashingFile(tmp / "vocabulary.txt") as fh:
+            for lines in _term_lines(terms):
+                fh.write(lines)
+        records["vocabulary.txt"] = fh.record()
         meta = {
             "key": key,
             "shape": [n, len(terms)],
@@ -326,7 +327,7 @@ def count_documents(
     for piece in _pieces(chunks, tokenizer, ngram_range, jobs, tokenize=False):
         counter.add(piece)
     terms, indptr, parts = counter.finish()
-    return _assemble(terms, indptr, parts), terms
+    return _assemble(len(terms), indptr, parts), terms.to_pylist()
 
 
 # --------------------------------------------------------------------------- streaming
@@ -396,6 +397,10 @@ def _count_chunk(
         terms = analyze(doc)
         lengths.append(len(terms))
         ids.extend(map(lookup, terms))
+    # The default factory is the dict's own method: a reference cycle that only the garbage
+    # collector's rare full passes would free, keeping every chunk's terms alive until then
+    # (issue #15: gigabytes at 3.6M reviews). Breaking it frees them on return.
+    vocab.default_factory = None
     n, n_terms = len(docs), len(vocab)
     if ids:
         rows = np.repeat(np.arange(n, dtype=np.int64), np.asarray(lengths, dtype=np.int64))
@@ -442,12 +447,129 @@ def _pieces(
     yield from parallel(delayed(task)(chunk) for chunk in chunks)
 
 
+class _Vocabulary:
+    """A growing map of terms to ids (in first-seen order) with no Python object per term.
+
+    The corpus's terms are kept as UTF-8 in Arrow arrays and found by their hash in a sorted
+    NumPy array: about 40 bytes a term where a dict of strings takes about 300 (issue #15: the
+    Heaps-faithful 3.6M-review corpus has some 45 million unigram and bigram terms). A hash
+    only proposes an id: every match is checked against the stored term, and a term whose
+    hash another term already has gets its own id through a small dict, so ids are exact
+    whatever the hash function. Python's own string hash is used, since each chunk's
+    counting has computed it already (it is cached on the string).
+    """
+
+    def __init__(self, hash_fn: Callable[[str], int] = hash) -> None:
+        self._hash = hash_fn
+        self._hashes = np.zeros(0, dtype=np.int64)  # sorted
+        self._ids = np.zeros(0, dtype=np.int64)  # the id of each hash above
+        self._stored: list[Any] = []  # Arrow arrays of the terms, in id order
+        self._collided: dict[str, int] = {}  # terms whose hash an earlier term has
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def ids(self, terms: list[str]) -> np.ndarray:
+        """The id of each of ``terms`` (distinct strings), new terms getting the next ids."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = len(terms)
+        out = np.full(n, -1, dtype=np.int64)
+        if n == 0:
+            return out
+        hashes = np.fromiter(map(self._hash, terms), dtype=np.int64, count=n)
+        arrow_terms = pa.array(terms, type=pa.large_string())
+        if self._collided:
+            for i, term in enumerate(terms):
+                found = self._collided.get(term)
+                if found is not None:
+                    out[i] = found
+        # Looked up in sorted order: successive searches then walk nearby parts of the
+        # (large) sorted array, several times faster than in the terms' order.
+        order = np.argsort(hashes)
+        known = np.zeros(n, dtype=bool)  # the hash is in the index (perhaps another term's)
+        where = np.zeros(n, dtype=np.int64)
+        if len(self._hashes):
+            ordered = hashes[order]
+            at = np.searchsorted(self._hashes, ordered)
+            inside = at < len(self._hashes)
+            found = np.zeros(n, dtype=bool)
+            found[inside] = self._hashes[at[inside]] == ordered[inside]
+            known[order], where[order] = found, at
+            rows = np.flatnonzero(known & (out < 0))
+            if len(rows):
+                candidates = self._ids[where[rows]]
+                stored = self._all_terms().take(pa.array(candidates)).combine_chunks()
+                asked = arrow_terms.take(pa.array(rows))
+                same = pc.equal(stored, asked).to_numpy(zero_copy_only=False)
+                out[rows[same]] = candidates[same]
+        new = np.flatnonzero(out < 0)
+        if len(new) == 0:
+            return out
+        # New terms, in first-seen order; of several sharing a hash, the first is indexed
+        # by it unless an earlier term already holds it, the others go to the dict.
+        new_hashes = hashes[new]
+        _, first = np.unique(new_hashes, return_index=True)
+        indexed = np.zeros(len(new), dtype=bool)
+        indexed[first] = True
+        indexed &= ~known[new]
+        new_ids = np.arange(self._n, self._n + len(new), dtype=np.int64)
+        out[new] = new_ids
+        for i in np.flatnonzero(~indexed):
+            self._collided[terms[new[i]]] = int(new_ids[i])
+        self._insert(new_hashes[indexed], new_ids[indexed])
+        self._stored.append(arrow_terms.take(pa.array(new)))
+        self._n += len(new)
+        return out
+
+    def _insert(self, hashes: np.ndarray, ids: np.ndarray) -> None:
+        order = np.argsort(hashes, kind="stable")
+        hashes, ids = hashes[order], ids[order]
+        at = np.searchsorted(self._hashes, hashes)
+        self._hashes = np.insert(self._hashes, at, hashes)
+        self._ids = np.insert(self._ids, at, ids)
+
+    def _all_terms(self) -> Any:
+        import pyarrow as pa
+
+        return pa.chunked_array(self._stored, type=pa.large_string())
+
+    def sorted_terms(self) -> tuple[Any, np.ndarray]:
+        """The terms in sorted order (an Arrow array) and each id's position in it.
+
+        Arrow orders strings by their UTF-8 bytes, which is the order of their code points,
+        as ``sorted()`` orders Python strings.
+        """
+        import pyarrow.compute as pc
+
+        terms = self._all_terms().combine_chunks()
+        self._stored = [terms]
+        order = pc.sort_indices(terms).to_numpy()
+        position = np.empty(len(terms), dtype=np.int64)
+        position[order] = np.arange(len(terms), dtype=np.int64)
+        return terms.take(order), position
+
+    def clear(self) -> None:
+        self.__init__(self._hash)  # type: ignore[misc]
+
+
+def _term_lines(terms: Any, batch: int = 1 << 20) -> Iterator[bytes]:
+    """The vocabulary file's bytes (one term per line, UTF-8), a batch of terms at a time."""
+    for start in range(0, len(terms), batch):
+        yield ("\n".join(terms.slice(start, batch).to_pylist()) + "\n").encode("utf-8")
+
+
+# The hash that proposes a term's id (checked against the term): tests set a weak one.
+_term_hash: Callable[[str], int] = hash
+
+
 class _Counter:
     """Merges counted chunks into one vocabulary; spills their entries to ``spill`` if set."""
 
     def __init__(self, spill: Path | None) -> None:
-        self.vocab: defaultdict[str, int] = defaultdict()
-        self.vocab.default_factory = self.vocab.__len__
+        self.vocab = _Vocabulary(_term_hash)
         self.row_nnz: list[np.ndarray] = []
         self.sizes: list[int] = []  # entries per piece
         self.kept: list[tuple[np.ndarray, np.ndarray]] = []
@@ -458,8 +580,7 @@ class _Counter:
                 self._files[name] = open(spill / f".{name}.tmp", "wb")  # noqa: SIM115
 
     def add(self, piece: _Piece) -> None:
-        lookup = self.vocab.__getitem__
-        lut = np.fromiter(map(lookup, piece.terms), dtype=np.int32, count=len(piece.terms))
+        lut = self.vocab.ids(piece.terms).astype(np.int32)
         cols = lut[piece.cols]
         self.row_nnz.append(piece.row_nnz)
         self.sizes.append(len(cols))
@@ -469,18 +590,15 @@ class _Counter:
             cols.tofile(self._files["cols"])
             piece.counts.astype(np.int32, copy=False).tofile(self._files["counts"])
 
-    def finish(self) -> tuple[list[str], np.ndarray, Iterator[tuple[np.ndarray, np.ndarray]]]:
-        """Sorted terms, indptr, and each piece's (indices, data) in canonical CSR order."""
+    def finish(self) -> tuple[Any, np.ndarray, Iterator[tuple[np.ndarray, np.ndarray]]]:
+        """Sorted terms (an Arrow string array), indptr, and each piece's (indices, data) in
+        canonical CSR order."""
         for fh in self._files.values():
             fh.close()
-        terms = list(self.vocab)
-        self.vocab = defaultdict()
-        if not terms:
+        if not len(self.vocab):
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        order = sorted(range(len(terms)), key=terms.__getitem__)
-        terms = [terms[i] for i in order]
-        position = np.empty(len(terms), dtype=np.int64)
-        position[np.asarray(order, dtype=np.int64)] = np.arange(len(terms), dtype=np.int64)
+        terms, position = self.vocab.sorted_terms()
+        self.vocab.clear()
         row_nnz = np.concatenate(self.row_nnz) if self.row_nnz else np.zeros(0, np.int64)
         nnz = int(row_nnz.sum())
         # As CountVectorizer: 32-bit indices unless the entries need 64.
@@ -517,12 +635,12 @@ class _Counter:
 
 
 def _assemble(
-    terms: list[str], indptr: np.ndarray, parts: Iterator[tuple[np.ndarray, np.ndarray]]
+    n_terms: int, indptr: np.ndarray, parts: Iterator[tuple[np.ndarray, np.ndarray]]
 ) -> sp.csr_matrix:
     pieces = list(parts)
     indices = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, indptr.dtype)
     data = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0, np.int32)
-    X = sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, len(terms)))
+    X = sp.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, n_terms))
     X.has_sorted_indices = True
     return X
 
