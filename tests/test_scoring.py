@@ -3,6 +3,7 @@
 from unittest import mock
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from sklearn.ensemble import RandomForestClassifier
@@ -226,3 +227,48 @@ def test_a_forest_scores_each_distinct_test_row_once_with_sklearns_numbers(k):
     np.testing.assert_array_equal(fast_labels, plain_labels)
     np.testing.assert_array_equal(p_fast, p_plain)  # not one bit apart
     assert p_fast.shape == ((600,) if k == 2 else (600, 3))
+
+
+def test_renumber_columns_equals_take_columns_without_a_copy():
+    from modelcollapse.linalg import renumber_columns, used_columns
+
+    X, _ = counts(300, 500, seed=3)
+    X = X[:, : X.shape[1] - 7]  # columns 0 … 492; some unused
+    columns = used_columns(X)
+    assert len(columns) < X.shape[1]
+    rank = column_rank(columns, X.shape[1] + 20)  # wider than X, as the test set's may be
+    expected = take_columns(X, columns, rank)
+    mine = X.copy()
+    got = renumber_columns(mine, rank, len(columns))
+    assert got.shape == expected.shape
+    for name in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))
+        assert getattr(got, name).dtype == getattr(expected, name).dtype
+    assert np.shares_memory(got.indices, mine.indices)  # overwritten, not copied
+    assert np.shares_memory(got.data, mine.data)
+    with pytest.raises(ValueError, match="drops a column"):
+        renumber_columns(X.copy(), column_rank(columns[1:], X.shape[1]), len(columns) - 1)
+
+
+@pytest.mark.parametrize("model", ["logreg", "nb"])
+def test_a_consumed_pool_gives_the_same_loop_with_one_copy(model):
+    X, y = counts(900, 300, seed=2)
+    sizes, runs, pools = [100, 250, 400, 600], {}, {}
+    for consume in (False, True):
+        X_pool = X[:600]
+        loop = SelfLabellingLoop(model, sizes, 0.5, 3, LoopOptions())
+        with mock.patch.object(
+            FastMatrices, "__init__", autospec=True, side_effect=FastMatrices.__init__
+        ) as init:
+            loop.fit(X_pool, y[:600], X[600:], y[600:], consume_inputs=consume)
+        matrices = init.call_args.args[0]
+        pools[consume] = (X_pool, matrices.pool)
+        runs[consume] = pd.DataFrame(loop.history_records()).drop(
+            columns=["fit_seconds", "predict_seconds"]
+        )
+    pd.testing.assert_frame_equal(runs[True], runs[False], check_exact=True)  # NaN where NaN
+    given, kept = pools[True]
+    assert np.shares_memory(given.indices, kept.indices)  # the pool's entries, once
+    given, kept = pools[False]
+    assert not np.shares_memory(given.indices, kept.indices)
+    np.testing.assert_array_equal(given.toarray(), X[:600].toarray())  # left as it was

@@ -255,3 +255,27 @@ def test_counting_with_colliding_hashes_equals_one_shot(monkeypatch, ngram_range
     X_ref, terms_ref = one_shot(DOCS, ngram_range, "fast")
     assert terms == terms_ref
     assert_same(X, X_ref)
+
+
+def test_release_pages_drops_the_mapped_pages_and_keeps_the_matrix(tmp_path, monkeypatch):
+    import psutil
+
+    monkeypatch.setenv("MODELCOLLAPSE_CACHE", str(tmp_path))
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(3000)]
+    texts = [" ".join(rng.choice(words, 40)) for _ in range(1500)]
+    corpus = Corpus(texts=texts, labels=(np.arange(1500) % 2).astype(np.int8), source="test")
+    X = vec.featurize(corpus, "fast", (1, 2)).X
+    before = X.toarray().sum(axis=0)  # reads every page of the mapping
+
+    def mapped() -> int:  # resident bytes of the cache's data file in this process
+        path = str(next(tmp_path.rglob("data.npy")))
+        maps = psutil.Process().memory_maps(grouped=True)
+        return sum(m.rss for m in maps if m.path == path)
+
+    assert mapped() > 0
+    vec.release_pages(X)
+    assert mapped() == 0
+    np.testing.assert_array_equal(X.toarray().sum(axis=0), before)  # read again from the file
+    vec.release_pages(X.copy())  # an in-memory matrix: nothing to do
+    vec.release_pages(np.array(["a b"], dtype=object))  # documents: nothing to do

@@ -60,16 +60,27 @@ def document_array(docs) -> np.ndarray:
 
 
 def loop_inputs(
-    spec: ModelSpec, X_pool, X_test, n_rows: int, fast: bool = True, n_classes: int = 2
+    spec: ModelSpec,
+    X_pool,
+    X_test,
+    n_rows: int,
+    fast: bool = True,
+    n_classes: int = 2,
+    consume: bool = False,
 ) -> LoopMatrices | DocumentRows:
     """The first ``n_rows`` of the pool and the test set as ``spec`` reads them: count
     matrices (fast or plain, :func:`~modelcollapse.scoring.loop_matrices`) or documents
-    (:class:`DocumentRows`)."""
+    (:class:`DocumentRows`). ``consume``: the caller gives ``X_pool`` up (see
+    :func:`~modelcollapse.scoring.loop_matrices`)."""
     if spec.input == "documents":
         return DocumentRows(document_array(X_pool)[:n_rows], X_test, n_classes)
     if isinstance(X_pool, list) or (isinstance(X_pool, np.ndarray) and X_pool.dtype.kind in "OUS"):
         raise TypeError(f"model {spec.name!r} reads a count matrix, not documents")
-    return loop_matrices(sp.csr_matrix(X_pool)[:n_rows], X_test, fast, n_classes)
+    X_pool = sp.csr_matrix(X_pool)
+    if n_rows < X_pool.shape[0]:
+        X_pool = X_pool[:n_rows]  # a copy, the loop's own
+        consume = True
+    return loop_matrices(X_pool, X_test, fast, n_classes, consume=consume)
 
 
 def model_input(features: Features, spec: ModelSpec):

@@ -57,6 +57,31 @@ def take_columns(
     )
 
 
+def renumber_columns(X: sp.csr_matrix, rank: np.ndarray, n_columns: int) -> sp.csr_matrix:
+    """``take_columns(X, columns, rank)`` when ``columns`` hold every column ``X`` uses, made
+    by overwriting ``X``'s column indices: no copy of its entries, which at the full corpus's
+    last step are gigabytes. ``X`` is the caller's to give up: it reads differently after.
+    """
+    dtype = _index_dtype(max(n_columns, X.nnz))
+    if X.indices.dtype != dtype:  # cannot be overwritten with the narrower or wider type
+        columns = np.flatnonzero(rank >= 0)
+        return take_columns(X, columns, rank)
+    indices = X.indices
+    step = 1 << 22  # a few MiB of temporaries at a time, not a copy of every entry
+    for start in range(0, len(indices), step):
+        piece = rank[indices[start : start + step]]
+        if (piece < 0).any():
+            raise ValueError("rank drops a column that X uses")
+        indices[start : start + step] = piece
+    out = sp.csr_matrix(
+        (X.data, indices, X.indptr.astype(dtype, copy=False)),
+        shape=(X.shape[0], n_columns),
+        copy=False,
+    )
+    out.has_sorted_indices = X.has_sorted_indices  # the rank keeps the columns' order
+    return out
+
+
 def first_rows(X: sp.csr_matrix, size: int) -> sp.csr_matrix:
     """``X[:size]`` as a view: no copy of the matrix's arrays."""
     end = X.indptr[size]

@@ -142,6 +142,7 @@ class SelfLabellingLoop:
         n_classes: int | None = None,
         labeller_scores: np.ndarray | BaseEstimator | None = None,
         fits: FitScope | None = None,
+        consume_inputs: bool = False,
     ) -> SelfLabellingLoop:
         """Draw the per-row uniforms; at each size: choose the rows a model labels, check and
         label them, pick the training rows, fit, score on the test set, record.
@@ -153,7 +154,11 @@ class SelfLabellingLoop:
 
         ``fits`` lends fits that other trajectories of the repeat made on the same rows with the
         same labels and seed (:mod:`modelcollapse.core.reuse`); the history is the same with or
-        without it, but for the kept fits' ``fit_seconds`` and ``predict_seconds``."""
+        without it, but for the kept fits' ``fit_seconds`` and ``predict_seconds``.
+
+        ``consume_inputs``: ``X_pool`` was made for this call (a row selection) and the loop
+        may overwrite it rather than copy it, holding one copy of the pool's entries instead of
+        two (issue #15: at 3.6M training reviews each is gigabytes); the history is the same."""
         spec = get_model(self.model)
         opts = self.options or LoopOptions()
         sizes = self._checked_sizes(X_pool.shape[0])
@@ -172,7 +177,9 @@ class SelfLabellingLoop:
         k = n_classes or count_classes(y_true, y_test)
         self.n_classes_ = k
         supplied = _supplied_scores(labeller_scores, X_pool, n, k)
-        matrices = loop_inputs(spec, X_pool, X_test, n, self.fast, k)  # counts or documents
+        matrices = loop_inputs(  # counts or documents
+            spec, X_pool, X_test, n, self.fast, k, consume=consume_inputs
+        )
         X_pool = matrices.pool
         labels = y_true.copy()
         state = np.full(n, HUMAN, dtype=np.int8)

@@ -39,7 +39,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
 from modelcollapse.core.metrics import class_proba, positive_column, predictions
-from modelcollapse.linalg import column_rank, first_rows, take_columns, unique_rows, used_columns
+from modelcollapse.linalg import (
+    column_rank,
+    first_rows,
+    renumber_columns,
+    take_columns,
+    unique_rows,
+    used_columns,
+)
 
 # Models that score a row from that row alone, whatever else is in the batch (the trees of a
 # forest, summed in a fixed order): their scores of a repeated row are the same numbers.
@@ -72,11 +79,19 @@ class LoopMatrices(Protocol):
 
 
 def loop_matrices(
-    X_pool: sp.spmatrix, X_test: sp.spmatrix, fast: bool = True, n_classes: int = 2
+    X_pool: sp.spmatrix,
+    X_test: sp.spmatrix,
+    fast: bool = True,
+    n_classes: int = 2,
+    consume: bool = False,
 ) -> LoopMatrices:
-    """The pool (rows in draw order) and the test set, restricted and scored fast or plainly."""
-    cls = FastMatrices if fast else PlainMatrices
-    return cls(X_pool, X_test, n_classes)
+    """The pool (rows in draw order) and the test set, restricted and scored fast or plainly.
+
+    ``consume``: the fast path may overwrite ``X_pool``'s column indices instead of copying
+    its entries (the caller made it for the loop and reads it no more)."""
+    if fast:
+        return FastMatrices(X_pool, X_test, n_classes, consume=consume)
+    return PlainMatrices(X_pool, X_test, n_classes)
 
 
 class PlainMatrices:
@@ -132,12 +147,18 @@ class FastMatrices:
     # Count matrices are finite by construction: skip scikit-learn's checks at every call.
     sklearn_config: ClassVar[dict[str, bool]] = {"assume_finite": True}
 
-    def __init__(self, X_pool: sp.spmatrix, X_test: sp.spmatrix, n_classes: int = 2) -> None:
+    def __init__(
+        self, X_pool: sp.spmatrix, X_test: sp.spmatrix, n_classes: int = 2, consume: bool = False
+    ) -> None:
         self.n_classes = n_classes
+        consume = consume and sp.isspmatrix_csr(X_pool)  # a conversion is a copy already
         X_pool, X_test = sp.csr_matrix(X_pool), sp.csr_matrix(X_test)
         universe = used_columns(X_pool)
         universe_rank = column_rank(universe, max(X_pool.shape[1], X_test.shape[1]))
-        self.pool = take_columns(X_pool, universe, universe_rank)
+        if consume:
+            self.pool = renumber_columns(X_pool, universe_rank, len(universe))
+        else:
+            self.pool = take_columns(X_pool, universe, universe_rank)
         self.test = take_columns(X_test, universe, universe_rank)  # sheds terms no fit can see
         self._in_vocabulary = np.zeros(self.pool.shape[1], dtype=bool)  # of the first rows
         self._seen = 0  # rows whose columns are in _in_vocabulary

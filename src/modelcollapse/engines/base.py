@@ -333,16 +333,20 @@ class Engine:
         """One row per step: the loop's records and the loop options."""
         import pandas as pd
 
+        from modelcollapse.features.vectorize import release_pages
         from modelcollapse.inputs import model_input
         from modelcollapse.loop import SelfLabellingLoop
 
         pool, test, priority = split_rows(traj, features.n_rows, features.test_mask)
         X, y = model_input(features, model), features.labels  # counts or documents
         loop = SelfLabellingLoop(model, traj.sizes, traj.rate, traj.seed, traj.options)
+        X_pool, X_test = X[pool], X[test]
+        release_pages(X)  # the rows are copied: the mapped cache file's pages can go
         loop.fit(
-            X[pool], y[pool], X[test], y[test], priority=priority, n_classes=features.n_classes,
+            X_pool, y[pool], X_test, y[test], priority=priority, n_classes=features.n_classes,
             labeller_scores=outside_scores(traj, features, model, pool, test),
             fits=self.fit_scope(traj, features, model, pool, test),
+            consume_inputs=True,  # X[pool] is a fresh copy: the loop may keep it as its own
         )  # fmt: skip
         frame = pd.DataFrame(loop.history_records())
         for name, values in labeller_errors(loop, features, pool).items():

@@ -842,6 +842,27 @@ def load_features(folder: Path) -> Features:
     )
 
 
+def release_pages(X: Any) -> None:
+    """Give back this process's pages of a memory-mapped count matrix (:func:`load_features`).
+
+    They stay in the page cache, so a later read costs a page fault, not a disk read; until
+    then they no longer count in the process's resident memory (issue #15: a trajectory that
+    has copied its rows out of the 3.6M-review matrix would otherwise keep gigabytes of it
+    mapped through its largest fit). Anything else (an in-memory matrix, documents) is left
+    alone.
+    """
+    import mmap
+
+    if not sp.issparse(X):
+        return
+    for array in (X.data, X.indices, X.indptr):
+        while array is not None and not isinstance(array, np.memmap):
+            array = getattr(array, "base", None)
+        mapped = getattr(array, "_mmap", None)  # numpy's handle on the mapping
+        if isinstance(mapped, mmap.mmap) and hasattr(mapped, "madvise"):
+            mapped.madvise(mmap.MADV_DONTNEED)
+
+
 def restrict_to_vocabulary(
     X_train: sp.csr_matrix, *others: sp.csr_matrix
 ) -> tuple[np.ndarray, list[sp.csr_matrix]]:
