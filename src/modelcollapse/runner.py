@@ -42,6 +42,7 @@ from modelcollapse.experiments.config import RunConfig, dump_config
 from modelcollapse.experiments.plan import Trajectory, build_plan, fitted_rows, run_trajectory
 from modelcollapse.features.vectorize import Features, featurize, load_features
 from modelcollapse.models import ModelSpec, describe_model, get_model
+from modelcollapse.run import heap
 from modelcollapse.run.executors import BaseExecutor, Executor, Failure, make_executor, ordered
 from modelcollapse.run.manifest import build_manifest, check_features, check_legacy_logreg
 from modelcollapse.store import RunStore, SetAside
@@ -285,6 +286,9 @@ def prepare_run(
         model=spec, estimator=estimator, command=command,
         planned=Counter(traj.experiment for traj in plan),
     )  # fmt: skip
+    if data is None:  # the texts were read here: the run needs them no more
+        del corpus
+        heap.trim()
     return PreparedRun(config, store, plan, features, spec, resolved, manifest)
 
 
