@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_fullcorpus.py [--sizes 400000,3600000] [--tokenizers seed,fast]
        [--jobs N] [--chunk-size N] [--bz2] [--workdir /tmp/modelcollapse-fullcorpus] [--keep]
-       [--corpus FILE,FILE]
+       [--corpus FILE,FILE] [--ngram-max 2]
 
 ``--corpus`` measures the given fastText files instead of resampled ones, e.g. the
 Heaps-faithful corpora of ``benchmarks/heaps_corpus.py build``.
@@ -95,7 +95,7 @@ def worker_peaks() -> list[float]:
     return sorted(peaks, reverse=True)
 
 
-def one(path: str, tokenizer: str, jobs: int | None, chunk_size: int) -> None:
+def one(path: str, tokenizer: str, jobs: int | None, chunk_size: int, top: int = 1) -> None:
     """The measured process: read, fingerprint, featurise; phases as JSON on stdout."""
     from modelcollapse.data.readers import read_corpus
     from modelcollapse.features.vectorize import featurize
@@ -105,7 +105,7 @@ def one(path: str, tokenizer: str, jobs: int | None, chunk_size: int) -> None:
     t1 = time.perf_counter()
     fingerprint = corpus.fingerprint
     t2 = time.perf_counter()
-    features = featurize(corpus, tokenizer, jobs=jobs, chunk_size=chunk_size)
+    features = featurize(corpus, tokenizer, (1, top), jobs=jobs, chunk_size=chunk_size)
     t3 = time.perf_counter()
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = {
@@ -122,7 +122,7 @@ def one(path: str, tokenizer: str, jobs: int | None, chunk_size: int) -> None:
     print(json.dumps(result))
 
 
-def measure(path: Path, tokenizer: str, jobs: int, chunk_size: int) -> dict:
+def measure(path: Path, tokenizer: str, jobs: int, chunk_size: int, top: int = 1) -> dict:
     cache = Path(tempfile.mkdtemp(prefix="cache-", dir=path.parent))
     env = {**os.environ, "MODELCOLLAPSE_CACHE": str(cache)}
     cmd = [
@@ -135,6 +135,7 @@ def measure(path: Path, tokenizer: str, jobs: int, chunk_size: int) -> dict:
         tokenizer,
         str(jobs),
         str(chunk_size),
+        str(top),
     ]
     before = load()
     start = time.perf_counter()
@@ -151,6 +152,7 @@ def measure(path: Path, tokenizer: str, jobs: int, chunk_size: int) -> dict:
         "tokenizer": tokenizer,
         "jobs": jobs or "all cores",
         "chunk_size": chunk_size,
+        "ngrams": f"1-{top}",
         "wall_s": round(wall, 1),
         "peak_rss_gb": round(int(peak.group(1)) / 1e6, 2) if peak else None,
         "cpu_percent": int(cpu.group(1)) if cpu else None,
@@ -162,8 +164,8 @@ def measure(path: Path, tokenizer: str, jobs: int, chunk_size: int) -> dict:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--one":
-        path, tokenizer, jobs, chunk_size = sys.argv[2:6]
-        one(path, tokenizer, int(jobs) or None, int(chunk_size))
+        path, tokenizer, jobs, chunk_size, top = sys.argv[2:7]
+        one(path, tokenizer, int(jobs) or None, int(chunk_size), int(top))
         return
     from modelcollapse.features.vectorize import CHUNK_SIZE
 
@@ -180,10 +182,13 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--keep", action="store_true", help="keep the built corpora")
     parser.add_argument("--corpus", help="comma-separated files to measure instead (kept)")
+    parser.add_argument(
+        "--ngram-max", type=int, default=1, help="2: unigrams and bigrams, as logreg counts them"
+    )
     args = parser.parse_args()
     if args.corpus:
         results = [
-            measure(Path(path), tokenizer, args.jobs, args.chunk_size)
+            measure(Path(path), tokenizer, args.jobs, args.chunk_size, args.ngram_max)
             for path in args.corpus.split(",")
             for tokenizer in args.tokenizers.split(",")
         ]
@@ -197,14 +202,14 @@ def main() -> None:
     for n in sizes:
         path = build(args.sample, n, args.workdir / f"train-{n}-seed{args.seed}.ft.txt", args.seed)
         for tokenizer in args.tokenizers.split(","):
-            results.append(measure(path, tokenizer, args.jobs, args.chunk_size))
+            results.append(measure(path, tokenizer, args.jobs, args.chunk_size, args.ngram_max))
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     if args.bz2:
         path = args.workdir / f"train-{max(sizes)}-seed{args.seed}.ft.txt"
         start = time.perf_counter()
         packed = compress(path)
         compress_s = time.perf_counter() - start
-        result = measure(packed, "fast", args.jobs, args.chunk_size)
+        result = measure(packed, "fast", args.jobs, args.chunk_size, args.ngram_max)
         result["compress_s"] = round(compress_s, 1)
         results.append(result)
     out = {
