@@ -181,3 +181,37 @@ def test_logreg_solves_the_dual_and_logreg_primal_the_primal_problem():
     primal.fit(X, y)
     assert (dual.predict(X_test) == primal.predict(X_test)).mean() > 0.98
     np.testing.assert_allclose(dual[-1].coef_, primal[-1].coef_, atol=0.05)
+
+
+@pytest.mark.parametrize("labeller", ["current", "previous", "generation0"])
+def test_the_last_fit_holds_no_earlier_model(labeller):
+    """Before the last (largest) fit, the models kept for labelling are let go: nothing labels
+    after it, so the results are those of keeping them (issue #15: memory at 3.6M reviews)."""
+    import gc
+    import weakref
+    from unittest import mock
+
+    from modelcollapse.loop import LoopOptions
+
+    X_pool, y_pool, X_test, y_test = make_problem(seed=4)
+    sizes = [100, 200, 300, 400]
+    alive_at_last_fit: list[int] = []
+    refs: list[weakref.ref] = []
+    original = SelfLabellingLoop._fit_and_predict
+
+    def fit_and_predict(self, spec, matrices, train_rows, labels, state, size, *args):
+        if size == sizes[-1]:
+            gc.collect()
+            alive_at_last_fit.append(sum(ref() is not None for ref in refs))
+        out = original(self, spec, matrices, train_rows, labels, state, size, *args)
+        refs.append(weakref.ref(out[0]))
+        return out
+
+    options = LoopOptions(labeller=labeller)
+    with mock.patch.object(SelfLabellingLoop, "_fit_and_predict", fit_and_predict):
+        loop = SelfLabellingLoop("logreg", sizes, 0.5, 1, options).fit(
+            X_pool, y_pool, X_test, y_test
+        )
+    assert alive_at_last_fit == [0]  # every earlier model was freed before the last fit
+    assert loop.estimator_ is refs[-1]()  # the last model is kept
+    assert all(r.n_model_labelled > 0 for r in loop.history_[1:])  # it did label

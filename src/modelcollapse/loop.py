@@ -223,6 +223,11 @@ class SelfLabellingLoop:
                             u_verify, human_positive_share, opts, k, class_shares,
                         )  # fmt: skip
                         batches.append(LabelBatch(step, *batch))
+                if step == len(sizes) - 1:
+                    # No step labels after this one: the models kept for labellers can go before
+                    # the largest fit (issue #15: two 3.6M-review models are gigabytes).
+                    fitted.clear()
+                    est = vocabulary = None  # the previous step's, or the labeller
                 train_rows = _training_rows(
                     opts, state[:size], size, window, self.random_state, prepared
                 )
