@@ -21,7 +21,7 @@ def _glibc() -> bool:
 def test_trim_gives_back_the_pages_of_freed_strings():
     process = psutil.Process()
     # Review-sized strings: glibc serves them from its heap, not from separate mappings.
-    texts = [("review %d " % i) * 40 for i in range(300_000)]  # about 150 MB
+    texts = [f"review {i} " * 40 for i in range(300_000)]  # about 150 MB
     keep = texts[::1000]  # a few survivors scattered over the heap, as in a real run
     held = process.memory_info().rss
     del texts
