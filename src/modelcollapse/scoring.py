@@ -151,7 +151,8 @@ class FastMatrices:
         self, X_pool: sp.spmatrix, X_test: sp.spmatrix, n_classes: int = 2, consume: bool = False
     ) -> None:
         self.n_classes = n_classes
-        consume = consume and sp.isspmatrix_csr(X_pool)  # a conversion is a copy already
+        # Only a csr_matrix is overwritten: converting another type may share its arrays.
+        consume = consume and sp.isspmatrix_csr(X_pool)
         X_pool, X_test = sp.csr_matrix(X_pool), sp.csr_matrix(X_test)
         universe = used_columns(X_pool)
         universe_rank = column_rank(universe, max(X_pool.shape[1], X_test.shape[1]))

@@ -451,8 +451,9 @@ class _Vocabulary:
     """A growing map of terms to ids (in first-seen order) with no Python object per term.
 
     The corpus's terms are kept as UTF-8 in Arrow arrays and found by their hash in a sorted
-    NumPy array: about 40 bytes a term where a dict of strings takes about 300 (issue #15: the
-    Heaps-faithful 3.6M-review corpus has some 45 million unigram and bigram terms). A hash
+    NumPy array: 47 bytes a term where a dict of strings took 142 (measured, docs/benchmarks.md;
+    issue #15: the Heaps-faithful corpus's 4M reviews have 54 million unigram and bigram
+    terms). A hash
     only proposes an id: every match is checked against the stored term, and a term whose
     hash another term already has gets its own id through a small dict, so ids are exact
     whatever the hash function. Python's own string hash is used, since each chunk's
@@ -551,9 +552,6 @@ class _Vocabulary:
         position[order] = np.arange(len(terms), dtype=np.int64)
         return terms.take(order), position
 
-    def clear(self) -> None:
-        self.__init__(self._hash)  # type: ignore[misc]
-
 
 def _term_lines(terms: Any, batch: int = 1 << 20) -> Iterator[bytes]:
     """The vocabulary file's bytes (one term per line, UTF-8), a batch of terms at a time."""
@@ -598,7 +596,7 @@ class _Counter:
         if not len(self.vocab):
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         terms, position = self.vocab.sorted_terms()
-        self.vocab.clear()
+        self.vocab = _Vocabulary(_term_hash)  # the sorted copy is all that is needed now
         row_nnz = np.concatenate(self.row_nnz) if self.row_nnz else np.zeros(0, np.int64)
         nnz = int(row_nnz.sum())
         # As CountVectorizer: 32-bit indices unless the entries need 64.
