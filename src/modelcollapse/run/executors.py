@@ -14,6 +14,7 @@ docs/extending.md.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -316,11 +317,29 @@ def _died(exc: BaseException) -> Failure:
 
 def worker_processes() -> Any:
     """joblib's configuration for this package's worker processes: loky workers that exit
-    when this process dies (see :func:`_die_with_parent`). Every ``Parallel`` of the package
-    runs inside it, so that loky reuses one set of workers."""
+    when this process dies and are not replaced for holding memory (see
+    :func:`_start_worker`). Every ``Parallel`` of the package runs inside it, so that loky
+    reuses one set of workers."""
     from joblib import parallel_config
 
-    return parallel_config(backend="loky", initializer=_die_with_parent, initargs=(os.getpid(),))
+    return parallel_config(backend="loky", initializer=_start_worker, initargs=(os.getpid(),))
+
+
+def _start_worker(parent: int) -> None:
+    """In a new worker: die with ``parent`` (:func:`_die_with_parent`), and keep the worker
+    however much memory it holds between tasks.
+
+    loky replaces a worker whose memory grew by 300 MB since its first task, taking it for a
+    leak, and warns "A worker stopped while some jobs were given to the executor". A worker
+    of this package grows by design: the fits trajectories share (:mod:`modelcollapse.core.
+    reuse`), which a replacement would lose, and the pages of the feature cache it reads (the
+    400k-review ``seed-study`` on the Heaps corpus lost 11 workers that way).
+    """
+    from joblib.externals.loky import process_executor
+
+    # loky reads this module global at each check (joblib 1.6; tests/test_worker_memory.py).
+    process_executor._MAX_MEMORY_LEAK_SIZE = math.inf
+    _die_with_parent(parent)
 
 
 def _die_with_parent(parent: int) -> None:
